@@ -2,6 +2,8 @@ import { Iso8583Error } from './errors.js';
 import type { Writer } from './encodings/writer.js';
 import { HEX_PAIRS } from './encodings/hex.js';
 
+const scratch = Buffer.alloc(24);
+
 export type BitmapEncoding = 'binary' | 'hex';
 
 /**
@@ -16,23 +18,26 @@ export function writeBitmaps(
 ): void {
   const highest = fields.length ? fields[fields.length - 1]! : 0;
   const count = highest > 128 ? 3 : highest > 64 ? 2 : 1;
-  const bits = Buffer.alloc(count * 8);
-  if (count >= 2) bits[0]! |= 0x80;
-  if (count === 3) {
-    if (!tertiary)
-      throw new Iso8583Error('unknown_field', 'fields above 128 need a tertiary bitmap', {
-        field: String(highest),
-      });
-    bits[8]! |= 0x80;
+  if (count === 3 && !tertiary) {
+    throw new Iso8583Error('unknown_field', 'fields above 128 need a tertiary bitmap', {
+      field: String(highest),
+    });
   }
-  for (const f of fields) bits[(f - 1) >> 3]! |= 0x80 >> ((f - 1) & 7);
+  const width = count * 8;
+  w.ensure(width * 2);
+  // Binary bitmaps are built in place; hex ones in a scratch buffer, then written as characters.
+  const bits = encoding === 'binary' ? w.buf : scratch;
+  const base = encoding === 'binary' ? w.pos : 0;
+  bits.fill(0, base, base + width);
+  if (count >= 2) bits[base] = 0x80;
+  if (count === 3) bits[base + 8] = 0x80;
+  for (const f of fields) bits[base + ((f - 1) >> 3)]! |= 0x80 >> ((f - 1) & 7);
   if (encoding === 'binary') {
-    w.bytes(bits);
+    w.pos += width;
     return;
   }
-  w.ensure(bits.length * 2);
-  for (const b of bits) {
-    const pair = HEX_PAIRS[b]!;
+  for (let i = 0; i < width; i++) {
+    const pair = HEX_PAIRS[bits[i]!]!;
     w.buf[w.pos++] = pair.charCodeAt(0);
     w.buf[w.pos++] = pair.charCodeAt(1);
   }

@@ -6,10 +6,32 @@ import type { SubfieldSpec } from './dialect-spec.js';
  * `parts` holds the subfields present; `wire` is the field's value as it travels (digits or text).
  */
 export class Composite {
+  #parts: Readonly<Record<string, string>> | undefined;
+  readonly #subfields: readonly SubfieldSpec[] | undefined;
+
+  /** From a wire value already checked against `subfields`, or from ready parts. */
   constructor(
     readonly wire: string,
-    readonly parts: Readonly<Record<string, string>>,
-  ) {}
+    parts: Readonly<Record<string, string>> | readonly SubfieldSpec[],
+  ) {
+    if (Array.isArray(parts)) this.#subfields = parts as readonly SubfieldSpec[];
+    else this.#parts = parts as Readonly<Record<string, string>>;
+  }
+
+  /** Subfields present, by id. Split on first use: most consumers only forward the wire form. */
+  get parts(): Readonly<Record<string, string>> {
+    if (this.#parts === undefined) {
+      const parts: Record<string, string> = {};
+      let pos = 0;
+      for (const sub of this.#subfields!) {
+        if (pos >= this.wire.length) break;
+        parts[sub.id] = this.wire.slice(pos, pos + sub.length);
+        pos += sub.length;
+      }
+      this.#parts = parts;
+    }
+    return this.#parts;
+  }
 
   get(id: string): string | undefined {
     return this.parts[id];
@@ -31,7 +53,6 @@ export function parseComposite(
   subfields: readonly SubfieldSpec[],
   offset: number | undefined,
 ): Composite {
-  const parts: Record<string, string> = {};
   let pos = 0;
   for (const sub of subfields) {
     if (pos >= wire.length) break;
@@ -43,9 +64,12 @@ export function parseComposite(
         actual: wire.length - pos,
       });
     }
-    const part = wire.slice(pos, pos + sub.length);
-    checkSubfieldType(fieldId, sub, part, offset);
-    parts[sub.id] = part;
+    if (sub.type === 'n' && !digitsAt(wire, pos, sub.length)) {
+      throw new Iso8583Error('not_numeric', 'subfield must be digits', {
+        field: `${fieldId}.${sub.id}`,
+        offset,
+      });
+    }
     pos += sub.length;
   }
   if (pos < wire.length) {
@@ -56,7 +80,15 @@ export function parseComposite(
       actual: wire.length,
     });
   }
-  return new Composite(wire, parts);
+  return new Composite(wire, subfields);
+}
+
+function digitsAt(s: string, from: number, n: number): boolean {
+  for (let i = from; i < from + n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /** Builds the wire value from subfield values given in order; trailing subfields may be left out. */
@@ -89,7 +121,9 @@ export function composeWire(
         actual: typeof part === 'string' ? part.length : typeof part,
       });
     }
-    checkSubfieldType(fieldId, sub, part, undefined);
+    if (sub.type === 'n' && !digitsAt(part, 0, part.length)) {
+      throw new Iso8583Error('not_numeric', 'subfield must be digits', { field: `${fieldId}.${sub.id}` });
+    }
     wire += part;
   }
   for (const key of Object.keys(parts)) {
@@ -98,22 +132,4 @@ export function composeWire(
     }
   }
   return wire;
-}
-
-function checkSubfieldType(
-  fieldId: string,
-  sub: SubfieldSpec,
-  part: string,
-  offset: number | undefined,
-): void {
-  if (sub.type !== 'n') return;
-  for (let i = 0; i < part.length; i++) {
-    const c = part.charCodeAt(i);
-    if (c < 48 || c > 57) {
-      throw new Iso8583Error('not_numeric', 'subfield must be digits', {
-        field: `${fieldId}.${sub.id}`,
-        offset,
-      });
-    }
-  }
 }

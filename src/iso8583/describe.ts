@@ -8,7 +8,19 @@ import { toHex } from './encodings/hex.js';
  * Human-readable dump for logs and QA: one line per field with the dialect's names. PANs show first 6 /
  * last 4, other sensitive fields only their length. Binary shows as hex, composite fields with their parts.
  */
-export function describeMessage(dialect: Dialect, message: Iso8583Message): string {
+export interface DescribeOptions {
+  /**
+   * Renderers by field `content` (e.g. "ber-tlv"). Without one, such a field shows only its length: a
+   * TLV field can carry tags that must never be logged, and only the EMV layer knows which.
+   */
+  renderContent?: Record<string, (bytes: Buffer) => string>;
+}
+
+export function describeMessage(
+  dialect: Dialect,
+  message: Iso8583Message,
+  options: DescribeOptions = {},
+): string {
   const mtiName = dialect.spec.mtiNames?.[message.mti];
   const lines = [`MTI ${message.mti}${mtiName ? ` ${mtiName}` : ''} (${dialect.name})`];
   const keys = Object.keys(message.fields)
@@ -18,7 +30,17 @@ export function describeMessage(dialect: Dialect, message: Iso8583Message): stri
     const spec = dialect.fieldSpec(message.mti, n);
     const value = message.fields[n];
     const name = spec?.name ?? 'unknown';
-    lines.push(`  ${String(n).padStart(3, ' ')} ${name}: ${render(value, spec?.values)}`);
+    const content = spec?.content;
+    const renderer = content ? options.renderContent?.[content] : undefined;
+    const shown =
+      content && content !== 'opaque' && Buffer.isBuffer(value)
+        ? renderer
+          ? renderer(value)
+          : `<${value.length} bytes ${content}>`
+        : content === 'opaque' && Buffer.isBuffer(value)
+          ? `<${value.length} bytes opaque>`
+          : render(value, spec?.values);
+    lines.push(`  ${String(n).padStart(3, ' ')} ${name}: ${shown}`);
     if (value instanceof Composite && spec?.subfields) {
       for (const sub of spec.subfields) {
         const part = value.parts[sub.id];

@@ -1,15 +1,24 @@
 import { Iso8583Error } from './errors.js';
 import { readBitmaps, writeBitmaps } from './bitmap.js';
-import { compileField, type Cursor, type FieldCodec, type FieldValue } from './field-codec.js';
+import {
+  compileField,
+  type Cursor,
+  type FieldCodec,
+  type FieldInput,
+  type FieldValue,
+} from './field-codec.js';
 import type { DialectFile, FieldSpec, MessageRule } from './dialect-spec.js';
 import { Writer } from './encodings/writer.js';
 import { mtiWidth, readMti, writeMti } from './mti.js';
 import type { Iso8583Message, Iso8583MessageInput, PackOptions } from './message.js';
 import { Composite } from './composite.js';
-import { describeMessage } from './describe.js';
+import { describeMessage, type DescribeOptions } from './describe.js';
 
 const MAX_FIELD = 192;
 const scratch = new Writer(8192);
+// Reused by unpack (synchronous, so one per process is safe); cleared as it is read out.
+const decoded: (FieldValue | undefined)[] = new Array<FieldValue | undefined>(MAX_FIELD + 1).fill(undefined);
+const presence = new Uint8Array(MAX_FIELD + 1);
 
 /** Merges a field override onto a base spec; null attributes remove the base's. */
 export function mergeFieldSpec(
@@ -32,6 +41,9 @@ export class Dialect {
   private readonly base: (FieldCodec | undefined)[];
   private readonly perMti = new Map<string, (FieldCodec | undefined)[]>();
   private readonly tertiary: boolean;
+  private readonly rules = new Map<string, CompiledRule[]>();
+  /** Highest field number any table defines; pack looks no further. */
+  private readonly maxField: number;
 
   constructor(spec: DialectFile) {
     this.name = spec.name;
@@ -40,6 +52,7 @@ export class Dialect {
     this.base = new Array<FieldCodec | undefined>(MAX_FIELD + 1).fill(undefined);
     for (const [k, f] of Object.entries(spec.fields)) if (f) this.base[Number(k)] = compileField(k, f);
     for (const [mti, m] of Object.entries(spec.messages ?? {})) {
+      if (m.rules) this.rules.set(mti, m.rules.map(compileRule));
       if (!m.fields) continue;
       const table = this.base.slice();
       for (const [k, o] of Object.entries(m.fields)) {
@@ -48,6 +61,10 @@ export class Dialect {
       }
       this.perMti.set(mti, table);
     }
+    let max = 0;
+    for (const table of [this.base, ...this.perMti.values()])
+      table.forEach((c, n) => (c ? (max = Math.max(max, n)) : 0));
+    this.maxField = max;
   }
 
   /** The field layout used for `field` in a message of type `mti`. */
@@ -70,28 +87,37 @@ export class Dialect {
   pack(message: Iso8583MessageInput, options: PackOptions = {}): Buffer {
     const { mti } = message;
     const codecs = this.codecs(mti);
+    const fields = message.fields as Readonly<Record<number, FieldInput | undefined>>;
+    // Index loop over the dialect's field range: several times faster than for-in on integer keys, and
+    // already in ascending order. Keys above the dialect's highest field are not looked at.
+    if (fields[0] !== undefined || fields[1] !== undefined) {
+      throw new Iso8583Error('unknown_field', 'fields 0 and 1 are the MTI and bitmap, never set by hand', {
+        field: fields[0] !== undefined ? '0' : '1',
+      });
+    }
     const numbers: number[] = [];
-    for (const key in message.fields) {
-      if (message.fields[key] === undefined) continue;
-      const n = Number(key);
-      if (!Number.isInteger(n) || n < 2 || n > MAX_FIELD || (this.tertiary && n === 65) || !codecs[n]) {
+    for (let n = 2; n <= this.maxField; n++) {
+      if (fields[n] === undefined) continue;
+      if (!codecs[n] || (this.tertiary && n === 65)) {
         throw new Iso8583Error('unknown_field', `field is not defined in dialect ${this.name}`, {
-          field: key,
+          field: String(n),
         });
       }
       numbers.push(n);
     }
     let macField: number | undefined;
     if (options.mac) {
-      macField = this.macField(numbers.some((n) => n > 64));
+      macField = this.macField(numbers.length > 0 && numbers[numbers.length - 1]! > 64);
       if (macField === undefined || !codecs[macField]) {
         throw new Iso8583Error('mac_field_absent', `dialect ${this.name} defines no MAC field`, {
           field: 'mac',
         });
       }
-      if (!numbers.includes(macField)) numbers.push(macField);
+      if (!numbers.includes(macField)) {
+        numbers.push(macField);
+        numbers.sort((a, b) => a - b);
+      }
     }
-    numbers.sort((a, b) => a - b);
     if (options.rules !== false) this.checkRules(mti, message.fields, numbers);
 
     const w = scratch.reset();
@@ -99,7 +125,7 @@ export class Dialect {
     writeBitmaps(numbers, this.spec.bitmap.encoding, this.tertiary, w);
     for (const n of numbers) {
       const codec = codecs[n]!;
-      const value = message.fields[n];
+      const value = fields[n];
       if (value === undefined && n === macField) {
         codec.encode(Buffer.alloc(codec.spec.length), w);
       } else {
@@ -119,7 +145,7 @@ export class Dialect {
       this.tertiary,
     );
     const codecs = this.codecs(mti);
-    const fields: Record<number, FieldValue> = {};
+    const values = decoded;
     const cursor: Cursor = { pos: bitmaps.end };
     for (const n of bitmaps.fields) {
       const codec = codecs[n];
@@ -129,7 +155,7 @@ export class Dialect {
           offset: cursor.pos,
         });
       }
-      fields[n] = codec.decode(body, cursor);
+      values[n] = codec.decode(body, cursor);
     }
     if (cursor.pos !== body.length) {
       throw new Iso8583Error('trailing_bytes', 'bytes left after the last field', {
@@ -138,6 +164,13 @@ export class Dialect {
         expected: 0,
         actual: body.length - cursor.pos,
       });
+    }
+    // Insert highest field first: V8 then sizes the object's element store once (about 2x faster).
+    const fields: Record<number, FieldValue> = {};
+    for (let i = bitmaps.fields.length - 1; i >= 0; i--) {
+      const n = bitmaps.fields[i]!;
+      fields[n] = values[n]!;
+      values[n] = undefined;
     }
     return { mti, fields };
   }
@@ -197,48 +230,60 @@ export class Dialect {
   }
 
   /** One line per field with the dialect's names; card data masked. */
-  describe(message: Iso8583Message): string {
-    return describeMessage(this, message);
+  describe(message: Iso8583Message, options?: DescribeOptions): string {
+    return describeMessage(this, message, options);
   }
 
   private checkRules(mti: string, fields: Iso8583MessageInput['fields'], present: readonly number[]): void {
-    const rules = this.spec.messages?.[mti]?.rules;
+    const rules = this.rules.get(mti);
     if (!rules) return;
     const rule = rules.find((r) => ruleMatches(r, fields));
     if (!rule) return;
-    const has = new Set(present);
-    for (const m of rule.mandatory ?? []) {
-      if (!has.has(m)) {
-        throw new Iso8583Error('field_mandatory', `field is mandatory in ${mti} ${rule.name}`, {
-          field: String(m),
-        });
-      }
-    }
-    for (const f of rule.forbidden ?? []) {
-      if (has.has(f))
-        throw new Iso8583Error('field_forbidden', `field is not allowed in ${mti} ${rule.name}`, {
+    const name = rule.source.name;
+    for (const f of present) presence[f] = 1;
+    const missing = rule.mandatory.find((m) => presence[m] === 0);
+    for (const f of present) presence[f] = 0;
+    if (missing !== undefined)
+      throw new Iso8583Error('field_mandatory', `field is mandatory in ${mti} ${name}`, {
+        field: String(missing),
+      });
+    for (const f of present) {
+      if (rule.forbidden[f] === 1)
+        throw new Iso8583Error('field_forbidden', `field is not allowed in ${mti} ${name}`, {
           field: String(f),
         });
-    }
-    if (rule.closed) {
-      const allowed = new Set([...(rule.mandatory ?? []), ...(rule.optional ?? [])]);
-      for (const f of present) {
-        if (!allowed.has(f))
-          throw new Iso8583Error('field_forbidden', `field is not allowed in ${mti} ${rule.name}`, {
-            field: String(f),
-          });
-      }
     }
   }
 }
 
-function ruleMatches(rule: MessageRule, fields: Iso8583MessageInput['fields']): boolean {
-  if (!rule.when) return true;
-  for (const [k, want] of Object.entries(rule.when)) {
-    const v = fields[k];
+interface CompiledRule {
+  source: MessageRule;
+  mandatory: readonly number[];
+  /** 1 = forbidden (listed, or outside mandatory ∪ optional for a closed rule). */
+  forbidden: Uint8Array;
+  /** Field, value, and whether the value is a prefix. */
+  when: readonly (readonly [number, string, boolean])[];
+}
+
+function compileRule(rule: MessageRule): CompiledRule {
+  const forbidden = new Uint8Array(MAX_FIELD + 1);
+  if (rule.closed) {
+    forbidden.fill(1);
+    for (const n of [...(rule.mandatory ?? []), ...(rule.optional ?? [])]) forbidden[n] = 0;
+  }
+  for (const n of rule.forbidden ?? []) forbidden[n] = 1;
+  const when = Object.entries(rule.when ?? {}).map(
+    ([k, v]) => [Number(k), v.endsWith('*') ? v.slice(0, -1) : v, v.endsWith('*')] as const,
+  );
+  return { source: rule, mandatory: rule.mandatory ?? [], forbidden, when };
+}
+
+function ruleMatches(rule: CompiledRule, fields: Iso8583MessageInput['fields']): boolean {
+  for (const [n, want, prefix] of rule.when) {
+    const v = fields[n];
     const s = typeof v === 'string' ? v : v instanceof Composite ? v.wire : undefined;
     if (s === undefined) return false;
-    if (want.endsWith('*') ? !s.startsWith(want.slice(0, -1)) : s !== want) return false;
+    if (prefix ? !s.startsWith(want) : s !== want) return false;
   }
   return true;
 }

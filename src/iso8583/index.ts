@@ -36,3 +36,4 @@ export {
 export { encodeText, type TextEncodingName } from './encodings/text.js';
 export { toHex } from './encodings/hex.js';
 export { protocolsDir } from './protocols-dir.js';
+export type { DescribeOptions } from './describe.js';

@@ -37,7 +37,7 @@ export class Writer {
 
   take(): Buffer {
     const out = Buffer.allocUnsafe(this.pos);
-    this.buf.copy(out, 0, 0, this.pos);
+    out.set(this.buf.subarray(0, this.pos));
     return out;
   }
 }

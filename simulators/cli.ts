@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+import { decodeHex } from '../src/daemon/decode-command.js';
+import { sampleSaleFrame } from './sample.js';
+
+const HELP = `posbridge-sim: simulators for QA
+
+Usage:
+  posbridge-sim sample   Build a sample cup-pos chip sale frame, decode it and describe it (card data masked).
+  posbridge-sim --help   This text.
+
+(The card reader and acquirer host simulators and the demo arrive with their issues.)
+`;
+
+function main(argv: string[]): number {
+  const [command] = argv;
+  switch (command) {
+    case 'sample':
+    case 'demo': {
+      // The frame carries the (test) PAN in BCD, so only its length and the masked description are printed.
+      const hex = sampleSaleFrame().toString('hex').toUpperCase();
+      process.stdout.write(`cup-pos sample chip sale frame: ${hex.length / 2} bytes\n\n`);
+      const result = decodeHex(hex, { dialect: 'cup-pos' });
+      process.stdout.write(`${result.text}\n`);
+      return result.ok ? 0 : 1;
+    }
+    case undefined:
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP);
+      return command ? 0 : 2;
+    default:
+      process.stderr.write(`unknown command ${command}\n${HELP}`);
+      return 2;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));
