@@ -7,6 +7,10 @@ const inspect = Symbol.for('nodejs.util.inspect.custom');
  * A primary account number. Every way of turning it into text (toString, template literals, JSON,
  * util.inspect, pino) gives the masked form; the clear digits come out only through `reveal()`, which
  * is easy to grep for in review. The Luhn digit is deliberately not checked: test and vector PANs fail it.
+ *
+ * A brand-less copy (`Object.create(Pan.prototype)` plus own properties: what pino's redaction makes of
+ * class instances on a redacted path) holds no digits: its text forms are `***`, its getters give empty
+ * values, and `reveal()` throws a TypeError. Nothing on the text path ever throws.
  */
 export class Pan {
   readonly #digits: string;
@@ -36,15 +40,15 @@ export class Pan {
   }
 
   get length(): number {
-    return this.#digits.length;
+    return #digits in this ? this.#digits.length : 0;
   }
 
   get masked(): string {
-    return maskPan(this.#digits);
+    return #digits in this ? maskPan(this.#digits) : '***';
   }
 
   get lastFour(): string {
-    return lastFour(this.#digits);
+    return #digits in this ? lastFour(this.#digits) : '';
   }
 
   /** First six digits (the BIN), or fewer for short numbers: never more than the masked form shows. */
@@ -53,7 +57,7 @@ export class Pan {
   }
 
   equals(other: Pan): boolean {
-    return other instanceof Pan && other.#digits === this.#digits;
+    return other instanceof Pan && #digits in other && #digits in this && other.#digits === this.#digits;
   }
 
   toString(): string {

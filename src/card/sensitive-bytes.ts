@@ -24,8 +24,12 @@ export class SensitiveBytes {
     return new SensitiveBytes(bytes, kind);
   }
 
+  /** One byte per character (latin1): how digit and nibble fields are held. */
   static fromText(text: string, kind = 'sensitive'): SensitiveBytes {
-    return new SensitiveBytes(Buffer.from(text, 'latin1'), kind);
+    // A byte loop beats Buffer.from(text, 'latin1') for the short values this holds (expiry, tracks).
+    const bytes = Buffer.allocUnsafe(text.length);
+    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    return new SensitiveBytes(bytes, kind);
   }
 
   static isSensitive(value: unknown): value is SensitiveBytes {
@@ -33,21 +37,28 @@ export class SensitiveBytes {
   }
 
   /** A copy of the clear bytes. */
-  reveal(): Buffer {
+  reveal(): Buffer;
+  /** The clear bytes as latin1 text (digit and nibble fields), without an intermediate copy. */
+  reveal(as: 'latin1'): string;
+  reveal(as?: 'latin1'): Buffer | string {
+    if (as === 'latin1') return this.#bytes.toString('latin1');
     return Buffer.from(this.#bytes);
   }
 
+  /** Byte count (0 for a brand-less copy such as pino's redaction makes: see `Pan`). */
   get length(): number {
-    return this.#bytes.length;
+    return #bytes in this ? this.#bytes.length : 0;
   }
 
   equals(other: SensitiveBytes): boolean {
-    return other instanceof SensitiveBytes && other.#bytes.equals(this.#bytes);
+    return (
+      other instanceof SensitiveBytes && #bytes in other && #bytes in this && other.#bytes.equals(this.#bytes)
+    );
   }
 
   /** Overwrites the held bytes with zeros (best effort: JavaScript may have copied them before). */
   wipe(): void {
-    this.#bytes.fill(0);
+    if (#bytes in this) this.#bytes.fill(0);
   }
 
   toString(): string {
@@ -63,6 +74,6 @@ export class SensitiveBytes {
   }
 
   [inspect](): string {
-    return `SensitiveBytes(${this.kind}, ${this.#bytes.length} bytes, ***)`;
+    return `SensitiveBytes(${this.kind}, ${this.length} bytes, ***)`;
   }
 }

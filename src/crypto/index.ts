@@ -1,0 +1,58 @@
+export { CryptoError, type CryptoErrorCode, type CryptoErrorDetails, type KeyRole } from './errors.js';
+export type { BytesInput } from './bytes.js';
+export {
+  DesKey,
+  DES_BLOCK,
+  checkKeyLength,
+  withOddParity,
+  randomDesKeyBytes,
+  type DesKeyLength,
+  type KeyInput,
+} from './des-key.js';
+export { desEcbEncrypt, desEcbDecrypt, desCbcEncrypt, desCbcDecrypt } from './des.js';
+export { padIso9797Method1 } from './padding.js';
+export {
+  cupEcbMac,
+  cupEcbMacTrace,
+  x99Mac,
+  x919Mac,
+  tdesCbcMac,
+  iso9797Alg1Mac,
+  computeMac,
+  macKeyLengths,
+  isMacAlgorithm,
+  MAC_ALGORITHMS,
+  type MacAlgorithm,
+  type CupEcbMacTrace,
+} from './mac.js';
+export { keyCheckValue, keyCheckValueHex, type KcvLength } from './kcv.js';
+export {
+  buildPinBlockIso0,
+  encryptPinBlockIso0,
+  decodePinBlockIso0,
+  decryptPinBlockIso0,
+  verifyPinBlockIso0,
+  type PinInput,
+  type PanInput,
+} from './pin-block.js';
+export { encryptTrackData, decryptTrackData } from './track.js';
+export {
+  unwrapWorkingKeys,
+  wrapWorkingKeys,
+  generateWorkingKeys,
+  wipeWorkingKeys,
+  workingKeyLength,
+  isWorkingKeyLayout,
+  WORKING_KEY_LAYOUTS,
+  FIELD62_KCV_LENGTH,
+  type WorkingKeyLayout,
+  type WorkingKeyName,
+  type WorkingKeys,
+  type WorkingKeysInput,
+  type WorkingKeyCheckValues,
+  type UnwrappedWorkingKeys,
+} from './working-keys.js';
+export type { SecurityModule, KeyCheckValues } from './security-module.js';
+export { SoftwareSecurityModule, type SoftwareSecurityModuleOptions } from './software-security-module.js';
+export { Sealer, SEAL_VERSION, SEAL_OVERHEAD, type SealerOptions } from './sealer.js';
+export { SEAL_KEY_FILE_NAME } from './seal-key-file.js';

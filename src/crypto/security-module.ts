@@ -1,0 +1,49 @@
+/**
+ * The security module boundary. Everything that needs a working key (MAC, track and PIN encryption)
+ * goes through this interface, asynchronously, so that a card reader (or an HSM) that holds the keys
+ * can implement it as well as the software module below it. Key bytes never cross it: only data,
+ * MACs, encrypted values and key check values.
+ */
+import type { Pan, SensitiveBytes } from '../card/index.js';
+import type { MacAlgorithm } from './mac.js';
+import type { WorkingKeyLayout } from './working-keys.js';
+
+/** Key check values as uppercase hex (8 characters for 4-byte KCVs). Present for loaded keys only. */
+export interface KeyCheckValues {
+  tmk: string;
+  pik?: string;
+  mak?: string;
+  tdk?: string;
+}
+
+export interface SecurityModule {
+  /** The MAC algorithm `mac` and `verifyMac` apply (acquirer configuration). */
+  readonly macAlgorithm: MacAlgorithm;
+
+  /**
+   * MAC over `data` (for UnionPay POS: the message from the MTI through the end of field 63) with the
+   * working MAK. 'cup-ecb' gives the 8 ASCII hex bytes of field 64; 'x9.19' and 'x9.9' 8 binary bytes.
+   * Rejects with `no_working_keys` before a successful `loadWorkingKeys`.
+   */
+  mac(data: Buffer): Promise<Buffer>;
+
+  /** Recomputes the MAC and compares in constant time; false for a wrong MAC or a wrong length. */
+  verifyMac(data: Buffer, mac: Buffer): Promise<boolean>;
+
+  /**
+   * Decrypts the working keys from sign-on field 62 under the master key, verifies every KCV and
+   * replaces the current working keys only when all of them check (`kcv_mismatch` names the key and
+   * leaves the previous keys in place). Resolves to the new check values.
+   */
+  loadWorkingKeys(field62: Buffer, layout: WorkingKeyLayout): Promise<KeyCheckValues>;
+
+  /** Check values of the master key and of the loaded working keys. */
+  keyCheckValues(): Promise<KeyCheckValues>;
+
+  /** UnionPay track encryption with the TDK (see track.ts); `no_track_key` without a TDK. */
+  encryptTrack?(track: SensitiveBytes): Promise<SensitiveBytes>;
+  decryptTrack?(track: SensitiveBytes): Promise<SensitiveBytes>;
+
+  /** ISO 9564 format-0 PIN block encrypted under the PIK (what a PIN pad sends in field 52). */
+  encryptPinBlock?(pin: string | SensitiveBytes, pan: Pan | string): Promise<SensitiveBytes>;
+}
