@@ -147,6 +147,7 @@ function mergeDialects(parent: DialectFile, child: DialectFile): DialectFile {
         ? ({ ...parent.framing, ...child.framing } as DialectFile['framing'])
         : undefined,
     mac: child.mac ?? parent.mac,
+    exchanges: parent.exchanges || child.exchanges ? { ...parent.exchanges, ...child.exchanges } : undefined,
     mtiNames: { ...(parent.mtiNames ?? {}), ...(child.mtiNames ?? {}) },
     fields,
     messages,

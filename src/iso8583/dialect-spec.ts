@@ -109,6 +109,18 @@ export interface MacSpec {
   messages?: string[];
 }
 
+/** How requests and responses pair up, and optional exchanges (echo, sign-on, status inquiry). */
+export interface ExchangeSpec {
+  /** Request MTI → response MTI (default: request + 10; a repeat 0401 is answered by 0410). */
+  responses?: Record<string, string>;
+  /** Fields that, with the response MTI, match an answer to its request (default [11, 41]). */
+  match?: number[];
+  echo?: { mti: string; fields?: Record<string, unknown> } | null;
+  signOn?: { mti: string; networkCodes?: Record<string, string> } | null;
+  /** Present only when the acquirer answers "what happened to STAN n?"; the engine asks before reversing. */
+  statusInquiry?: { mti: string; networkCode: string; notFoundCodes?: string[] } | null;
+}
+
 export interface DialectFile {
   $schema?: string;
   name: string;
@@ -120,6 +132,7 @@ export interface DialectFile {
   mac?: MacSpec;
   fields: Record<string, FieldSpec | null>;
   messages?: Record<string, MessageSpec>;
+  exchanges?: ExchangeSpec;
   /** Names of message types for describe(). */
   mtiNames?: Record<string, string>;
 }
