@@ -1,0 +1,53 @@
+/** Engine settings; timers are configuration so tests run them short. */
+export interface EngineConfig {
+  terminalId: string;
+  merchantId: string;
+  /** ISO 4217 numeric currency of this terminal (CNY 156). */
+  currency: string;
+  /** Field-55 profile for online requests and for reversals. */
+  field55Profile: string;
+  reversalField55Profile: string;
+  /** Seconds the reader waits for a card. */
+  cardTimeoutSeconds: number;
+  /** Tell the host we accept partial approvals (cup-pos 60.6 = 1). */
+  partialApproval: boolean;
+  /** Voids and refunds at or above this amount (fen) need a supervisor approval code; undefined = never. */
+  supervisorThreshold?: number;
+  /** Supervisor approval codes by supervisor id. */
+  supervisorCodes?: Record<string, string>;
+  /** Largest capture as a percentage of its pre-auth. */
+  captureLimitPercent: number;
+  saf: SafConfig;
+  /** Ask the host about an `unknown` request before reversing (only if the dialect declares the inquiry). */
+  useStatusInquiry: boolean;
+}
+
+export interface SafConfig {
+  /** Response codes that end a reversal (the host holds nothing any more). */
+  reversalDoneCodes: string[];
+  /** Response codes after which a reversal cannot succeed (e.g. batch closed): needs_attention. */
+  reversalFatalCodes: string[];
+  maxAttempts: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** How often the workers look for due items. */
+  pollMs: number;
+}
+
+export const DEFAULT_ENGINE_CONFIG: Omit<EngineConfig, 'terminalId' | 'merchantId'> = {
+  currency: '156',
+  field55Profile: 'cup-online-request',
+  reversalField55Profile: 'cup-reversal',
+  cardTimeoutSeconds: 60,
+  partialApproval: true,
+  captureLimitPercent: 115,
+  useStatusInquiry: true,
+  saf: {
+    reversalDoneCodes: ['00', '25'],
+    reversalFatalCodes: ['12'],
+    maxAttempts: 20,
+    backoffInitialMs: 2_000,
+    backoffMaxMs: 5 * 60_000,
+    pollMs: 1_000,
+  },
+};

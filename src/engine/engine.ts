@@ -1,0 +1,978 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { Composite, type Dialect, type Iso8583Message, type Iso8583MessageInput } from '../iso8583/index.js';
+import { matchFingerprint, type FingerprintKey, type Pan } from '../card/index.js';
+import { classifyPresentation } from '../emv/index.js';
+import type { HostLink, HostOutcome, StrayResponse } from '../host/index.js';
+import {
+  FINAL_STATES,
+  type CardFacts,
+  type Journal,
+  type OperationKind,
+  type OperationRow,
+  type OperationState,
+} from '../journal/index.js';
+import type { CardReader, CardResult, CompleteResult, ReaderProgressEvent } from '../terminal/reader.js';
+import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from './config.js';
+import { EngineError } from './errors.js';
+import {
+  cardRequest,
+  inquiryMessage,
+  prepareReversal,
+  referencedRequest,
+  requestIcc,
+  scriptAdviceMessage,
+  tcUploadMessage,
+  type Context,
+} from './messages.js';
+import { SafWorker } from './saf.js';
+import { toView, type OperationView, type OrderSummary } from './views.js';
+
+export interface EngineDeps {
+  journal: Journal;
+  host: HostLink;
+  reader: CardReader;
+  dialect: Dialect;
+  fingerprintKey: FingerprintKey;
+  config: Partial<EngineConfig> & Pick<EngineConfig, 'terminalId' | 'merchantId'>;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+export interface OperationRequest {
+  kind: OperationKind;
+  idempotencyKey: string;
+  operatorId: string;
+  orderId?: string;
+  /** Minor units (fen), a non-negative safe integer. Not for balance, void and pre-auth void. */
+  amount?: number;
+  currency?: string;
+  originalId?: string;
+  /** Supervisor approval code for voids and refunds above the configured threshold. */
+  approvalCode?: string;
+  /** Read the card for a void or refund (checks it is the original card). */
+  cardPresent?: boolean;
+}
+
+/** Durable events carry their journal `seq`; transient progress carries the last durable seq. */
+export type EngineEvent =
+  | { kind: 'durable'; seq: number; operationId: string | null; type: string; data: Record<string, unknown> }
+  | {
+      kind: 'progress';
+      lastSeq: number;
+      operationId: string;
+      progress: ReaderProgressEvent['progress'];
+      digits?: number;
+    };
+
+const CARD_KINDS: ReadonlySet<OperationKind> = new Set(['sale', 'balance', 'preauth']);
+
+/**
+ * Operations as state machines over the journal (write-ahead), the host link and the card reader.
+ * See docs/recovery.md for the order of writes. Every public method either returns a view of a journaled
+ * operation or throws an EngineError before anything is journaled.
+ */
+export class Engine extends EventEmitter {
+  readonly config: EngineConfig;
+  readonly saf: SafWorker;
+  private readonly journal: Journal;
+  private readonly host: HostLink;
+  private readonly reader: CardReader;
+  private readonly dialect: Dialect;
+  private readonly fingerprintKey: FingerprintKey;
+  private readonly log: Logger | undefined;
+  private readonly now: () => Date;
+  /** The operation holding the card reader, if any (one transaction per reader). */
+  private readerOwner: string | undefined;
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly partialDecisions = new Map<string, (accept: boolean) => void>();
+  private readonly onStray = (s: StrayResponse): void => this.recordStray(s);
+
+  constructor(deps: EngineDeps) {
+    super();
+    this.config = {
+      ...DEFAULT_ENGINE_CONFIG,
+      ...deps.config,
+      saf: { ...DEFAULT_ENGINE_CONFIG.saf, ...deps.config.saf },
+    };
+    this.journal = deps.journal;
+    this.host = deps.host;
+    this.reader = deps.reader;
+    this.dialect = deps.dialect;
+    this.fingerprintKey = deps.fingerprintKey;
+    this.log = deps.logger?.child({ component: 'engine', terminalId: this.config.terminalId });
+    this.now = deps.now ?? (() => new Date());
+    this.saf = new SafWorker({
+      journal: this.journal,
+      host: this.host,
+      config: this.config,
+      now: this.now,
+      emitDurable: (seq, operationId, type, data) => this.emitDurable(seq, operationId, type, data),
+      context: (stan) => this.context(stan),
+      ...(this.log ? { logger: this.log } : {}),
+    });
+    this.host.on('stray', this.onStray);
+  }
+
+  /** Stops background work (not the host link or reader, which the caller owns). */
+  async stop(): Promise<void> {
+    this.host.off('stray', this.onStray);
+    this.saf.stop();
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  // ------------------------------------------------------------------ public API
+
+  /** Validates, journals, and starts an operation; returns at once with its view. */
+  submit(req: OperationRequest): OperationView {
+    this.validate(req);
+    const paramsHash = hashParams(req);
+    const existing = this.journal.findByIdempotencyKey(req.idempotencyKey);
+    if (existing) {
+      if (existing.paramsHash !== paramsHash) {
+        throw new EngineError(
+          'idempotency_conflict',
+          'this idempotency key was used with different parameters',
+          { path: 'idempotencyKey' },
+        );
+      }
+      return this.view(existing.id);
+    }
+    const original = req.originalId ? this.checkOriginal(req) : undefined;
+    const needsCard = CARD_KINDS.has(req.kind) || req.cardPresent === true;
+    if (needsCard && this.readerOwner)
+      throw new EngineError('reader_busy', 'the card reader is busy with another payment', {
+        retryable: true,
+      });
+    const supervisor = this.checkSupervisor(req);
+    const id = randomUUID();
+    const amount =
+      req.kind === 'balance'
+        ? 0
+        : req.kind === 'void' || req.kind === 'preauth_void'
+          ? (original!.approvedAmount ?? original!.amount)
+          : req.amount!;
+    const op = this.journal.transaction(() => {
+      const row = this.journal.insertOperation({
+        id,
+        kind: req.kind,
+        idempotencyKey: req.idempotencyKey,
+        paramsHash,
+        operatorId: req.operatorId,
+        orderId: req.orderId ?? original?.orderId ?? null,
+        originalId: original?.id ?? null,
+        amount,
+        currency: req.currency ?? this.config.currency,
+        state: needsCard ? 'awaiting_card' : 'created',
+        terminalId: this.config.terminalId,
+        readerId: null,
+        batch: batchOf(this.host),
+      });
+      if (supervisor) {
+        this.journal.updateOperation(id, { supervisor });
+        this.journal.audit(req.operatorId, 'supervisor_approval', id, supervisor);
+      }
+      this.journal.audit(req.operatorId, `submit_${req.kind}`, id, {
+        amount,
+        orderId: row.orderId,
+        originalId: row.originalId,
+      });
+      const seq = this.journal.appendEvent(id, 'operation.state', {
+        state: row.state,
+        kind: row.kind,
+        amount,
+        orderId: row.orderId,
+      });
+      return { row, seq };
+    });
+    this.emitDurable(op.seq, id, 'operation.state', {
+      state: op.row.state,
+      kind: op.row.kind,
+      amount,
+      orderId: op.row.orderId,
+    });
+    if (needsCard) this.readerOwner = id;
+    const run = this.run(op.row, original, needsCard)
+      .catch((e: unknown) => this.crash(id, e))
+      .finally(() => {
+        if (this.readerOwner === id) this.readerOwner = undefined;
+        this.running.delete(id);
+      });
+    this.running.set(id, run);
+    return this.view(id);
+  }
+
+  view(id: string): OperationView {
+    const op = this.journal.getOperation(id);
+    if (!op) throw new EngineError('not_found', 'no such operation', { path: 'paymentId' });
+    return toView(op, this.journal.operationsReferencing(id));
+  }
+
+  /** Resolves when the operation's current run has ended (final state, or waiting for a decision). */
+  async settled(id: string): Promise<OperationView> {
+    await this.running.get(id);
+    return this.view(id);
+  }
+
+  /** The CRM's answer to a partial approval: accept the smaller amount, or have it reversed. */
+  decidePartial(id: string, accept: boolean): OperationView {
+    const op = this.journal.getOperation(id);
+    if (!op) throw new EngineError('not_found', 'no such operation', { path: 'paymentId' });
+    const decide = this.partialDecisions.get(id);
+    if (op.state !== 'partially_approved' || !decide)
+      throw new EngineError('wrong_state', `operation is ${op.state}, not partially_approved`);
+    this.partialDecisions.delete(id);
+    decide(accept);
+    return this.view(id);
+  }
+
+  /** Cancels an operation that has not reached the host; after that, cancel means reversal. */
+  async cancel(id: string, operatorId: string): Promise<OperationView> {
+    const op = this.journal.getOperation(id);
+    if (!op) throw new EngineError('not_found', 'no such operation', { path: 'paymentId' });
+    if (FINAL_STATES.has(op.state)) return this.view(id);
+    this.journal.audit(operatorId, 'cancel', id, { state: op.state });
+    if (op.state === 'awaiting_card' || op.state === 'created') {
+      const r = await this.reader.cancel();
+      if (r.status === 'too_late') this.log?.info({ paymentId: id }, 'cancel too late: card already read');
+      return this.view(id);
+    }
+    if (op.state === 'partially_approved') {
+      this.decidePartial(id, false);
+      return this.view(id);
+    }
+    if (op.state === 'approved') {
+      // Cancel after approval: reverse (06).
+      this.startReversal(op, '06', 'cancelled_after_approval');
+    }
+    return this.view(id);
+  }
+
+  orderSummary(orderId: string): OrderSummary {
+    const ops = this.journal.operationsOfOrder(orderId);
+    const views = ops.map((o) => toView(o, this.journal.operationsReferencing(o.id)));
+    let captured = 0;
+    let refunded = 0;
+    let held = 0;
+    for (const v of views) {
+      if (v.state !== 'completed') continue;
+      if ((v.kind === 'sale' || v.kind === 'capture') && !v.voided) captured += v.approvedAmount ?? v.amount;
+      if (v.kind === 'refund') refunded += v.approvedAmount ?? v.amount;
+      if (v.kind === 'preauth' && !v.voided && v.capturedAmount === 0) held += v.approvedAmount ?? v.amount;
+    }
+    return {
+      orderId,
+      currency: views[0]?.currency ?? this.config.currency,
+      captured,
+      refunded,
+      net: captured - refunded,
+      held,
+      pending: views.filter((v) => !FINAL_STATES.has(v.state)).length,
+      operations: views,
+    };
+  }
+
+  // ------------------------------------------------------------------ validation
+
+  private validate(req: OperationRequest): void {
+    const bad = (path: string, msg: string): never => {
+      throw new EngineError('invalid_request', msg, { path });
+    };
+    if (!['sale', 'balance', 'preauth', 'preauth_void', 'capture', 'void', 'refund'].includes(req.kind))
+      bad('kind', 'unknown operation kind');
+    if (
+      typeof req.idempotencyKey !== 'string' ||
+      req.idempotencyKey.length < 1 ||
+      req.idempotencyKey.length > 128
+    )
+      bad('idempotencyKey', 'idempotencyKey must be 1 to 128 characters');
+    if (typeof req.operatorId !== 'string' || req.operatorId.length < 1 || req.operatorId.length > 64)
+      bad('operatorId', 'operatorId must be 1 to 64 characters');
+    const needsAmount = ['sale', 'preauth', 'capture', 'refund'].includes(req.kind);
+    if (needsAmount) {
+      if (typeof req.amount !== 'number' || !Number.isSafeInteger(req.amount) || req.amount <= 0)
+        bad('amount', 'amount must be a positive integer of minor units (fen)');
+      if (req.amount! > 999_999_999_999) bad('amount', 'amount exceeds 12 digits');
+    } else if (req.amount !== undefined && req.kind !== 'void' && req.kind !== 'preauth_void') {
+      bad('amount', `${req.kind} takes no amount`);
+    }
+    if (req.currency !== undefined && req.currency !== this.config.currency)
+      bad('currency', `this terminal takes currency ${this.config.currency}`);
+    const needsOriginal = ['preauth_void', 'capture', 'void', 'refund'].includes(req.kind);
+    if (needsOriginal && !req.originalId) bad('originalId', `${req.kind} needs originalId`);
+    if (!needsOriginal && req.originalId) bad('originalId', `${req.kind} takes no originalId`);
+  }
+
+  private checkOriginal(req: OperationRequest): OperationRow {
+    const original = this.journal.getOperation(req.originalId!);
+    if (!original) throw new EngineError('not_found', 'original operation not found', { path: 'originalId' });
+    const refs = this.journal.operationsReferencing(original.id);
+    const live = refs.filter(
+      (r) =>
+        r.state !== 'declined' && r.state !== 'failed' && r.state !== 'cancelled' && r.state !== 'reversed',
+    );
+    const wrong = (msg: string): never => {
+      throw new EngineError('wrong_state', msg, { path: 'originalId' });
+    };
+    switch (req.kind) {
+      case 'void': {
+        if (!['sale', 'capture'].includes(original.kind) || original.state !== 'completed')
+          wrong('only a completed sale or capture can be voided');
+        if (live.some((r) => r.kind === 'void')) wrong('already voided (or a void is in progress)');
+        if (live.some((r) => r.kind === 'refund'))
+          wrong('refunded operations cannot be voided; refund the rest instead');
+        if (original.batch !== batchOf(this.host))
+          throw new EngineError(
+            'void_not_same_batch',
+            'a void must be in the original batch; refund instead',
+            { path: 'originalId' },
+          );
+        if (req.amount !== undefined && req.amount !== (original.approvedAmount ?? original.amount)) {
+          throw new EngineError('amount_exceeds_original', 'a void is for the full original amount', {
+            path: 'amount',
+          });
+        }
+        break;
+      }
+      case 'refund': {
+        if (!['sale', 'capture'].includes(original.kind) || original.state !== 'completed')
+          wrong('only a completed sale or capture can be refunded');
+        if (live.some((r) => r.kind === 'void')) wrong('voided operations cannot be refunded');
+        const captured = original.approvedAmount ?? original.amount;
+        const refunded = live
+          .filter((r) => r.kind === 'refund')
+          .reduce((s, r) => s + (r.approvedAmount ?? r.amount), 0);
+        if (req.amount! > captured - refunded) {
+          throw new EngineError(
+            'refund_exceeds_captured',
+            `at most ${captured - refunded} can still be refunded`,
+            { path: 'amount' },
+          );
+        }
+        if (!req.cardPresent && !this.journal.sealedPans().includes(original.id)) {
+          throw new EngineError('card_required', 'the card number is no longer kept: present the card', {
+            path: 'cardPresent',
+          });
+        }
+        break;
+      }
+      case 'capture': {
+        if (original.kind !== 'preauth' || original.state !== 'completed')
+          wrong('only an approved pre-auth can be captured');
+        if (live.some((r) => r.kind === 'capture' || r.kind === 'preauth_void'))
+          wrong('pre-auth already captured or voided');
+        const limit = Math.floor(
+          ((original.approvedAmount ?? original.amount) * this.config.captureLimitPercent) / 100,
+        );
+        if (req.amount! > limit)
+          throw new EngineError('amount_exceeds_original', `at most ${limit} can be captured`, {
+            path: 'amount',
+          });
+        break;
+      }
+      case 'preauth_void': {
+        if (original.kind !== 'preauth' || original.state !== 'completed')
+          wrong('only an approved pre-auth can be voided');
+        if (live.some((r) => r.kind === 'capture' || r.kind === 'preauth_void'))
+          wrong('pre-auth already captured or voided');
+        break;
+      }
+      default:
+        break;
+    }
+    return original;
+  }
+
+  private checkSupervisor(req: OperationRequest): Record<string, unknown> | undefined {
+    const threshold = this.config.supervisorThreshold;
+    if (threshold === undefined || !['void', 'refund'].includes(req.kind)) return undefined;
+    const amount =
+      req.kind === 'void'
+        ? (this.journal.getOperation(req.originalId!)?.approvedAmount ?? 0)
+        : (req.amount ?? 0);
+    if (amount < threshold) return undefined;
+    if (!req.approvalCode)
+      throw new EngineError(
+        'supervisor_approval_required',
+        'a supervisor approval code is needed for this amount',
+        { path: 'approvalCode' },
+      );
+    const supervisor = Object.entries(this.config.supervisorCodes ?? {}).find(
+      ([, code]) => code === req.approvalCode,
+    )?.[0];
+    if (!supervisor)
+      throw new EngineError('supervisor_approval_invalid', 'approval code not recognised', {
+        path: 'approvalCode',
+      });
+    return { supervisorId: supervisor, approvedAt: this.now().toISOString(), amount };
+  }
+
+  // ------------------------------------------------------------------ flows
+
+  private async run(op: OperationRow, original: OperationRow | undefined, needsCard: boolean): Promise<void> {
+    let card: CardResult | undefined;
+    if (needsCard) {
+      const started = await this.reader.startTransaction(
+        op.id,
+        {
+          amount: BigInt(op.amount),
+          currency: op.currency,
+          type:
+            op.kind === 'preauth'
+              ? 'preauth'
+              : op.kind === 'balance'
+                ? 'balance'
+                : op.kind === 'refund'
+                  ? 'refund'
+                  : op.kind === 'void'
+                    ? 'void'
+                    : 'sale',
+          timeoutSeconds: this.config.cardTimeoutSeconds,
+          interfaces: ['chip', 'contactless', 'magstripe'],
+          pinAllowed: true,
+        },
+        (p) =>
+          this.emit('event', {
+            kind: 'progress',
+            lastSeq: this.journal.lastSeq(),
+            operationId: op.id,
+            progress: p.progress,
+            ...(p.digits !== undefined ? { digits: p.digits } : {}),
+          } satisfies EngineEvent),
+      );
+      if (started.status !== 'card_read') {
+        const state: OperationState =
+          started.status === 'cancelled' || started.status === 'timeout' ? 'cancelled' : 'failed';
+        const reason =
+          started.status === 'cancelled'
+            ? `cancelled_by_${started.by}`
+            : started.status === 'timeout'
+              ? 'no_card'
+              : started.status === 'declined_offline'
+                ? `declined_offline:${started.reason}`
+                : started.code;
+        this.transition(op.id, state, { reason });
+        return;
+      }
+      card = started.card;
+      if (original) {
+        const mismatch = this.sameCard(original, card);
+        if (mismatch) {
+          this.transition(op.id, 'failed', { reason: 'card_mismatch' });
+          void this.reader.completeTransaction(op.id, { approved: false, responseCode: '06' });
+          return;
+        }
+      }
+    }
+    await this.authorize(op, original, card);
+  }
+
+  /** undefined when the card is the original's card (fingerprint, or PAR for a device token). */
+  private sameCard(original: OperationRow, card: CardResult): string | undefined {
+    const facts = original.card;
+    if (!facts) return 'original has no card facts';
+    const match = matchFingerprint(this.fingerprintKey, facts.fingerprint, card.pan);
+    if (match === 'same') return undefined;
+    const par = this.presentation(card).par;
+    if (par && facts.par && par === facts.par) return undefined;
+    return 'different card';
+  }
+
+  private presentation(card: CardResult): { facts: CardFacts; par: string | undefined } {
+    const fingerprint = this.fingerprintKey.fingerprint(card.pan);
+    const classified = classifyPresentation({
+      entryMode: card.entryMode,
+      ...(card.iccData ? { tlv: card.iccData } : {}),
+      pan: card.pan,
+    });
+    const p = classified.ok ? classified.value : undefined;
+    const facts: CardFacts = {
+      maskedPan: card.pan.masked,
+      fingerprint,
+      scheme: p?.scheme ?? 'unknown',
+      kind: p?.kind ?? card.interface,
+      entryMode: card.entryMode,
+      panDisplay: p?.panDisplay ?? card.pan.masked,
+      ...(card.cardSequenceNumber ? { cardSequenceNumber: card.cardSequenceNumber } : {}),
+      ...(p?.par ? { par: p.par } : {}),
+      ...(p?.tokenRequestorId ? { tokenRequestorId: p.tokenRequestorId } : {}),
+      ...(p?.deviceAccountLast4 ? { deviceAccountLast4: p.deviceAccountLast4 } : {}),
+      ...(p?.fundingLast4 ? { fundingLast4: p.fundingLast4 } : {}),
+    };
+    return { facts, par: p?.par };
+  }
+
+  private context(stan = ''): Context {
+    return {
+      terminalId: this.config.terminalId,
+      merchantId: this.config.merchantId,
+      currency: this.config.currency,
+      batch: batchOf(this.host),
+      stan,
+      now: this.now(),
+      partialApproval: this.config.partialApproval,
+    };
+  }
+
+  /**
+   * The write-ahead core: journal the attempt and its prepared reversal (one transaction, one fsync),
+   * send, journal the outcome (one fsync), then finish with the card.
+   */
+  private async authorize(
+    op: OperationRow,
+    original: OperationRow | undefined,
+    card: CardResult | undefined,
+  ): Promise<void> {
+    // Pending reversals go out before the next financial request, strictly in order.
+    if (!(await this.saf.drainReversals())) {
+      this.transition(op.id, 'failed', { reason: 'reversal_pending' });
+      if (card)
+        void this.reader.completeTransaction(op.id, {
+          approved: false,
+          responseCode: '96',
+          unableToGoOnline: true,
+        });
+      return;
+    }
+    let pan: Pan | undefined = card?.pan;
+    if (!pan && original) pan = this.journal.openPan(original.id);
+    if (!pan) {
+      this.transition(op.id, 'failed', { reason: 'card_required' });
+      return;
+    }
+    const facts = card ? this.presentation(card).facts : (original?.card ?? null);
+    const icc = card ? requestIcc(card, this.config.field55Profile) : undefined;
+    const reversalIcc = card ? requestIcc(card, this.config.reversalField55Profile) : undefined;
+    const moves = op.kind !== 'balance';
+
+    let message!: Iso8583MessageInput;
+    let attemptId = 0;
+    const prepared = this.journal.transaction(() => {
+      const ctx = this.context(this.host.stan.next());
+      message = card
+        ? cardRequest(op.kind, op, card, icc, ctx, original ? referencedExtras(op, original) : {})
+        : referencedRequest(op.kind, op, original!, pan!, ctx);
+      const localDate = String((message.fields as Record<number, unknown>)[13] ?? '') || null;
+      this.journal.updateOperation(op.id, {
+        state: 'authorizing',
+        card: facts,
+        iccRequest: icc ?? null,
+        stan: ctx.stan,
+        batch: ctx.batch,
+        localDate,
+      });
+      this.journal.sealPan(op.id, pan!);
+      attemptId = this.journal.insertAttempt({
+        operationId: op.id,
+        purpose: 'request',
+        mti: message.mti,
+        stan: ctx.stan,
+        batch: ctx.batch,
+      }).id;
+      if (moves) {
+        this.journal.insertSaf({
+          lane: 'reversal',
+          operationId: op.id,
+          kind: 'reversal',
+          status: 'prepared',
+          reason: null,
+          message: { ...prepareReversal(message, reversalIcc), attemptId },
+        });
+      }
+      return this.journal.appendEvent(op.id, 'operation.state', { state: 'authorizing', stan: ctx.stan });
+    });
+    this.emitDurable(prepared, op.id, 'operation.state', { state: 'authorizing' });
+
+    const outcome = await this.host.request(message, {});
+    const after = this.recordOutcome(op.id, attemptId, outcome);
+    await this.finish(op.id, after, outcome, card);
+  }
+
+  /** Journals a host outcome and the state it leads to (one transaction). */
+  private recordOutcome(id: string, attemptId: number, outcome: HostOutcome): OperationState {
+    const at = this.now().toISOString();
+    const op = this.journal.getOperation(id)!;
+    let state: OperationState;
+    const patch: Parameters<Journal['updateOperation']>[1] = {};
+    let reversalReason: string | undefined;
+    if (outcome.status === 'answered') {
+      const f = outcome.response.fields;
+      const rc = String(f[39] ?? '');
+      patch.responseCode = rc;
+      patch.rrn = typeof f[37] === 'string' ? f[37] : null;
+      patch.authCode = typeof f[38] === 'string' ? f[38] : null;
+      if (rc === '00') {
+        state = 'approved';
+        patch.approvedAmount = typeof f[4] === 'string' ? Number(f[4]) : op.amount;
+        if (op.kind === 'balance') patch.result = { balance: parseBalance(f[54]) };
+      } else if (rc === '10' && op.kind !== 'balance') {
+        state = 'partially_approved';
+        patch.approvedAmount = typeof f[4] === 'string' ? Number(f[4]) : op.amount;
+      } else {
+        state = 'declined';
+        patch.reason = rc === 'A0' ? 'host_mac_error_sign_on' : `declined_${rc}`;
+      }
+    } else if (outcome.status === 'mac_error') {
+      state = 'reversing';
+      patch.reason = 'response_mac_invalid';
+      reversalReason = 'A0';
+    } else if (outcome.status === 'unknown') {
+      const inquiry = this.config.useStatusInquiry && this.dialect.spec.exchanges?.statusInquiry;
+      state = inquiry ? 'unknown' : 'reversing';
+      patch.reason = `no_answer_${outcome.reason}`;
+      if (!inquiry) reversalReason = '98';
+    } else {
+      state = 'failed';
+      patch.reason = `not_sent_${outcome.reason}`;
+    }
+    if (op.kind === 'balance' && state === 'reversing') state = 'failed'; // a balance inquiry moves no money
+    patch.state = state;
+    const seq = this.journal.transaction(() => {
+      this.journal.updateAttempt(attemptId, {
+        outcome: outcome.status,
+        sentAt: outcome.attempt.sentAt?.toISOString() ?? null,
+        settledAt: at,
+        ...(outcome.status === 'unknown' || outcome.status === 'not_sent' ? { reason: outcome.reason } : {}),
+        ...(outcome.status === 'answered'
+          ? {
+              responseCode: String(outcome.response.fields[39] ?? ''),
+              rrn: strOrNull(outcome.response.fields[37]),
+              authCode: strOrNull(outcome.response.fields[38]),
+            }
+          : {}),
+      });
+      this.journal.updateOperation(id, patch);
+      if (state === 'declined' || state === 'failed') {
+        this.cancelPreparedReversal(id);
+        this.journal.erasePan(id);
+        this.journal.enqueueOutbox('payment.result', resultPayload(this.journal.getOperation(id)!));
+      }
+      if (reversalReason) this.activateReversal(id, reversalReason);
+      return this.journal.appendEvent(id, 'operation.state', {
+        state,
+        reason: patch.reason ?? null,
+        responseCode: patch.responseCode ?? null,
+      });
+    });
+    this.emitDurable(seq, id, 'operation.state', { state, reason: patch.reason ?? null });
+    return state;
+  }
+
+  /** After the host: the chip's second cryptogram, completion, or the reversal and inquiry paths. */
+  private async finish(
+    id: string,
+    state: OperationState,
+    outcome: HostOutcome,
+    card: CardResult | undefined,
+  ): Promise<void> {
+    const response =
+      outcome.status === 'answered' || outcome.status === 'mac_error' ? outcome.response : undefined;
+    if (state === 'declined' || state === 'failed') {
+      if (card)
+        void this.reader.completeTransaction(id, {
+          approved: false,
+          responseCode: String(response?.fields[39] ?? '96'),
+          unableToGoOnline: !response,
+        });
+      return;
+    }
+    if (state === 'reversing') {
+      if (card)
+        void this.reader.completeTransaction(id, {
+          approved: false,
+          responseCode: '96',
+          unableToGoOnline: outcome.status !== 'mac_error',
+        });
+      void this.saf.drainReversals();
+      return;
+    }
+    if (state === 'unknown') {
+      if (card)
+        void this.reader.completeTransaction(id, {
+          approved: false,
+          responseCode: '96',
+          unableToGoOnline: true,
+        });
+      await this.resolveUnknown(id);
+      return;
+    }
+    if (state === 'partially_approved') {
+      const accept = await new Promise<boolean>((resolve) => this.partialDecisions.set(id, resolve));
+      if (!accept) {
+        if (card) void this.reader.completeTransaction(id, { approved: false, responseCode: '06' });
+        this.startReversal(this.journal.getOperation(id)!, '06', 'partial_declined_by_crm');
+        return;
+      }
+      this.journal.audit(this.journal.getOperation(id)!.operatorId, 'partial_accepted', id, {});
+    }
+    // approved (or accepted partial): the card decides (TC or AAC) when it is still in the reader.
+    let completion: CompleteResult = { status: 'completed', cryptogram: 'none' };
+    if (card) {
+      completion = await this.reader.completeTransaction(id, {
+        approved: true,
+        responseCode: String(response?.fields[39] ?? '00'),
+        ...(typeof response?.fields[38] === 'string' ? { authCode: response.fields[38] } : {}),
+        ...(Buffer.isBuffer(response?.fields[55]) ? { issuerData: response.fields[55] } : {}),
+      });
+    }
+    if (completion.status !== 'completed' || completion.cryptogram === 'aac') {
+      const reason =
+        completion.status === 'completed'
+          ? 'chip_declined_after_approval'
+          : completion.status === 'card_removed'
+            ? 'card_removed_before_completion'
+            : 'reader_error_after_approval';
+      this.startReversal(this.journal.getOperation(id)!, '06', reason);
+      return;
+    }
+    this.complete(id, completion);
+  }
+
+  /** Marks completed; cancels the prepared reversal; queues TC upload and script advice (their own lane). */
+  private complete(id: string, completion: Extract<CompleteResult, { status: 'completed' }>): void {
+    const seq = this.journal.transaction(() => {
+      const op = this.journal.updateOperation(id, { state: 'completing' });
+      this.cancelPreparedReversal(id);
+      if (completion.iccData?.length && op.kind !== 'balance') {
+        this.journal.updateOperation(id, { iccFinal: completion.iccData });
+        this.journal.insertSaf({
+          lane: 'advice',
+          operationId: id,
+          kind: 'tc_upload',
+          status: 'pending',
+          reason: null,
+          message: { icc: completion.iccData.toString('hex').toUpperCase() },
+        });
+      }
+      if (completion.scriptResults?.length) {
+        this.journal.insertSaf({
+          lane: 'advice',
+          operationId: id,
+          kind: 'script_advice',
+          status: 'pending',
+          reason: null,
+          message: { icc: completion.scriptResults.toString('hex').toUpperCase() },
+        });
+      }
+      const done = this.journal.updateOperation(id, { state: 'completed', reason: null });
+      if (done.kind === 'balance') this.journal.erasePan(id);
+      if (done.kind === 'preauth_void' && done.originalId) this.journal.erasePan(done.originalId);
+      this.journal.enqueueOutbox('payment.result', resultPayload(done));
+      return this.journal.appendEvent(id, 'operation.state', {
+        state: 'completed',
+        cryptogram: completion.cryptogram,
+      });
+    });
+    this.emitDurable(seq, id, 'operation.state', { state: 'completed' });
+    void this.saf.drainAdvices();
+  }
+
+  /** unknown → ask the host (when the dialect declares an inquiry), else reverse. */
+  async resolveUnknown(id: string): Promise<void> {
+    const op = this.journal.getOperation(id)!;
+    const inquiry = this.dialect.spec.exchanges?.statusInquiry;
+    if (!inquiry || !this.config.useStatusInquiry) {
+      this.startReversal(op, '98', op.reason ?? 'no_answer');
+      return;
+    }
+    let attemptId = 0;
+    const message = this.journal.transaction(() => {
+      const ctx = this.context(this.host.stan.next());
+      attemptId = this.journal.insertAttempt({
+        operationId: id,
+        purpose: 'inquiry',
+        mti: inquiry.mti,
+        stan: ctx.stan,
+        batch: ctx.batch,
+      }).id;
+      return inquiryMessage(inquiry.mti, inquiry.networkCode, op, ctx);
+    });
+    const outcome = await this.host.request(message, { mac: false });
+    this.journal.updateAttempt(attemptId, {
+      outcome: outcome.status,
+      settledAt: this.now().toISOString(),
+      ...(outcome.status === 'answered' ? { responseCode: strOrNull(outcome.response.fields[39]) } : {}),
+    });
+    if (outcome.status !== 'answered') {
+      // Still no answer: reversing is always safe (a reversal of something the host never saw is answered 00).
+      this.startReversal(op, '98', 'no_answer_inquiry_failed');
+      return;
+    }
+    const rc = String(outcome.response.fields[39] ?? '');
+    if ((inquiry.notFoundCodes ?? ['25']).includes(rc)) {
+      this.settleFinal(id, 'failed', 'host_has_no_record');
+      return;
+    }
+    if (rc === '00' || rc === '10') {
+      // The host holds it, but the card already declined it (its answer never came): take it back.
+      this.journal.updateOperation(id, {
+        rrn: strOrNull(outcome.response.fields[37]),
+        authCode: strOrNull(outcome.response.fields[38]),
+        responseCode: rc,
+      });
+      this.startReversal(this.journal.getOperation(id)!, '98', 'approved_at_host_after_timeout');
+      return;
+    }
+    this.settleFinal(id, 'declined', `declined_${rc}`);
+  }
+
+  private settleFinal(id: string, state: 'failed' | 'declined', reason: string): void {
+    const seq = this.journal.transaction(() => {
+      const op = this.journal.updateOperation(id, { state, reason });
+      this.cancelPreparedReversal(id);
+      this.journal.erasePan(id);
+      this.journal.enqueueOutbox('payment.result', resultPayload(op));
+      return this.journal.appendEvent(id, 'operation.state', { state, reason });
+    });
+    this.emitDurable(seq, id, 'operation.state', { state, reason });
+  }
+
+  /** Moves an operation to `reversing` and activates its prepared reversal (one transaction). */
+  startReversal(op: OperationRow, reasonCode: string, why: string): void {
+    const seq = this.journal.transaction(() => {
+      this.journal.updateOperation(op.id, { state: 'reversing', reason: why });
+      this.activateReversal(op.id, reasonCode);
+      return this.journal.appendEvent(op.id, 'operation.state', {
+        state: 'reversing',
+        reason: why,
+        reversalReason: reasonCode,
+      });
+    });
+    this.emitDurable(seq, op.id, 'operation.state', { state: 'reversing', reason: why });
+    void this.saf.drainReversals();
+  }
+
+  private activateReversal(id: string, reasonCode: string): void {
+    const prepared = this.journal.safOf(id).find((s) => s.lane === 'reversal' && s.status === 'prepared');
+    if (prepared)
+      this.journal.updateSaf(prepared.id, { status: 'pending', reason: reasonCode, nextAt: null });
+  }
+
+  private cancelPreparedReversal(id: string): void {
+    for (const s of this.journal.safOf(id))
+      if (s.lane === 'reversal' && s.status === 'prepared')
+        this.journal.updateSaf(s.id, { status: 'cancelled' });
+  }
+
+  private transition(id: string, state: OperationState, patch: { reason?: string }): void {
+    const seq = this.journal.transaction(() => {
+      const op = this.journal.updateOperation(id, { state, ...patch });
+      if (FINAL_STATES.has(state)) {
+        this.journal.erasePan(id);
+        this.journal.enqueueOutbox('payment.result', resultPayload(op));
+      }
+      return this.journal.appendEvent(id, 'operation.state', { state, reason: patch.reason ?? null });
+    });
+    this.emitDurable(seq, id, 'operation.state', { state, reason: patch.reason ?? null });
+  }
+
+  private crash(id: string, e: unknown): void {
+    // A bug must not lose the operation: leave it where recovery will find it, and say so.
+    if (process.env['POSBRIDGE_DEBUG']) console.error(e);
+    this.log?.error(
+      {
+        paymentId: id,
+        err: { message: e instanceof Error ? e.message : String(e), code: (e as { code?: string })?.code },
+      },
+      'operation failed unexpectedly',
+    );
+    const op = this.journal.getOperation(id);
+    if (op && (op.state === 'awaiting_card' || op.state === 'created'))
+      this.transition(id, 'failed', { reason: 'internal_error' });
+  }
+
+  private recordStray(s: StrayResponse): void {
+    if (s.kind !== 'late' || !s.attempt) return;
+    const attempt = this.journal.attemptByStan(s.attempt.stan, batchOf(this.host));
+    if (!attempt) return;
+    const evidence = {
+      mti: s.response.mti,
+      responseCode: strOrNull(s.response.fields[39]),
+      rrn: strOrNull(s.response.fields[37]),
+      authCode: strOrNull(s.response.fields[38]),
+      receivedAt: s.receivedAt.toISOString(),
+    };
+    const seq = this.journal.transaction(() => {
+      this.journal.updateAttempt(attempt.id, { lateEvidence: evidence });
+      return this.journal.appendEvent(attempt.operationId, 'host.late_response', evidence);
+    });
+    this.emitDurable(seq, attempt.operationId, 'host.late_response', evidence);
+  }
+
+  private emitDurable(
+    seq: number,
+    operationId: string | null,
+    type: string,
+    data: Record<string, unknown>,
+  ): void {
+    this.emit('event', { kind: 'durable', seq, operationId, type, data } satisfies EngineEvent);
+  }
+
+  // used by SafWorker builders
+  tcUpload(op: OperationRow, pan: Pan, icc: Buffer, ctx: Context): Iso8583MessageInput {
+    return tcUploadMessage(op, pan, icc, ctx);
+  }
+
+  scriptAdvice(op: OperationRow, pan: Pan, icc: Buffer, ctx: Context): Iso8583MessageInput {
+    return scriptAdviceMessage(op, pan, icc, ctx);
+  }
+}
+
+function referencedExtras(op: OperationRow, original: OperationRow): Record<number, unknown> {
+  const extra: Record<number, unknown> = {
+    61: `${original.batch ?? '000000'}${original.stan ?? '000000'}${original.localDate ?? '0000'}`,
+  };
+  if (original.rrn && (op.kind === 'void' || op.kind === 'refund')) extra[37] = original.rrn;
+  return extra;
+}
+
+function batchOf(host: HostLink): string {
+  return String(Math.max(1, host.batch.current)).padStart(6, '0');
+}
+
+function hashParams(req: OperationRequest): string {
+  const canonical = JSON.stringify([
+    req.kind,
+    req.amount ?? null,
+    req.currency ?? null,
+    req.orderId ?? null,
+    req.originalId ?? null,
+    req.cardPresent ?? false,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+function strOrNull(v: unknown): string | null {
+  return typeof v === 'string' ? v : v instanceof Composite ? v.wire : null;
+}
+
+/** Field 54 balance: account type 2 + amount type 2 + currency 3 + C/D + amount 12. */
+function parseBalance(v: unknown): { amount: number; currency: string } | null {
+  if (typeof v !== 'string' || v.length < 20) return null;
+  const sign = v.charAt(7) === 'D' ? -1 : 1;
+  const amount = Number(v.slice(8, 20));
+  return Number.isSafeInteger(amount) ? { amount: sign * amount, currency: v.slice(4, 7) } : null;
+}
+
+/** What the result webhook carries: no card data beyond the masked PAN. */
+export function resultPayload(op: OperationRow): Record<string, unknown> {
+  return {
+    paymentId: op.id,
+    kind: op.kind,
+    state: op.state,
+    reason: op.reason,
+    orderId: op.orderId,
+    originalId: op.originalId,
+    amount: op.amount,
+    approvedAmount: op.approvedAmount,
+    currency: op.currency,
+    rrn: op.rrn,
+    authCode: op.authCode,
+    responseCode: op.responseCode,
+    panDisplay: op.card?.panDisplay ?? null,
+    at: op.updatedAt,
+  };
+}
+
+export type { Iso8583Message };

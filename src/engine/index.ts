@@ -1,0 +1,6 @@
+export { Engine, resultPayload, type EngineDeps, type EngineEvent, type OperationRequest } from './engine.js';
+export { DEFAULT_ENGINE_CONFIG, type EngineConfig, type SafConfig } from './config.js';
+export { EngineError, type EngineErrorCode } from './errors.js';
+export { SafWorker } from './saf.js';
+export { toView, type OperationView, type OrderSummary } from './views.js';
+export { TEMPLATES, type MessageTemplate } from './messages.js';
