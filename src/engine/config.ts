@@ -18,6 +18,10 @@ export interface EngineConfig {
   /** Largest capture as a percentage of its pre-auth. */
   captureLimitPercent: number;
   saf: SafConfig;
+  /** How long to wait for a dropped reader to come back before treating the card side as unknown. */
+  readerRecoveryMs: number;
+  /** How long an inquiry waits for a dropped host link to come back. */
+  inquiryWaitMs: number;
   /** Ask the host about an `unknown` request before reversing (only if the dialect declares the inquiry). */
   useStatusInquiry: boolean;
 }
@@ -42,6 +46,8 @@ export const DEFAULT_ENGINE_CONFIG: Omit<EngineConfig, 'terminalId' | 'merchantI
   partialApproval: true,
   captureLimitPercent: 115,
   useStatusInquiry: true,
+  readerRecoveryMs: 30_000,
+  inquiryWaitMs: 10_000,
   saf: {
     reversalDoneCodes: ['00', '25'],
     reversalFatalCodes: ['12'],

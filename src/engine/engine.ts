@@ -716,6 +716,10 @@ export class Engine extends EventEmitter {
         ...(Buffer.isBuffer(response?.fields[55]) ? { issuerData: response.fields[55] } : {}),
       });
     }
+    if (completion.status === 'error' && completion.code === 'reader_disconnected' && card) {
+      // The link dropped while the card decided: ask the reader, once it is back, what it did.
+      completion = await this.askReaderAfterDrop(id, completion);
+    }
     if (completion.status !== 'completed' || completion.cryptogram === 'aac') {
       const reason =
         completion.status === 'completed'
@@ -727,6 +731,121 @@ export class Engine extends EventEmitter {
       return;
     }
     this.complete(id, completion);
+  }
+
+  /** Waits for the reader to come back (bounded), then reads its last transaction status for `id`. */
+  private async askReaderAfterDrop(id: string, fallback: CompleteResult): Promise<CompleteResult> {
+    const deadline = Date.now() + this.config.readerRecoveryMs;
+    while (this.reader.state === 'disconnected' || this.reader.state === 'connecting') {
+      if (Date.now() > deadline) return fallback;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    try {
+      const status = await this.reader.lastTransactionStatus();
+      if (status.reference === id && status.stage === 'completed' && status.cryptogram) {
+        return {
+          status: 'completed',
+          cryptogram: status.cryptogram,
+          ...(status.iccData ? { iccData: status.iccData } : {}),
+        };
+      }
+    } catch {
+      // fall through: unknown card side is reversed
+    }
+    return fallback;
+  }
+
+  /**
+   * Start-up recovery: drives every non-final operation to a final state (or to the reversal queue,
+   * which then does). Safe to run again: each step looks at what the journal says happened.
+   */
+  async recover(): Promise<{ examined: number; actions: Record<string, number> }> {
+    const actions: Record<string, number> = {};
+    const count = (k: string): void => {
+      actions[k] = (actions[k] ?? 0) + 1;
+    };
+    const open = this.journal.openOperations();
+    for (const op of open) {
+      if (this.running.has(op.id)) continue;
+      switch (op.state) {
+        case 'created':
+        case 'awaiting_card':
+        case 'card_read':
+          // Nothing was journaled for the host, so nothing was sent.
+          this.transition(op.id, 'cancelled', { reason: 'interrupted_before_host' });
+          count('cancelled_before_host');
+          break;
+        case 'authorizing': {
+          // The request was journaled: its bytes may have left. Its answer, if any, is lost with the process.
+          for (const a of this.journal.attemptsOf(op.id)) {
+            if (a.outcome === 'pending')
+              this.journal.updateAttempt(a.id, {
+                outcome: 'unknown',
+                reason: 'process_restart',
+                settledAt: this.now().toISOString(),
+              });
+          }
+          const inquiry = this.config.useStatusInquiry && this.dialect.spec.exchanges?.statusInquiry;
+          if (op.kind === 'balance') {
+            this.transition(op.id, 'failed', { reason: 'no_answer_process_restart' });
+            count('balance_failed');
+          } else if (inquiry) {
+            this.transition(op.id, 'unknown', { reason: 'no_answer_process_restart' });
+            await this.resolveUnknown(op.id);
+            count('inquired');
+          } else {
+            this.startReversal(op, '98', 'no_answer_process_restart');
+            count('reversal_queued');
+          }
+          break;
+        }
+        case 'unknown':
+          await this.resolveUnknown(op.id);
+          count('inquired');
+          break;
+        case 'approved':
+        case 'completing': {
+          if (!op.iccRequest) {
+            // No chip decision pending (magstripe, contactless without second AC, or no card at all).
+            this.complete(op.id, { status: 'completed', cryptogram: 'none' });
+            count('completed');
+            break;
+          }
+          const status = await this.reader.lastTransactionStatus().catch(() => undefined);
+          if (status?.reference === op.id && status.stage === 'completed' && status.cryptogram === 'tc') {
+            this.complete(op.id, {
+              status: 'completed',
+              cryptogram: 'tc',
+              ...(status.iccData ? { iccData: status.iccData } : {}),
+            });
+            count('completed_from_reader_status');
+          } else {
+            this.startReversal(op, '06', 'card_side_unknown_after_restart');
+            count('reversal_queued');
+          }
+          break;
+        }
+        case 'partially_approved':
+          this.startReversal(op, '06', 'partial_undecided_at_restart');
+          count('reversal_queued');
+          break;
+        case 'reversing': {
+          const saf = this.journal.safOf(op.id).filter((x) => x.lane === 'reversal');
+          const live = saf.find((x) => x.status === 'pending');
+          if (!live) {
+            const prepared = saf.find((x) => x.status === 'prepared');
+            if (prepared) this.activateReversal(op.id, '98');
+          }
+          count('reversal_pending');
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    await this.saf.drainReversals();
+    void this.saf.drainAdvices();
+    return { examined: open.length, actions };
   }
 
   /** Marks completed; cancels the prepared reversal; queues TC upload and script advice (their own lane). */
@@ -884,7 +1003,7 @@ export class Engine extends EventEmitter {
 
   private recordStray(s: StrayResponse): void {
     if (s.kind !== 'late' || !s.attempt) return;
-    const attempt = this.journal.attemptByStan(s.attempt.stan, batchOf(this.host));
+    const attempt = this.journal.attemptByStan(s.attempt.stan, batchOf(this.host), s.attempt.mti);
     if (!attempt) return;
     const evidence = {
       mti: s.response.mti,

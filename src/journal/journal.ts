@@ -125,7 +125,7 @@ export class Journal {
       attemptById: db.prepare('SELECT * FROM host_attempts WHERE id = ?'),
       attemptsOf: db.prepare('SELECT * FROM host_attempts WHERE operation_id = ? ORDER BY id'),
       attemptByStan: db.prepare(
-        'SELECT * FROM host_attempts WHERE stan = ? AND batch = ? ORDER BY id DESC LIMIT 1',
+        'SELECT * FROM host_attempts WHERE stan = ? AND batch = ? AND mti = ? ORDER BY id DESC LIMIT 1',
       ),
       insertSaf:
         db.prepare(`INSERT INTO saf (lane, operation_id, kind, status, reason, message, created_at, updated_at)
@@ -312,8 +312,9 @@ export class Journal {
     return (this.st.attemptsOf.all(operationId) as Row[]).map(toAttempt);
   }
 
-  attemptByStan(stan: string, batch: string): AttemptRow | undefined {
-    const r = this.st.attemptByStan.get(stan, batch) as Row | undefined;
+  /** The latest attempt with this STAN, batch and MTI (a reversal reuses its original's STAN). */
+  attemptByStan(stan: string, batch: string, mti: string): AttemptRow | undefined {
+    const r = this.st.attemptByStan.get(stan, batch, mti) as Row | undefined;
     return r ? toAttempt(r) : undefined;
   }
 
