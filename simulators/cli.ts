@@ -1,19 +1,23 @@
 #!/usr/bin/env node
 import { decodeHex } from '../src/daemon/decode-command.js';
 import { sampleSaleFrame } from './sample.js';
+import { runHostCli } from './host/cli.js';
 
 const HELP = `posbridge-sim: simulators for QA
 
 Usage:
   posbridge-sim sample   Build a sample cup-pos chip sale frame, decode it and describe it (card data masked).
+  posbridge-sim host     The acquirer host simulator (posbridge-sim host --help; docs/host-simulator.md).
   posbridge-sim --help   This text.
 
-(The card reader and acquirer host simulators and the demo arrive with their issues.)
+(The demo arrives with its issue.)
 `;
 
-function main(argv: string[]): number {
+function main(argv: string[]): number | Promise<number> {
   const [command] = argv;
   switch (command) {
+    case 'host':
+      return runHostCli(argv.slice(1));
     case 'sample':
     case 'demo': {
       // The frame carries the (test) PAN in BCD, so only its length and the masked description are printed.
@@ -34,4 +38,15 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+const result = main(process.argv.slice(2));
+if (typeof result === 'number') process.exitCode = result;
+else
+  result.then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`posbridge-sim: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );

@@ -36,6 +36,8 @@ export interface SafConfig {
   backoffMaxMs: number;
   /** How often the workers look for due items. */
   pollMs: number;
+  /** Send TC uploads and advices right after each completion (default); else only on the poll. */
+  adviceAfterCompletion: boolean;
 }
 
 export const DEFAULT_ENGINE_CONFIG: Omit<EngineConfig, 'terminalId' | 'merchantId'> = {
@@ -55,5 +57,6 @@ export const DEFAULT_ENGINE_CONFIG: Omit<EngineConfig, 'terminalId' | 'merchantI
     backoffInitialMs: 2_000,
     backoffMaxMs: 5 * 60_000,
     pollMs: 1_000,
+    adviceAfterCompletion: true,
   },
 };

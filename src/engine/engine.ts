@@ -884,7 +884,7 @@ export class Engine extends EventEmitter {
       });
     });
     this.emitDurable(seq, id, 'operation.state', { state: 'completed' });
-    void this.saf.drainAdvices();
+    if (this.config.saf.adviceAfterCompletion) void this.saf.drainAdvices();
   }
 
   /** unknown → ask the host (when the dialect declares an inquiry), else reverse. */

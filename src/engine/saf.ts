@@ -231,25 +231,16 @@ export class SafWorker {
       });
       const outcome = await host.request(message, { mac: true });
       const rc = outcome.status === 'answered' ? String(outcome.response.fields[39] ?? '') : undefined;
-      journal.updateAttempt(attemptId, {
-        outcome: outcome.status,
-        settledAt: this.d.now().toISOString(),
-        ...(rc ? { responseCode: rc } : {}),
+      journal.transaction(() => {
+        journal.updateAttempt(attemptId, { outcome: outcome.status, settledAt: this.d.now().toISOString(), ...(rc ? { responseCode: rc } : {}) });
+        if (rc === '00' || rc === '25') {
+          journal.updateSaf(item.id, { status: 'done', lastResponse: rc });
+        } else if (item.attempts + 1 >= this.d.config.saf.maxAttempts) {
+          journal.updateSaf(item.id, { status: 'needs_attention', reason: 'advice_attempts_exhausted', lastResponse: rc ?? outcome.status });
+        } else {
+          journal.updateSaf(item.id, { nextAt: this.backoff(item.attempts + 1).toISOString(), lastResponse: rc ?? outcome.status });
+        }
       });
-      if (rc === '00' || rc === '25') {
-        journal.updateSaf(item.id, { status: 'done', lastResponse: rc });
-      } else if (item.attempts + 1 >= this.d.config.saf.maxAttempts) {
-        journal.updateSaf(item.id, {
-          status: 'needs_attention',
-          reason: 'advice_attempts_exhausted',
-          lastResponse: rc ?? outcome.status,
-        });
-      } else {
-        journal.updateSaf(item.id, {
-          nextAt: this.backoff(item.attempts + 1).toISOString(),
-          lastResponse: rc ?? outcome.status,
-        });
-      }
     }
   }
 }

@@ -11,7 +11,7 @@ import type { DialectFile, FieldSpec, MessageRule } from './dialect-spec.js';
 import { Writer } from './encodings/writer.js';
 import { mtiWidth, readMti, writeMti } from './mti.js';
 import type { Iso8583Message, Iso8583MessageInput, PackOptions } from './message.js';
-import { Composite } from './composite.js';
+import { Composite, composeWire } from './composite.js';
 import { describeMessage, type DescribeOptions } from './describe.js';
 
 const MAX_FIELD = 192;
@@ -237,7 +237,23 @@ export class Dialect {
   private checkRules(mti: string, fields: Iso8583MessageInput['fields'], present: readonly number[]): void {
     const rules = this.rules.get(mti);
     if (!rules) return;
-    const rule = rules.find((r) => ruleMatches(r, fields));
+    const codecs = this.codecs(mti);
+    const wireOf = (n: number): string | undefined => {
+      const v = fields[n];
+      if (typeof v === 'string') return v;
+      if (v instanceof Composite) return v.wire;
+      const sub = codecs[n]?.spec.subfields;
+      // Composite fields given as parts: match on the wire form they make.
+      if (sub && v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) {
+        try {
+          return composeWire(String(n), v as Record<string, unknown>, sub);
+        } catch {
+          return undefined;
+        }
+      }
+      return undefined;
+    };
+    const rule = rules.find((r) => ruleMatches(r, wireOf));
     if (!rule) return;
     const name = rule.source.name;
     for (const f of present) presence[f] = 1;
@@ -278,10 +294,9 @@ function compileRule(rule: MessageRule): CompiledRule {
   return { source: rule, mandatory: rule.mandatory ?? [], forbidden, when };
 }
 
-function ruleMatches(rule: CompiledRule, fields: Iso8583MessageInput['fields']): boolean {
+function ruleMatches(rule: CompiledRule, wireOf: (n: number) => string | undefined): boolean {
   for (const [n, want, prefix] of rule.when) {
-    const v = fields[n];
-    const s = typeof v === 'string' ? v : v instanceof Composite ? v.wire : undefined;
+    const s = wireOf(n);
     if (s === undefined) return false;
     if (prefix ? !s.startsWith(want) : s !== want) return false;
   }

@@ -514,3 +514,11 @@ describe('dialect loader', () => {
     expect(codeOf(() => loadDialect('no-such-dialect')).code).toBe('unknown_dialect');
   });
 });
+
+describe('rules select on composite fields given as parts', () => {
+  it('a completion (60.1 20) given as parts needs 38 and 61', () => {
+    const completion = { ...sale().fields, 60: { '1': '20', '2': '000001', '3': '000' } };
+    const e = codeOf(() => cup.pack({ mti: '0200', fields: completion }));
+    expect([e.code, e.field]).toEqual(['field_mandatory', '38']);
+  });
+});
