@@ -16,6 +16,7 @@ import {
   type FieldInput,
   type Framing,
 } from '../src/iso8583/index.js';
+import { HostLink, MemoryCounterStore } from '../src/host/index.js';
 import { DEFAULT_MASTER_KEY, startHostSimulator } from '../simulators/host/index.js';
 import { printRates, type Rate } from './measure.js';
 
@@ -166,7 +167,62 @@ export async function run(): Promise<void> {
       `  latency p50 ${pct(50).toFixed(2)} ms, p99 ${pct(99).toFixed(2)} ms, max ${(latencies[latencies.length - 1] ?? NaN).toFixed(2)} ms`,
     );
     console.log(`  goal: >= 10,000/s and p99 < 20 ms (client and simulator share one process)`);
+    await linkOverhead(sim.isoPort, d, framing, card.pan);
   } finally {
     await sim.close();
   }
+}
+
+/**
+ * The host link's own cost per request, excluding the codec and the MAC: the same sequential MACed
+ * sales through `HostLink.request` and through the bare terminal above (which packs, MACs, frames and
+ * unpacks exactly as the link does), in one run; the difference per request is matching, timers,
+ * promises, state and logging checks.
+ */
+async function linkOverhead(port: number, d: Dialect, framing: Framing, pan: FieldInput): Promise<void> {
+  const n = 3000;
+  const fields = (tid: string): Record<number, FieldInput> => ({
+    2: pan,
+    3: '000000',
+    4: '000000000100',
+    22: '022',
+    25: '00',
+    41: tid,
+    42: '898310048160001',
+    49: '156',
+    60: { '1': '22', '2': '000001', '3': '000' },
+  });
+  const bare = await BenchTerminal.open(port, d, framing, 'LINKBAR1');
+  await bare.signOn();
+  const link = new HostLink({
+    host: '127.0.0.1',
+    port,
+    dialect: d,
+    terminalId: 'LINKOVH1',
+    merchantId: '898310048160001',
+    securityModule: new SoftwareSecurityModule(Buffer.from(DEFAULT_MASTER_KEY, 'hex'), {
+      macAlgorithm: 'cup-ecb',
+    }),
+    keyLayout: 'double',
+    counters: new MemoryCounterStore(),
+    timers: { idleEchoMs: 0 },
+  });
+  link.start();
+  await link.whenReady(5000);
+  const time = async (fn: () => Promise<unknown>): Promise<number> => {
+    for (let i = 0; i < 300; i++) await fn();
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await fn();
+    return ((performance.now() - t0) * 1000) / n;
+  };
+  const bareUs = await time(() => bare.sale(fields('LINKBAR1')));
+  const linkUs = await time(() => link.request({ mti: '0200', fields: fields('LINKOVH1') }));
+  const bareUs2 = await time(() => bare.sale(fields('LINKBAR1')));
+  const base = Math.min(bareUs, bareUs2);
+  console.log(
+    `  sequential MACed sale round trip: bare ${base.toFixed(0)} µs, through HostLink ${linkUs.toFixed(0)} µs`,
+  );
+  console.log(`  host link overhead per request (excluding codec and MAC): ${(linkUs - base).toFixed(0)} µs`);
+  bare.close();
+  await link.close();
 }
