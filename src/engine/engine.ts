@@ -209,6 +209,29 @@ export class Engine extends EventEmitter {
     return toView(op, this.journal.operationsReferencing(id));
   }
 
+  /** The operation created with this idempotency key, if any. */
+  viewByIdempotencyKey(key: string): OperationView | undefined {
+    const op = this.journal.findByIdempotencyKey(key);
+    return op ? this.view(op.id) : undefined;
+  }
+
+  /** Durable events after `sinceSeq`, from the journal (for `events.replay` after a reconnect). */
+  eventsSince(sinceSeq: number, limit = 1000): Extract<EngineEvent, { kind: 'durable' }>[] {
+    return this.journal
+      .eventsSince(sinceSeq, limit)
+      .map((e) => ({ kind: 'durable', seq: e.seq, operationId: e.operationId, type: e.type, data: e.data }));
+  }
+
+  /** The last durable event's seq. */
+  lastSeq(): number {
+    return this.journal.lastSeq();
+  }
+
+  /** Recent operations, newest first (for lists and the demo page). */
+  recent(limit = 50): OperationView[] {
+    return this.journal.recentOperations(limit).map((o) => this.view(o.id));
+  }
+
   /** Resolves when the operation's current run has ended (final state, or waiting for a decision). */
   async settled(id: string): Promise<OperationView> {
     await this.running.get(id);
