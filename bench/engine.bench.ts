@@ -20,7 +20,10 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function runSales(synchronous: 'FULL' | 'OFF', count: number): Promise<{ p50: number; p99: number; commitsPerSale: number; advicesCommits: number }> {
+async function runSales(
+  synchronous: 'FULL' | 'OFF',
+  count: number,
+): Promise<{ p50: number; p99: number; commitsPerSale: number; advicesCommits: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'pb-bench-engine-'));
   const sim = await startHostSimulator({ controlPort: null });
   const reader = new InstantReader();
@@ -28,18 +31,37 @@ async function runSales(synchronous: 'FULL' | 'OFF', count: number): Promise<{ p
   const journal = Journal.open({ dir, sealer: await Sealer.load(dir) });
   journal.db.pragma(`synchronous = ${synchronous}`);
   const link = new HostLink({
-    host: '127.0.0.1', port: sim.isoPort, dialect, terminalId: 'BENCH001', merchantId: '898310048160001',
-    securityModule: reader.securityModule, keyLayout: 'double', counters: journal, timers: { idleEchoMs: 0 },
+    host: '127.0.0.1',
+    port: sim.isoPort,
+    dialect,
+    terminalId: 'BENCH001',
+    merchantId: '898310048160001',
+    securityModule: reader.securityModule,
+    keyLayout: 'double',
+    counters: journal,
+    timers: { idleEchoMs: 0 },
   });
   link.start();
   await link.whenReady(5000);
-  const engine = new Engine({ journal, host: link, reader, dialect, fingerprintKey: FingerprintKey.generate(), config: { terminalId: 'BENCH001', merchantId: '898310048160001', saf: { adviceAfterCompletion: false } as never } });
+  const engine = new Engine({
+    journal,
+    host: link,
+    reader,
+    dialect,
+    fingerprintKey: FingerprintKey.generate(),
+    config: { terminalId: 'BENCH001', merchantId: '898310048160001', saf: { adviceAfterCompletion: false } },
+  });
   const lat: number[] = [];
   let commits = 0;
   for (let i = 0; i < count; i++) {
     const before = journal.commits;
     const t0 = performance.now();
-    const v = engine.submit({ kind: 'sale', idempotencyKey: `bench-${i}`, operatorId: 'bench', amount: 100_00 + i * 100 });
+    const v = engine.submit({
+      kind: 'sale',
+      idempotencyKey: `bench-${i}`,
+      operatorId: 'bench',
+      amount: 100_00 + i * 100,
+    });
     const done = await engine.settled(v.id);
     lat.push(performance.now() - t0);
     commits += journal.commits - before;
@@ -62,8 +84,12 @@ export async function run(): Promise<void> {
   const off = await runSales('OFF', n);
   const full = await runSales('FULL', n);
   console.log(`  ${n} chip sales each, one after another, simulators answering at once`);
-  console.log(`  fsyncs (committed transactions) per sale: ${full.commitsPerSale.toFixed(2)} (goal <= 4); each TC upload later costs ${full.advicesCommits.toFixed(2)} more, in the advice lane`);
+  console.log(
+    `  fsyncs (committed transactions) per sale: ${full.commitsPerSale.toFixed(2)} (goal <= 4); each TC upload later costs ${full.advicesCommits.toFixed(2)} more, in the advice lane`,
+  );
   console.log(`  sale latency synchronous=FULL p50 ${full.p50.toFixed(2)} ms, p99 ${full.p99.toFixed(2)} ms`);
   console.log(`  sale latency synchronous=OFF  p50 ${off.p50.toFixed(2)} ms, p99 ${off.p99.toFixed(2)} ms`);
-  console.log(`  added by durability: p50 ${(full.p50 - off.p50).toFixed(2)} ms, p99 ${(full.p99 - off.p99).toFixed(2)} ms (goal p99 < 10 ms)`);
+  console.log(
+    `  added by durability: p50 ${(full.p50 - off.p50).toFixed(2)} ms, p99 ${(full.p99 - off.p99).toFixed(2)} ms (goal p99 < 10 ms)`,
+  );
 }

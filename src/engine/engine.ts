@@ -14,7 +14,7 @@ import {
   type OperationState,
 } from '../journal/index.js';
 import type { CardReader, CardResult, CompleteResult, ReaderProgressEvent } from '../terminal/reader.js';
-import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from './config.js';
+import { DEFAULT_ENGINE_CONFIG, type EngineConfig, type SafConfig } from './config.js';
 import { EngineError } from './errors.js';
 import {
   cardRequest,
@@ -35,7 +35,8 @@ export interface EngineDeps {
   reader: CardReader;
   dialect: Dialect;
   fingerprintKey: FingerprintKey;
-  config: Partial<EngineConfig> & Pick<EngineConfig, 'terminalId' | 'merchantId'>;
+  config: Partial<Omit<EngineConfig, 'saf'>> &
+    Pick<EngineConfig, 'terminalId' | 'merchantId'> & { saf?: Partial<SafConfig> };
   logger?: Logger;
   now?: () => Date;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FingerprintKey } from '../../src/card/index.js';
 import { Sealer } from '../../src/crypto/index.js';
-import { Engine, type EngineConfig, type EngineEvent } from '../../src/engine/index.js';
+import { Engine, type EngineConfig, type EngineEvent, type SafConfig } from '../../src/engine/index.js';
 import { HostLink } from '../../src/host/index.js';
 import { loadDialect } from '../../src/iso8583/index.js';
 import { Journal } from '../../src/journal/index.js';
@@ -30,7 +30,7 @@ export const MID = '898310048160001';
 
 export async function harness(
   options: {
-    config?: Partial<EngineConfig>;
+    config?: Partial<Omit<EngineConfig, 'saf'>> & { saf?: Partial<SafConfig> };
     sim?: HostSimulatorOptions;
     dir?: string;
     responseMs?: number;
