@@ -20,6 +20,8 @@ export interface EngineConfig {
   saf: SafConfig;
   /** How long to wait for a dropped reader to come back before treating the card side as unknown. */
   readerRecoveryMs: number;
+  /** How long a new financial request waits for pending reversals to go out before it gives up. */
+  reversalWaitMs: number;
   /** How long an inquiry waits for a dropped host link to come back. */
   inquiryWaitMs: number;
   /** Ask the host about an `unknown` request before reversing (only if the dialect declares the inquiry). */
@@ -50,6 +52,7 @@ export const DEFAULT_ENGINE_CONFIG: Omit<EngineConfig, 'terminalId' | 'merchantI
   useStatusInquiry: true,
   readerRecoveryMs: 30_000,
   inquiryWaitMs: 10_000,
+  reversalWaitMs: 5_000,
   saf: {
     reversalDoneCodes: ['00', '25'],
     reversalFatalCodes: ['12'],

@@ -13,7 +13,13 @@ import {
   type OperationRow,
   type OperationState,
 } from '../journal/index.js';
-import type { CardReader, CardResult, CompleteResult, ReaderProgressEvent } from '../terminal/reader.js';
+import type {
+  CardReader,
+  CardResult,
+  CompleteResult,
+  LastTransactionStatus,
+  ReaderProgressEvent,
+} from '../terminal/reader.js';
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig, type SafConfig } from './config.js';
 import { EngineError } from './errors.js';
 import {
@@ -22,8 +28,6 @@ import {
   prepareReversal,
   referencedRequest,
   requestIcc,
-  scriptAdviceMessage,
-  tcUploadMessage,
   type Context,
 } from './messages.js';
 import { SafWorker } from './saf.js';
@@ -88,6 +92,7 @@ export class Engine extends EventEmitter {
   private readerOwner: string | undefined;
   private readonly running = new Map<string, Promise<void>>();
   private readonly partialDecisions = new Map<string, (accept: boolean) => void>();
+  private readonly retriedBusy = new Set<string>();
   private readonly onStray = (s: StrayResponse): void => this.recordStray(s);
 
   constructor(deps: EngineDeps) {
@@ -465,6 +470,12 @@ export class Engine extends EventEmitter {
             ...(p.digits !== undefined ? { digits: p.digits } : {}),
           } satisfies EngineEvent),
       );
+      if (started.status === 'error' && started.code === 'reader_busy' && !this.retriedBusy.has(op.id)) {
+        this.retriedBusy.add(op.id);
+        await this.releaseReader(await this.reader.lastTransactionStatus().catch(() => undefined));
+        return this.run(op, original, needsCard);
+      }
+      this.retriedBusy.delete(op.id);
       if (started.status !== 'card_read') {
         const state: OperationState =
           started.status === 'cancelled' || started.status === 'timeout' ? 'cancelled' : 'failed';
@@ -484,7 +495,7 @@ export class Engine extends EventEmitter {
         const mismatch = this.sameCard(original, card);
         if (mismatch) {
           this.transition(op.id, 'failed', { reason: 'card_mismatch' });
-          void this.reader.completeTransaction(op.id, { approved: false, responseCode: '06' });
+          await this.finishCard(op.id, { approved: false, responseCode: '06' });
           return;
         }
       }
@@ -549,10 +560,10 @@ export class Engine extends EventEmitter {
     card: CardResult | undefined,
   ): Promise<void> {
     // Pending reversals go out before the next financial request, strictly in order.
-    if (!(await this.saf.drainReversals())) {
+    if (!(await this.reversalsCleared())) {
       this.transition(op.id, 'failed', { reason: 'reversal_pending' });
       if (card)
-        void this.reader.completeTransaction(op.id, {
+        await this.finishCard(op.id, {
           approved: false,
           responseCode: '96',
           unableToGoOnline: true,
@@ -657,7 +668,11 @@ export class Engine extends EventEmitter {
         outcome: outcome.status,
         sentAt: outcome.attempt.sentAt?.toISOString() ?? null,
         settledAt: at,
-        ...(outcome.status === 'unknown' || outcome.status === 'not_sent' ? { reason: outcome.reason } : {}),
+        ...(outcome.status === 'unknown' ? { reason: outcome.reason } : {}),
+        // The error's message is safe: codec and crypto errors never carry field values.
+        ...(outcome.status === 'not_sent'
+          ? { reason: outcome.error ? `${outcome.reason}: ${outcome.error.message}` : outcome.reason }
+          : {}),
         ...(outcome.status === 'answered'
           ? {
               responseCode: String(outcome.response.fields[39] ?? ''),
@@ -694,7 +709,7 @@ export class Engine extends EventEmitter {
       outcome.status === 'answered' || outcome.status === 'mac_error' ? outcome.response : undefined;
     if (state === 'declined' || state === 'failed') {
       if (card)
-        void this.reader.completeTransaction(id, {
+        await this.finishCard(id, {
           approved: false,
           responseCode: String(response?.fields[39] ?? '96'),
           unableToGoOnline: !response,
@@ -703,7 +718,7 @@ export class Engine extends EventEmitter {
     }
     if (state === 'reversing') {
       if (card)
-        void this.reader.completeTransaction(id, {
+        await this.finishCard(id, {
           approved: false,
           responseCode: '96',
           unableToGoOnline: outcome.status !== 'mac_error',
@@ -713,7 +728,7 @@ export class Engine extends EventEmitter {
     }
     if (state === 'unknown') {
       if (card)
-        void this.reader.completeTransaction(id, {
+        await this.finishCard(id, {
           approved: false,
           responseCode: '96',
           unableToGoOnline: true,
@@ -724,7 +739,7 @@ export class Engine extends EventEmitter {
     if (state === 'partially_approved') {
       const accept = await new Promise<boolean>((resolve) => this.partialDecisions.set(id, resolve));
       if (!accept) {
-        if (card) void this.reader.completeTransaction(id, { approved: false, responseCode: '06' });
+        if (card) await this.finishCard(id, { approved: false, responseCode: '06' });
         this.startReversal(this.journal.getOperation(id)!, '06', 'partial_declined_by_crm');
         return;
       }
@@ -755,6 +770,31 @@ export class Engine extends EventEmitter {
       return;
     }
     this.complete(id, completion);
+  }
+
+  /** Drains the reversal lane, waiting up to `reversalWaitMs` for items backing off. */
+  private async reversalsCleared(): Promise<boolean> {
+    const deadline = Date.now() + this.config.reversalWaitMs;
+    for (;;) {
+      if (await this.saf.drainReversals()) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, Math.min(200, Math.max(10, deadline - Date.now()))));
+    }
+  }
+
+  /** Tells the card how it ended when the outcome is already journaled; a reader error changes nothing. */
+  private async finishCard(
+    id: string,
+    answer: Parameters<CardReader['completeTransaction']>[1],
+  ): Promise<void> {
+    try {
+      await this.reader.completeTransaction(id, answer);
+    } catch (e) {
+      this.log?.warn(
+        { paymentId: id, err: { code: (e as { code?: string }).code } },
+        'reader did not take the final answer',
+      );
+    }
   }
 
   /** Waits for the reader to come back (bounded), then reads its last transaction status for `id`. */
@@ -789,6 +829,23 @@ export class Engine extends EventEmitter {
       actions[k] = (actions[k] ?? 0) + 1;
     };
     const open = this.journal.openOperations();
+    const readerStatus = await this.readerStatus();
+    const toReverse: [OperationRow, string, string][] = [];
+    // One transaction for every attempt a crash left pending.
+    this.journal.transaction(() => {
+      for (const op of open) {
+        if (this.running.has(op.id) || op.state !== 'authorizing') continue;
+        for (const a of this.journal.attemptsOf(op.id)) {
+          if (a.outcome === 'pending') {
+            this.journal.updateAttempt(a.id, {
+              outcome: 'unknown',
+              reason: 'process_restart',
+              settledAt: this.now().toISOString(),
+            });
+          }
+        }
+      }
+    });
     for (const op of open) {
       if (this.running.has(op.id)) continue;
       switch (op.state) {
@@ -800,15 +857,8 @@ export class Engine extends EventEmitter {
           count('cancelled_before_host');
           break;
         case 'authorizing': {
-          // The request was journaled: its bytes may have left. Its answer, if any, is lost with the process.
-          for (const a of this.journal.attemptsOf(op.id)) {
-            if (a.outcome === 'pending')
-              this.journal.updateAttempt(a.id, {
-                outcome: 'unknown',
-                reason: 'process_restart',
-                settledAt: this.now().toISOString(),
-              });
-          }
+          // The request was journaled: its bytes may have left. Its answer, if any, is lost with the process
+          // (its pending attempts were marked `unknown` above).
           const inquiry = this.config.useStatusInquiry && this.dialect.spec.exchanges?.statusInquiry;
           if (op.kind === 'balance') {
             this.transition(op.id, 'failed', { reason: 'no_answer_process_restart' });
@@ -818,7 +868,7 @@ export class Engine extends EventEmitter {
             await this.resolveUnknown(op.id);
             count('inquired');
           } else {
-            this.startReversal(op, '98', 'no_answer_process_restart');
+            toReverse.push([op, '98', 'no_answer_process_restart']);
             count('reversal_queued');
           }
           break;
@@ -835,7 +885,7 @@ export class Engine extends EventEmitter {
             count('completed');
             break;
           }
-          const status = await this.reader.lastTransactionStatus().catch(() => undefined);
+          const status = readerStatus;
           if (status?.reference === op.id && status.stage === 'completed' && status.cryptogram === 'tc') {
             this.complete(op.id, {
               status: 'completed',
@@ -867,9 +917,37 @@ export class Engine extends EventEmitter {
           break;
       }
     }
+    this.startReversals(toReverse);
+    await this.releaseReader(readerStatus);
     await this.saf.drainReversals();
     void this.saf.drainAdvices();
     return { examined: open.length, actions };
+  }
+
+  /** The reader's last transaction status once it is connected (bounded wait), or undefined. */
+  private async readerStatus(): Promise<LastTransactionStatus | undefined> {
+    const deadline = Date.now() + this.config.readerRecoveryMs;
+    while (this.reader.state === 'disconnected' || this.reader.state === 'connecting') {
+      if (Date.now() > deadline) return undefined;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return this.reader.lastTransactionStatus().catch(() => undefined);
+  }
+
+  /**
+   * A transaction a previous process left open on the reader (it was killed mid-payment): nobody will
+   * finish it, so end it. Waiting for a card → cancel; card read → "unable to go online" (the chip
+   * declines; the journal's recovery has already reversed anything the host approved).
+   */
+  private async releaseReader(status: LastTransactionStatus | undefined): Promise<void> {
+    if (!status?.reference || this.running.has(status.reference)) return;
+    if (status.stage === 'waiting_card') await this.reader.cancel().catch(() => undefined);
+    if (status.stage === 'card_read')
+      await this.finishCard(status.reference, {
+        approved: false,
+        responseCode: '96',
+        unableToGoOnline: true,
+      });
   }
 
   /** Marks completed; cancels the prepared reversal; queues TC upload and script advice (their own lane). */
@@ -973,16 +1051,26 @@ export class Engine extends EventEmitter {
 
   /** Moves an operation to `reversing` and activates its prepared reversal (one transaction). */
   startReversal(op: OperationRow, reasonCode: string, why: string): void {
-    const seq = this.journal.transaction(() => {
-      this.journal.updateOperation(op.id, { state: 'reversing', reason: why });
-      this.activateReversal(op.id, reasonCode);
-      return this.journal.appendEvent(op.id, 'operation.state', {
-        state: 'reversing',
-        reason: why,
-        reversalReason: reasonCode,
-      });
-    });
-    this.emitDurable(seq, op.id, 'operation.state', { state: 'reversing', reason: why });
+    this.startReversals([[op, reasonCode, why]]);
+  }
+
+  /** Several reversals in one transaction (one fsync), told after the commit, then one drain. */
+  private startReversals(items: readonly (readonly [OperationRow, string, string])[]): void {
+    if (!items.length) return;
+    const seqs = this.journal.transaction(() =>
+      items.map(([op, reasonCode, why]) => {
+        this.journal.updateOperation(op.id, { state: 'reversing', reason: why });
+        this.activateReversal(op.id, reasonCode);
+        return this.journal.appendEvent(op.id, 'operation.state', {
+          state: 'reversing',
+          reason: why,
+          reversalReason: reasonCode,
+        });
+      }),
+    );
+    items.forEach(([op, , why], i) =>
+      this.emitDurable(seqs[i]!, op.id, 'operation.state', { state: 'reversing', reason: why }),
+    );
     void this.saf.drainReversals();
   }
 
@@ -1050,15 +1138,6 @@ export class Engine extends EventEmitter {
     data: Record<string, unknown>,
   ): void {
     this.emit('event', { kind: 'durable', seq, operationId, type, data } satisfies EngineEvent);
-  }
-
-  // used by SafWorker builders
-  tcUpload(op: OperationRow, pan: Pan, icc: Buffer, ctx: Context): Iso8583MessageInput {
-    return tcUploadMessage(op, pan, icc, ctx);
-  }
-
-  scriptAdvice(op: OperationRow, pan: Pan, icc: Buffer, ctx: Context): Iso8583MessageInput {
-    return scriptAdviceMessage(op, pan, icc, ctx);
   }
 }
 

@@ -206,55 +206,53 @@ export function inquiryMessage(
   };
 }
 
-/** TC upload (0320, 60.3 203) after an approved chip transaction. */
+/**
+ * An advice about an approved original, carrying chip data: TC upload (0320, 60.3 203) after an
+ * approved chip transaction, or script result advice (0620, 60.3 951) when the issuer sent scripts.
+ */
+function adviceMessage(
+  mti: string,
+  networkCode: string,
+  original: OperationRow,
+  pan: Pan,
+  icc: Buffer,
+  ctx: Context,
+): Iso8583MessageInput {
+  const t = TEMPLATES[original.kind];
+  const fields: Fields = {
+    2: pan,
+    3: t.processingCode,
+    4: amount12(original.approvedAmount ?? original.amount),
+    11: ctx.stan,
+    22: original.card?.entryMode ?? '051',
+    41: ctx.terminalId,
+    42: ctx.merchantId,
+    49: ctx.currency,
+    55: icc,
+    60: { '1': t.type, '2': ctx.batch, '3': networkCode },
+    61: originalRef(original),
+  };
+  if (original.card?.cardSequenceNumber) fields[23] = original.card.cardSequenceNumber;
+  if (original.rrn) fields[37] = original.rrn;
+  return { mti, fields: fields as Iso8583MessageInput['fields'] };
+}
+
 export function tcUploadMessage(
   original: OperationRow,
   pan: Pan,
   icc: Buffer,
   ctx: Context,
 ): Iso8583MessageInput {
-  const t = TEMPLATES[original.kind];
-  const fields: Fields = {
-    2: pan,
-    3: t.processingCode,
-    4: amount12(original.approvedAmount ?? original.amount),
-    11: ctx.stan,
-    22: original.card?.entryMode ?? '051',
-    41: ctx.terminalId,
-    42: ctx.merchantId,
-    49: ctx.currency,
-    55: icc,
-    60: { '1': t.type, '2': ctx.batch, '3': '203' },
-    61: originalRef(original),
-  };
-  if (original.card?.cardSequenceNumber) fields[23] = original.card.cardSequenceNumber;
-  if (original.rrn) fields[37] = original.rrn;
-  return { mti: '0320', fields: fields as Iso8583MessageInput['fields'] };
+  return adviceMessage('0320', '203', original, pan, icc, ctx);
 }
 
-/** Script result advice (0620, 60.3 951) when the issuer sent scripts. */
 export function scriptAdviceMessage(
   original: OperationRow,
   pan: Pan,
   icc: Buffer,
   ctx: Context,
 ): Iso8583MessageInput {
-  const t = TEMPLATES[original.kind];
-  const fields: Fields = {
-    2: pan,
-    3: t.processingCode,
-    4: amount12(original.approvedAmount ?? original.amount),
-    11: ctx.stan,
-    22: original.card?.entryMode ?? '051',
-    41: ctx.terminalId,
-    42: ctx.merchantId,
-    49: ctx.currency,
-    55: icc,
-    60: { '1': t.type, '2': ctx.batch, '3': '951' },
-    61: originalRef(original),
-  };
-  if (original.rrn) fields[37] = original.rrn;
-  return { mti: '0620', fields: fields as Iso8583MessageInput['fields'] };
+  return adviceMessage('0620', '951', original, pan, icc, ctx);
 }
 
 export type { SensitiveBytes };

@@ -79,7 +79,7 @@ export class SafWorker {
 
   private async runReversals(): Promise<boolean> {
     for (;;) {
-      const head = this.d.journal.pendingSaf('reversal')[0];
+      const head = this.d.journal.headSaf('reversal');
       if (!head) return true;
       if (!this.due(head) || this.d.host.state !== 'ready') return false;
       const progressed = await this.sendReversal(head);
@@ -119,15 +119,18 @@ export class SafWorker {
     const outcome = await host.request(message, { mac: true });
     const at = this.d.now().toISOString();
     const rc = outcome.status === 'answered' ? String(outcome.response.fields[39] ?? '') : undefined;
-    journal.updateAttempt(attemptId, {
-      outcome: outcome.status,
-      settledAt: at,
-      sentAt: outcome.attempt.sentAt?.toISOString() ?? null,
-      ...(rc !== undefined ? { responseCode: rc } : {}),
-      ...(outcome.status === 'unknown' || outcome.status === 'not_sent' ? { reason: outcome.reason } : {}),
-    });
+    // The attempt's outcome is written in the same transaction as what it leads to (one fsync).
+    const recordAttempt = (): void =>
+      journal.updateAttempt(attemptId, {
+        outcome: outcome.status,
+        settledAt: at,
+        sentAt: outcome.attempt.sentAt?.toISOString() ?? null,
+        ...(rc !== undefined ? { responseCode: rc } : {}),
+        ...(outcome.status === 'unknown' || outcome.status === 'not_sent' ? { reason: outcome.reason } : {}),
+      });
     if (rc !== undefined && config.saf.reversalDoneCodes.includes(rc)) {
       const seq = journal.transaction(() => {
+        recordAttempt();
         journal.updateSaf(item.id, { status: 'done', lastResponse: rc });
         const current = journal.getOperation(op.id)!;
         if (
@@ -155,16 +158,19 @@ export class SafWorker {
       return true;
     }
     if (rc !== undefined && config.saf.reversalFatalCodes.includes(rc)) {
-      this.needsAttention(item, `reversal_refused_${rc}`);
+      this.needsAttention(item, `reversal_refused_${rc}`, recordAttempt);
       return true;
     }
     if (item.attempts + 1 >= config.saf.maxAttempts) {
-      this.needsAttention(item, 'reversal_attempts_exhausted');
+      this.needsAttention(item, 'reversal_attempts_exhausted', recordAttempt);
       return true;
     }
-    journal.updateSaf(item.id, {
-      nextAt: this.backoff(item.attempts + 1).toISOString(),
-      lastResponse: rc ?? outcome.status,
+    journal.transaction(() => {
+      recordAttempt();
+      journal.updateSaf(item.id, {
+        nextAt: this.backoff(item.attempts + 1).toISOString(),
+        lastResponse: rc ?? outcome.status,
+      });
     });
     this.d.logger?.warn(
       { paymentId: op.id, stan, outcome: outcome.status, responseCode: rc },
@@ -173,9 +179,10 @@ export class SafWorker {
     return false;
   }
 
-  private needsAttention(item: SafRow, reason: string): void {
+  private needsAttention(item: SafRow, reason: string, alsoWrite?: () => void): void {
     const { journal } = this.d;
     const seq = journal.transaction(() => {
+      alsoWrite?.();
       journal.updateSaf(item.id, { status: 'needs_attention', reason });
       const op = journal.getOperation(item.operationId);
       if (
@@ -232,13 +239,24 @@ export class SafWorker {
       const outcome = await host.request(message, { mac: true });
       const rc = outcome.status === 'answered' ? String(outcome.response.fields[39] ?? '') : undefined;
       journal.transaction(() => {
-        journal.updateAttempt(attemptId, { outcome: outcome.status, settledAt: this.d.now().toISOString(), ...(rc ? { responseCode: rc } : {}) });
+        journal.updateAttempt(attemptId, {
+          outcome: outcome.status,
+          settledAt: this.d.now().toISOString(),
+          ...(rc ? { responseCode: rc } : {}),
+        });
         if (rc === '00' || rc === '25') {
           journal.updateSaf(item.id, { status: 'done', lastResponse: rc });
         } else if (item.attempts + 1 >= this.d.config.saf.maxAttempts) {
-          journal.updateSaf(item.id, { status: 'needs_attention', reason: 'advice_attempts_exhausted', lastResponse: rc ?? outcome.status });
+          journal.updateSaf(item.id, {
+            status: 'needs_attention',
+            reason: 'advice_attempts_exhausted',
+            lastResponse: rc ?? outcome.status,
+          });
         } else {
-          journal.updateSaf(item.id, { nextAt: this.backoff(item.attempts + 1).toISOString(), lastResponse: rc ?? outcome.status });
+          journal.updateSaf(item.id, {
+            nextAt: this.backoff(item.attempts + 1).toISOString(),
+            lastResponse: rc ?? outcome.status,
+          });
         }
       });
     }

@@ -144,6 +144,7 @@ export class Journal {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       safById: db.prepare('SELECT * FROM saf WHERE id = ?'),
       safOf: db.prepare('SELECT * FROM saf WHERE operation_id = ? ORDER BY id'),
+      safHead: db.prepare("SELECT * FROM saf WHERE lane = ? AND status = 'pending' ORDER BY id LIMIT 1"),
       safPending: db.prepare("SELECT * FROM saf WHERE lane = ? AND status = 'pending' ORDER BY id"),
       safCount: db.prepare(
         "SELECT lane, COUNT(*) AS n, MIN(created_at) AS oldest FROM saf WHERE status = 'pending' GROUP BY lane",
@@ -397,6 +398,12 @@ export class Journal {
   /** Pending items of a lane in the order they must go out. */
   pendingSaf(lane: SafLane): SafRow[] {
     return (this.st.safPending.all(lane) as Row[]).map(toSaf);
+  }
+
+  /** The first pending item of a lane (the only one a strictly ordered lane may send). */
+  headSaf(lane: SafLane): SafRow | undefined {
+    const r = this.st.safHead.get(lane) as Row | undefined;
+    return r ? toSaf(r) : undefined;
   }
 
   safDepth(): { lane: SafLane; count: number; oldest: string }[] {

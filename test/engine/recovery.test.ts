@@ -96,7 +96,7 @@ describe('lost-transaction recovery', () => {
   it('a pending reversal goes out before the next sale; if it cannot, the sale is not sent', async () => {
     h = await harness({
       responseMs: 300,
-      config: { useStatusInquiry: false, saf: { backoffInitialMs: 60_000 } },
+      config: { useStatusInquiry: false, reversalWaitMs: 100, saf: { backoffInitialMs: 60_000, backoffMaxMs: 60_000 } },
     });
     h.sim.faults.add({ match: { mti: '0200' }, action: 'drop_response', times: 1 });
     h.sim.faults.add({ action: 'reversal_96', times: 1 });
@@ -158,7 +158,7 @@ describe('lost-transaction recovery', () => {
   it('a reversal for a closed batch becomes needs_attention, never dropped', async () => {
     h = await harness({
       responseMs: 300,
-      config: { useStatusInquiry: false, saf: { backoffInitialMs: 60_000 } },
+      config: { useStatusInquiry: false, saf: { backoffInitialMs: 60_000, backoffMaxMs: 60_000 } },
     });
     h.sim.faults.add({ match: { mti: '0200' }, action: 'drop_response', times: 1 });
     h.sim.faults.add({ action: 'reversal_96', times: 1 });
