@@ -4,3 +4,4 @@ export { EngineError, type EngineErrorCode } from './errors.js';
 export { SafWorker } from './saf.js';
 export { toView, type OperationView, type OrderSummary } from './views.js';
 export { TEMPLATES, type MessageTemplate } from './messages.js';
+export * from './settlement/index.js';

@@ -115,4 +115,80 @@ export const MIGRATIONS: readonly string[] = [
     detail        TEXT NOT NULL
   );
   `,
+  `
+  -- Settlement and reconciliation (src/engine/settlement). One row per terminal batch once its close
+  -- starts; the state moves open -> closing -> uploading -> settled and every step is resumable.
+  CREATE TABLE settlement_batches (
+    terminal_id        TEXT NOT NULL,
+    batch              TEXT NOT NULL,
+    state              TEXT NOT NULL,            -- open | closing | uploading | settled
+    totals             TEXT,                     -- JSON: the journal's totals the 0500 carried
+    request_48         TEXT,                     -- field 48 of the 0500
+    response_code      TEXT,                     -- field 39 of the 0510
+    response_48        TEXT,                     -- field 48 of the 0510 (result digits set)
+    result             TEXT,                     -- balanced | unbalanced
+    host_date          TEXT,                     -- field 15 of the 0510 (MMDD)
+    upload_count       INTEGER,                  -- 0320 / 201 messages answered
+    tc_upload_count    INTEGER,                  -- 0320 / 203 sent during the upload
+    resettle_48        TEXT,                     -- field 48 of the 0510 after the upload
+    pending_reversals  INTEGER NOT NULL DEFAULT 0,
+    pans_erased        INTEGER,
+    next_batch         TEXT,
+    operator_id        TEXT,
+    started_at         TEXT NOT NULL,
+    closed_at          TEXT,                     -- when the 0510 was journaled (the batch is closed at the host)
+    settled_at         TEXT,
+    updated_at         TEXT NOT NULL,
+    PRIMARY KEY (terminal_id, batch)
+  );
+
+  CREATE TABLE settlement_messages (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    terminal_id    TEXT NOT NULL,
+    batch          TEXT NOT NULL,
+    purpose        TEXT NOT NULL,                -- settlement | resettlement | batch_upload | tc_upload | upload_end
+    operation_id   TEXT REFERENCES operations(id),
+    mti            TEXT NOT NULL,
+    stan           TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    settled_at     TEXT,
+    outcome        TEXT NOT NULL DEFAULT 'pending', -- pending | answered | mac_error | unknown | not_sent
+    response_code  TEXT,
+    detail         TEXT                          -- JSON (no card data)
+  );
+  CREATE INDEX settlement_messages_batch ON settlement_messages(terminal_id, batch, purpose);
+
+  CREATE TABLE recon_runs (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    terminal_id    TEXT NOT NULL,
+    at             TEXT NOT NULL,
+    source         TEXT,                         -- file name (never its content)
+    file_sha256    TEXT,
+    scope          TEXT NOT NULL,                -- JSON
+    summary        TEXT NOT NULL,                -- JSON: counts and totals
+    totals         TEXT NOT NULL                 -- JSON: per-batch totals comparison
+  );
+
+  CREATE TABLE recon_items (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id         INTEGER REFERENCES recon_runs(id),  -- NULL: raised at batch close
+    terminal_id    TEXT NOT NULL,
+    batch          TEXT,
+    stan           TEXT,
+    operation_id   TEXT REFERENCES operations(id),
+    category       TEXT NOT NULL,                -- host_only | local_only | amount_mismatch | status_mismatch | pending_reversal
+    status         TEXT NOT NULL,                -- needs_attention | resolved
+    local          TEXT,                         -- JSON: the journal's record (masked PAN only)
+    host           TEXT,                         -- JSON: the host's record
+    action         TEXT NOT NULL,                -- suggested action code
+    detail         TEXT,
+    created_at     TEXT NOT NULL,
+    resolved_at    TEXT,
+    resolution     TEXT
+  );
+  CREATE INDEX recon_items_run ON recon_items(run_id);
+  CREATE INDEX recon_items_op ON recon_items(operation_id);
+  CREATE INDEX recon_items_status ON recon_items(status);
+  CREATE INDEX operations_batch ON operations(terminal_id, batch);
+  `,
 ];

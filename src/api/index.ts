@@ -1,0 +1,32 @@
+/** The CRM WebSocket API (JSON-RPC 2.0): server, schemas, errors. The typed client is `./client/index.js`. */
+export {
+  createApiServer,
+  type ApiServer,
+  type ApiServerOptions,
+  type ApiEngine,
+  type ApiStats,
+  type SessionInfo,
+  type TerminalsBackend,
+  type TokenCheck,
+  type TokenVerifier,
+} from './server.js';
+export { ApiError, toApiError } from './errors.js';
+export {
+  METHODS,
+  NOTIFICATIONS,
+  ERROR_CODES,
+  DEFS,
+  SCHEMA_ID,
+  protocolSchema,
+  type MethodSpec,
+  type JsonSchema,
+} from './schemas.js';
+export {
+  toPayment,
+  toOrderSummary,
+  durableEvent,
+  progressEvent,
+  numericCurrency,
+  alphaCurrency,
+} from './mapping.js';
+export * from './client/types.js';
