@@ -2,15 +2,20 @@
 import { decodeHex } from '../src/daemon/decode-command.js';
 import { sampleSaleFrame } from './sample.js';
 import { runHostCli } from './host/cli.js';
+import { runReaderCli } from './reader/cli.js';
+import { runEngineCli } from './engine-runner.js';
+import { runDemoCli } from './demo.js';
 
 const HELP = `posbridge-sim: simulators for QA
 
 Usage:
+  posbridge-sim demo     The daemon with host and reader simulators and the demo CRM page (what npm start runs).
   posbridge-sim sample   Build a sample cup-pos chip sale frame, decode it and describe it (card data masked).
   posbridge-sim host     The acquirer host simulator (posbridge-sim host --help; docs/host-simulator.md).
+  posbridge-sim reader   The card reader simulator (posbridge-sim reader --help; docs/reader-protocol.md).
+  posbridge-sim engine   The engine as its own process with a control API (tests kill it; see simulators/engine-runner.ts).
   posbridge-sim --help   This text.
 
-(The demo arrives with its issue.)
 `;
 
 function main(argv: string[]): number | Promise<number> {
@@ -18,8 +23,13 @@ function main(argv: string[]): number | Promise<number> {
   switch (command) {
     case 'host':
       return runHostCli(argv.slice(1));
-    case 'sample':
-    case 'demo': {
+    case 'reader':
+      return runReaderCli(argv.slice(1));
+    case 'engine':
+      return runEngineCli(argv.slice(1));
+    case 'demo':
+      return runDemoCli(argv.slice(1));
+    case 'sample': {
       // The frame carries the (test) PAN in BCD, so only its length and the masked description are printed.
       const hex = sampleSaleFrame().toString('hex').toUpperCase();
       process.stdout.write(`cup-pos sample chip sale frame: ${hex.length / 2} bytes\n\n`);

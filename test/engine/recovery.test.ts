@@ -96,7 +96,11 @@ describe('lost-transaction recovery', () => {
   it('a pending reversal goes out before the next sale; if it cannot, the sale is not sent', async () => {
     h = await harness({
       responseMs: 300,
-      config: { useStatusInquiry: false, reversalWaitMs: 100, saf: { backoffInitialMs: 60_000, backoffMaxMs: 60_000 } },
+      config: {
+        useStatusInquiry: false,
+        reversalWaitMs: 100,
+        saf: { backoffInitialMs: 60_000, backoffMaxMs: 60_000 },
+      },
     });
     h.sim.faults.add({ match: { mti: '0200' }, action: 'drop_response', times: 1 });
     h.sim.faults.add({ action: 'reversal_96', times: 1 });

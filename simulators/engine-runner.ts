@@ -1,0 +1,154 @@
+/**
+ * `posbridge-sim engine`: the daemon's composition (journal, reader driver, host link, engine) as its own
+ * process, with a small loopback control API to submit payments, so tests can SIGKILL it mid-payment
+ * and restart it on the same state directory. Prints one ready line: {"ready":true,"http":<port>}.
+ *
+ *   posbridge-sim engine --dir <stateDir> --host-port <iso port> --reader-port <tcp port> [--port 0]
+ *
+ * Control API (JSON): POST /control/operations {kind, idempotencyKey, amount?, originalId?, orderId?}
+ * → the operation view (or {error: {code, path}}); GET /control/operations → every operation;
+ * GET /control/operations/<id>; POST /control/partial/<id> {accept}; GET /healthz.
+ */
+import type http from 'node:http';
+import { parseArgs } from 'node:util';
+import pino, { type LoggerOptions } from 'pino';
+import { cardLogOptions } from '../src/card/index.js';
+import { parseConfig } from '../src/daemon/config.js';
+import { createDaemon, type Daemon, type Route } from '../src/daemon/daemon.js';
+import { EngineError } from '../src/engine/index.js';
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+async function body(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+}
+
+export const CONTROL_ROUTES: Route[] = [
+  {
+    method: 'POST',
+    path: '/control/operations',
+    async handler(req, res, d: Daemon) {
+      const b = (await body(req)) as Record<string, unknown>;
+      try {
+        const v = d.engine.submit({ operatorId: 'runner', ...(b as object) } as never);
+        json(res, 200, v);
+      } catch (e) {
+        if (e instanceof EngineError)
+          json(res, 409, { error: { code: e.code, path: e.path ?? null, message: e.message } });
+        else throw e;
+      }
+    },
+  },
+  {
+    method: 'GET',
+    path: '/control/operations',
+    handler(_req, res, d) {
+      json(res, 200, {
+        operations: d.engine.recent(1_000_000),
+        saf: d.journal.safDepth(),
+        open: d.journal.openOperations().length,
+      });
+    },
+  },
+  {
+    method: 'GET',
+    path: '/control/operations/*',
+    handler(req, res, d) {
+      const id = decodeURIComponent((req.url ?? '').split('/').pop() ?? '');
+      try {
+        json(res, 200, d.engine.view(id));
+      } catch {
+        json(res, 404, { error: { code: 'unknown_payment' } });
+      }
+    },
+  },
+  {
+    method: 'POST',
+    path: '/control/partial/*',
+    async handler(req, res, d) {
+      const id = decodeURIComponent((req.url ?? '').split('/').pop() ?? '');
+      const b = (await body(req)) as { accept?: boolean };
+      try {
+        json(res, 200, d.engine.decidePartial(id, b.accept === true));
+      } catch (e) {
+        json(res, 409, { error: { code: (e as EngineError).code ?? 'error' } });
+      }
+    },
+  },
+];
+
+export async function runEngineCli(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      dir: { type: 'string' },
+      'host-port': { type: 'string' },
+      'reader-port': { type: 'string' },
+      port: { type: 'string', default: '0' },
+      'response-ms': { type: 'string', default: '1500' },
+      'log-level': { type: 'string', default: 'info' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help || !values.dir || !values['host-port'] || !values['reader-port']) {
+    process.stdout.write(
+      'usage: posbridge-sim engine --dir <stateDir> --host-port <port> --reader-port <port> [--port 0] [--response-ms 1500]\n',
+    );
+    return values.help ? 0 : 2;
+  }
+  const config = parseConfig(
+    {
+      port: Number(values.port),
+      stateDir: values.dir,
+      terminalId: 'CHAOS001',
+      merchantId: '898310048160001',
+      host: { address: '127.0.0.1', port: Number(values['host-port']) },
+      readers: [
+        {
+          transport: 'tcp',
+          host: '127.0.0.1',
+          port: Number(values['reader-port']),
+          pairedSerials: ['PBR-SIM-0001'],
+        },
+      ],
+      timers: {
+        hostResponseMs: Number(values['response-ms']),
+        hostConnectMs: 1000,
+        hostIdleEchoMs: 0,
+        safPollMs: 50,
+        reversalBackoffInitialMs: 50,
+        reversalBackoffMaxMs: 500,
+        cardTimeoutSeconds: 10,
+      },
+      logLevel: values['log-level'] as never,
+    },
+    'engine runner',
+    {},
+  );
+  const logger = pino(
+    {
+      ...(cardLogOptions() as unknown as LoggerOptions),
+      level: config.logLevel,
+      base: { name: 'engine-runner' },
+    },
+    pino.destination({ fd: 2, sync: true }),
+  );
+  const daemon = await createDaemon({
+    config,
+    routes: CONTROL_ROUTES,
+    logger,
+    engineConfig: { readerRecoveryMs: 3000, inquiryWaitMs: 2000 },
+  });
+  const { port } = await daemon.start();
+  process.stdout.write(`${JSON.stringify({ ready: true, http: port })}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await daemon.stop();
+  return 0;
+}

@@ -1,0 +1,903 @@
+/**
+ * The simulated card reader: the reader end of the posbridge reader protocol (any profile), holding a
+ * terminal master key, loading working keys from field 62, computing MACs, reading the test cards of
+ * simulators/cards.json (PIN blocks under the PIK, tracks under the TDK, field 55 with a real ARQC)
+ * and completing with a real second GENERATE AC. Customer and link behaviours come from `Behaviour`.
+ *
+ * It talks through whatever transport is attached: one TCP connection at a time (a new one replaces
+ * the old), a serial port, or a stream such as a pseudo-terminal master. State (keys, the current and
+ * past transactions) outlives connections, as in a real reader.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import {
+  CryptoError,
+  DesKey,
+  computeMac,
+  keyCheckValueHex,
+  unwrapWorkingKeys,
+  wipeWorkingKeys,
+  type MacAlgorithm,
+  type WorkingKeyLayout,
+} from '../../src/crypto/index.js';
+import {
+  CANCEL_CODES,
+  CRYPTOGRAM_CODES,
+  decodeAmount,
+  decodeCurrency,
+  decodeInterfaces,
+  encodeCapabilities,
+  INTERFACE_BITS,
+  KEY_LAYOUT_CODES,
+  KEY_NAME_CODES,
+  Link,
+  loadReaderProfile,
+  MAC_ALGORITHM_CODES,
+  OUTCOME_CODES,
+  Payload,
+  PROGRESS_CODES,
+  ReaderError,
+  STAGE_CODES,
+  TRANSACTION_TYPE_CODES,
+  buildPayload,
+  uint16,
+  type CancelOutcome,
+  type CommandName,
+  type Frame,
+  type ReaderProfile,
+  type ReaderProgress,
+  type StatusName,
+  type TagName,
+  type TagValue,
+  type TransactionOutcome,
+  type TransactionType,
+  type Transport,
+} from '../../src/terminal/index.js';
+import { loadCards, type CardTable } from '../shared/cards.js';
+import { DEFAULT_BEHAVIOUR, parseBehaviour, type Behaviour } from './behaviour.js';
+import {
+  choosePresentation,
+  completeCard,
+  readCard,
+  wantsPin,
+  type CardRead,
+  type Completion,
+  type ReadRequest,
+  type WorkingKeysHeld,
+} from './card-data.js';
+
+/**
+ * The documented test terminal master key (double length), the same as the host simulator's default
+ * so the two interoperate out of the box. Its check value is 08D7B4FB (GET /status shows it).
+ */
+export const DEFAULT_READER_TMK = '0123456789ABCDEFFEDCBA9876543210';
+export const DEFAULT_SERIAL_NUMBER = 'PBR-SIM-0001';
+
+export interface ReaderSimulatorOptions {
+  /** Profile name or compiled profile (default 'posbridge'). */
+  profile?: string | ReaderProfile;
+  serialNumber?: string;
+  model?: string;
+  firmware?: string;
+  /** Terminal master key, hex (8, 16 or 24 bytes). */
+  tmk?: string;
+  cardsFile?: string;
+  behaviour?: Partial<Behaviour>;
+  /** The reader has a printer (default true). */
+  printer?: boolean;
+  logger?: Logger;
+  /** Reader-side link timers (profile defaults). */
+  ackMs?: number;
+  retransmissions?: number;
+  reassemblyMs?: number;
+}
+
+type SimStage = 'waiting_card' | 'card_read' | 'completed' | 'cancelled';
+
+interface SimTxn {
+  reference: string;
+  request: ReadRequest & { timeoutSeconds: number };
+  stage: SimStage;
+  outcome: TransactionOutcome | undefined;
+  reason: string | undefined;
+  cardId: string;
+  read: CardRead | undefined;
+  completion: { status: 'ok' | 'card_removed'; result: Completion | undefined } | undefined;
+  cancelledByOperator: boolean;
+  abort: AbortController;
+  startedAt: Date;
+}
+
+/** A transaction as the control API shows it: no card data beyond the masked PAN. */
+export interface SimTxnView {
+  reference: string;
+  type: TransactionType;
+  amount: string;
+  currency: string;
+  stage: SimStage;
+  outcome?: TransactionOutcome;
+  card?: string;
+  pan?: string;
+  interface?: string;
+  entryMode?: string;
+  pinEntered?: boolean;
+  cryptogram?: 'tc' | 'aac' | 'none';
+  completion?: 'ok' | 'card_removed';
+  issuerAuthenticated?: boolean;
+  startedAt: string;
+}
+
+interface Endpoint {
+  transport: Transport;
+  link: Link;
+  kind: 'socket' | 'line';
+  /** Closes a socket endpoint; for a line, the reader goes silent for a while. */
+  drop: (ms: number) => void;
+  muted: boolean;
+  baseMtu: number;
+}
+
+export class ReaderSimulator extends EventEmitter {
+  readonly profile: ReaderProfile;
+  readonly serialNumber: string;
+  readonly model: string;
+  readonly firmware: string;
+  readonly printer: boolean;
+  readonly cards: CardTable;
+  behaviour: Behaviour;
+  /** What the reader's display shows, lines printed, beeps. */
+  display: string[] = [];
+  printed: string[] = [];
+  beeps = 0;
+  commandsSeen = 0;
+
+  private readonly tmk: DesKey;
+  private keys: (WorkingKeysHeld & { layout: WorkingKeyLayout }) | undefined;
+  private endpoint: Endpoint | undefined;
+  private txn: SimTxn | undefined;
+  private readonly history: SimTxn[] = [];
+  private readonly atc = new Map<string, number>();
+  private transactionCounter = 0;
+  private readonly log: Logger | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(private readonly options: ReaderSimulatorOptions = {}) {
+    super();
+    this.profile =
+      typeof options.profile === 'object'
+        ? options.profile
+        : loadReaderProfile(options.profile ?? 'posbridge');
+    this.serialNumber = options.serialNumber ?? DEFAULT_SERIAL_NUMBER;
+    this.model = options.model ?? 'posbridge-sim';
+    this.firmware = options.firmware ?? '1.0.0';
+    this.printer = options.printer !== false;
+    this.cards = loadCards(options.cardsFile);
+    this.behaviour = { ...DEFAULT_BEHAVIOUR, ...(options.behaviour ? this.validate(options.behaviour) : {}) };
+    this.tmk = DesKey.from(Buffer.from(options.tmk ?? DEFAULT_READER_TMK, 'hex'), 'tmk');
+    this.log = options.logger?.child({
+      component: 'reader-sim',
+      serialNumber: this.serialNumber,
+      profile: this.profile.name,
+    });
+  }
+
+  // ------------------------------------------------------------------ behaviour and inspection
+
+  private validate(b: Partial<Behaviour>): Partial<Behaviour> {
+    return parseBehaviour(b, (id) => this.cards.byId(id) !== undefined);
+  }
+
+  /** Merges a partial behaviour (validated; throws `BehaviourError`). */
+  setBehaviour(partial: Partial<Behaviour> | unknown): Behaviour {
+    const p = this.validate(partial as Partial<Behaviour>);
+    this.behaviour = { ...this.behaviour, ...p };
+    this.applyLinkBehaviour();
+    this.log?.info({ behaviour: p }, 'behaviour changed');
+    return { ...this.behaviour };
+  }
+
+  /** Default behaviour, no transactions, display and printer cleared. Keys are kept (like a power cycle). */
+  reset(): void {
+    this.behaviour = {
+      ...DEFAULT_BEHAVIOUR,
+      ...(this.options.behaviour ? this.validate(this.options.behaviour) : {}),
+    };
+    this.txn?.abort.abort();
+    this.txn = undefined;
+    this.history.length = 0;
+    this.display = [];
+    this.printed = [];
+    this.beeps = 0;
+    this.applyLinkBehaviour();
+  }
+
+  get connected(): boolean {
+    return this.endpoint !== undefined && !this.endpoint.muted && this.endpoint.transport.isOpen;
+  }
+
+  get keyCheckValues(): { tmk: string; pik?: string; mak?: string; tdk?: string } {
+    const out: { tmk: string; pik?: string; mak?: string; tdk?: string } = {
+      tmk: keyCheckValueHex(this.tmk),
+    };
+    if (this.keys) {
+      out.pik = keyCheckValueHex(this.keys.pik);
+      out.mak = keyCheckValueHex(this.keys.mak);
+      if (this.keys.tdk) out.tdk = keyCheckValueHex(this.keys.tdk);
+    }
+    return out;
+  }
+
+  /** Forgets the working keys (a reader that restarted). */
+  clearKeys(): void {
+    this.keys = undefined;
+  }
+
+  transactions(): SimTxnView[] {
+    const all = [...this.history];
+    if (this.txn && !all.includes(this.txn)) all.push(this.txn);
+    return all.map((t) => viewOf(t));
+  }
+
+  currentTransaction(): SimTxnView | undefined {
+    return this.txn ? viewOf(this.txn) : undefined;
+  }
+
+  get linkStats(): Link['stats'] | undefined {
+    return this.endpoint?.link.stats;
+  }
+
+  // ------------------------------------------------------------------ endpoints
+
+  /**
+   * Talks through `transport` (already open) from now on. `socket`: dropping the link closes it;
+   * `line` (serial, pseudo-terminal): dropping the link silences the reader for a while.
+   */
+  attach(transport: Transport, kind: 'socket' | 'line'): void {
+    if (this.closed) return;
+    const old = this.endpoint;
+    if (old) {
+      old.link.close();
+      if (old.kind === 'socket' && old.transport !== transport) void old.transport.close();
+    }
+    const link = new Link(transport, {
+      profile: this.profile,
+      role: 'reader',
+      ...(this.options.ackMs !== undefined ? { ackMs: this.options.ackMs } : {}),
+      ...(this.options.retransmissions !== undefined
+        ? { retransmissions: this.options.retransmissions }
+        : {}),
+      ...(this.options.reassemblyMs !== undefined ? { reassemblyMs: this.options.reassemblyMs } : {}),
+      ...(this.log ? { logger: this.log } : {}),
+    });
+    const ep: Endpoint = {
+      transport,
+      link,
+      kind,
+      muted: false,
+      baseMtu: transport.mtu,
+      drop: (ms) => {
+        if (kind === 'socket') {
+          link.close();
+          if (this.endpoint === ep) this.endpoint = undefined;
+          void transport.close();
+          return;
+        }
+        ep.muted = true;
+        link.detach();
+        link.reset('link dropped');
+        setTimeout(() => {
+          if (this.endpoint !== ep || this.closed) return;
+          ep.muted = false;
+          link.reset('link back');
+          link.attach();
+          this.log?.info('link back');
+        }, ms).unref();
+      },
+    };
+    link.on('message', (f: Frame) => {
+      const run = (): Promise<void> =>
+        this.handle(ep, f).catch((e: unknown) => this.log?.error({ err: e }, 'command handling failed'));
+      this.chain = this.chain.then(run, run);
+    });
+    transport.on('close', () => {
+      if (this.endpoint === ep && kind === 'socket') {
+        link.close();
+        this.endpoint = undefined;
+        this.log?.info('host disconnected');
+      }
+    });
+    link.attach();
+    this.endpoint = ep;
+    this.applyLinkBehaviour();
+    this.log?.info({ transport: transport.description }, 'host connected');
+  }
+
+  /** Drops the link now (TCP: closes the connection; serial / stream: silent for `ms`). */
+  dropLink(ms = this.behaviour.dropForMs): void {
+    const ep = this.endpoint;
+    if (!ep) return;
+    this.log?.info({ ms, kind: ep.kind }, 'dropping the link');
+    ep.drop(ms);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.txn?.abort.abort();
+    const ep = this.endpoint;
+    this.endpoint = undefined;
+    if (ep) {
+      ep.link.close();
+      await ep.transport.close().catch(() => undefined);
+    }
+    this.keys = undefined;
+  }
+
+  private applyLinkBehaviour(): void {
+    const ep = this.endpoint;
+    if (!ep) return;
+    const slow = this.behaviour.slowLink;
+    ep.link.chunkDelayMs = slow?.chunkDelayMs ?? 0;
+    (ep.transport as { mtu: number }).mtu = slow?.mtu ?? ep.baseMtu;
+    ep.link.outgoingFilter = (bytes, info) => {
+      if (info.attempt !== 1 || this.behaviour.corruptFrames <= 0) return bytes;
+      this.behaviour.corruptFrames--;
+      const bad = Buffer.from(bytes);
+      bad[bad.length - 1] = bad[bad.length - 1]! ^ 0xa5;
+      this.log?.info({ cmd: info.frame.cmd }, 'corrupting a frame');
+      return bad;
+    };
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  private async send(
+    cmd: number,
+    status: StatusName,
+    entries: ReadonlyArray<readonly [TagName, TagValue | undefined]>,
+  ): Promise<boolean> {
+    const ep = this.endpoint;
+    if (!ep || ep.muted) return false;
+    try {
+      await ep.link.send(cmd, buildPayload(this.profile, entries), this.profile.status[status]);
+      return true;
+    } catch (e) {
+      this.log?.debug({ err: (e as Error).message }, 'send failed');
+      return false;
+    }
+  }
+
+  private async notify(
+    name: 'progress' | 'transaction_event',
+    entries: ReadonlyArray<readonly [TagName, TagValue | undefined]>,
+  ): Promise<boolean> {
+    return this.send(this.profile.notifications[name], 'ok', entries);
+  }
+
+  private progress(txn: SimTxn, p: ReaderProgress, digits?: number): Promise<boolean> {
+    return this.notify('progress', [
+      ['reference', txn.reference],
+      ['progress', PROGRESS_CODES[p]],
+      ['pin_digits', digits],
+    ]);
+  }
+
+  // ------------------------------------------------------------------ commands
+
+  private async handle(ep: Endpoint, frame: Frame): Promise<void> {
+    if (ep.muted || this.endpoint !== ep) return;
+    this.commandsSeen++;
+    const name = this.profile.commandByCode.get(frame.cmd);
+    const reply = (
+      status: StatusName,
+      entries: ReadonlyArray<readonly [TagName, TagValue | undefined]> = [],
+    ): Promise<boolean> => this.send(frame.cmd, status, entries);
+    if (!name) {
+      await reply('unknown_command', [['error_text', 'unknown command']]);
+      return;
+    }
+    let p: Payload;
+    try {
+      p = Payload.parse(this.profile, name, frame.payload);
+    } catch {
+      await reply('bad_request', [['error_text', 'payload is not BER-TLV']]);
+      return;
+    }
+    try {
+      await this.dispatch(name, p, reply);
+    } catch (e) {
+      if (e instanceof ReaderError && (e.reason === 'missing_tag' || e.reason === 'bad_value')) {
+        await reply('bad_request', [['error_text', `${e.reason} ${e.tag ?? ''}`.trim()]]);
+        return;
+      }
+      this.log?.error({ err: e, command: name }, 'reader simulator failed a command');
+      await reply('internal_error', [['error_text', 'internal error']]);
+    }
+  }
+
+  private async dispatch(
+    name: CommandName,
+    p: Payload,
+    reply: (
+      status: StatusName,
+      entries?: ReadonlyArray<readonly [TagName, TagValue | undefined]>,
+    ) => Promise<boolean>,
+  ): Promise<void> {
+    this.log?.debug({ command: name }, 'command');
+    switch (name) {
+      case 'echo':
+        await reply('ok', [['echo_data', p.get('echo_data')]]);
+        return;
+      case 'device_info': {
+        const k = this.keyCheckValues;
+        const kcv = (hex: string | undefined): Buffer | undefined =>
+          hex ? Buffer.from(hex, 'hex') : undefined;
+        await reply('ok', [
+          ['serial_number', this.serialNumber],
+          ['model', this.model],
+          ['firmware', this.firmware],
+          ['battery', this.behaviour.batteryPercent],
+          ['protocol_version', this.profile.protocolVersion],
+          [
+            'capabilities',
+            encodeCapabilities([
+              'chip',
+              'contactless',
+              'magstripe',
+              'pinpad',
+              'display',
+              ...(this.printer ? (['printer'] as const) : []),
+            ]),
+          ],
+          ['max_frame', uint16(this.profile.framing.maxFrame)],
+          ['kcv_tmk', kcv(k.tmk)],
+          ['kcv_pik', kcv(k.pik)],
+          ['kcv_mak', kcv(k.mak)],
+          ['kcv_tdk', kcv(k.tdk)],
+        ]);
+        return;
+      }
+      case 'load_keys':
+        return this.loadKeys(p, reply);
+      case 'start_transaction':
+        return this.start(p, reply);
+      case 'card_result':
+        return this.cardResult(p, reply);
+      case 'complete_transaction':
+        return this.complete(p, reply);
+      case 'cancel':
+        return this.cancel(p, reply);
+      case 'last_status': {
+        const t = this.txn ?? this.history[this.history.length - 1];
+        if (!t) {
+          await reply('ok', [['stage', STAGE_CODES.none]]);
+          return;
+        }
+        const c = t.completion;
+        await reply('ok', [
+          ['reference', t.reference],
+          ['stage', STAGE_CODES[t.stage]],
+          ['cryptogram', c?.status === 'ok' && c.result ? CRYPTOGRAM_CODES[c.result.cryptogram] : undefined],
+          ['icc_data', c?.result?.iccData],
+        ]);
+        return;
+      }
+      case 'display_text':
+        this.display = p.all('display_line').map((b) => b.toString('utf8'));
+        await reply('ok');
+        return;
+      case 'print_lines':
+        if (!this.printer) {
+          await reply('not_supported', [['error_text', 'no printer']]);
+          return;
+        }
+        this.printed.push(...p.all('print_line').map((b) => b.toString('utf8')));
+        await reply('ok');
+        return;
+      case 'beep':
+        this.beeps += p.byte('beep_count') ?? 1;
+        await reply('ok');
+        return;
+      case 'mac':
+      case 'verify_mac':
+        return this.mac(name, p, reply);
+    }
+  }
+
+  private async loadKeys(
+    p: Payload,
+    reply: (s: StatusName, e?: ReadonlyArray<readonly [TagName, TagValue | undefined]>) => Promise<boolean>,
+  ): Promise<void> {
+    const field62 = p.require('field62');
+    const layout = p.requireCode('key_layout', KEY_LAYOUT_CODES);
+    try {
+      const clear = unwrapWorkingKeys(this.tmk, field62, layout);
+      try {
+        this.keys = {
+          layout,
+          pik: DesKey.from(clear.pik, 'pik'),
+          mak: DesKey.from(clear.mak, 'mak'),
+          tdk: clear.tdk ? DesKey.from(clear.tdk, 'tdk') : undefined,
+        };
+      } finally {
+        wipeWorkingKeys(clear);
+      }
+    } catch (e) {
+      if (e instanceof CryptoError && e.code === 'kcv_mismatch') {
+        const key = e.key === 'pik' || e.key === 'mak' || e.key === 'tdk' ? e.key : undefined;
+        await reply('key_error', [['failed_key', key ? KEY_NAME_CODES[key] : undefined]]);
+        return;
+      }
+      if (e instanceof CryptoError) {
+        await reply('bad_request', [['error_text', e.code]]);
+        return;
+      }
+      throw e;
+    }
+    const k = this.keyCheckValues;
+    this.log?.info({ layout, kcv: k }, 'working keys loaded');
+    await reply('ok', [
+      ['kcv_tmk', Buffer.from(k.tmk, 'hex')],
+      ['kcv_pik', k.pik ? Buffer.from(k.pik, 'hex') : undefined],
+      ['kcv_mak', k.mak ? Buffer.from(k.mak, 'hex') : undefined],
+      ['kcv_tdk', k.tdk ? Buffer.from(k.tdk, 'hex') : undefined],
+    ]);
+  }
+
+  private async mac(
+    name: 'mac' | 'verify_mac',
+    p: Payload,
+    reply: (s: StatusName, e?: ReadonlyArray<readonly [TagName, TagValue | undefined]>) => Promise<boolean>,
+  ): Promise<void> {
+    if (!this.keys) {
+      await reply('no_keys');
+      return;
+    }
+    const algorithm = p.requireCode('mac_algorithm', MAC_ALGORITHM_CODES) as MacAlgorithm;
+    const data = p.require('mac_data');
+    let mac: Buffer;
+    try {
+      mac = computeMac(algorithm, this.keys.mak, data);
+    } catch (e) {
+      if (e instanceof CryptoError) {
+        await reply('bad_request', [['error_text', e.code]]);
+        return;
+      }
+      throw e;
+    }
+    if (name === 'mac') {
+      await reply('ok', [['mac', mac]]);
+      return;
+    }
+    const given = p.require('mac');
+    await reply('ok', [['mac_valid', given.length === mac.length && given.equals(mac)]]);
+  }
+
+  // ------------------------------------------------------------------ transactions
+
+  private live(): SimTxn | undefined {
+    const t = this.txn;
+    return t && (t.stage === 'waiting_card' || t.stage === 'card_read') ? t : undefined;
+  }
+
+  private async start(
+    p: Payload,
+    reply: (s: StatusName, e?: ReadonlyArray<readonly [TagName, TagValue | undefined]>) => Promise<boolean>,
+  ): Promise<void> {
+    const reference = p.requireText('reference', /^[\x21-\x7e]{1,64}$/);
+    const live = this.live();
+    if (live) {
+      // A repeated START for the transaction in progress is answered again, never restarted.
+      await reply(
+        live.reference === reference ? 'ok' : 'busy',
+        live.reference === reference ? [] : [['error_text', 'transaction in progress']],
+      );
+      return;
+    }
+    const amount = decodeAmount(p.require('amount'));
+    const currency = decodeCurrency(p.require('currency'));
+    if (amount === undefined) throw p.error('amount', 'bad_value', 'n12 BCD expected');
+    if (currency === undefined) throw p.error('currency', 'bad_value', 'n3 BCD expected');
+    const type = p.requireCode('transaction_type', TRANSACTION_TYPE_CODES);
+    const timeoutSeconds = p.uint('timeout') ?? 60;
+    const interfaces = decodeInterfaces(p.requireByte('interfaces'));
+    const pinAllowed = p.byte('pin_allowed') === 1;
+    if (this.behaviour.batteryPercent < this.behaviour.lowBatteryThreshold) {
+      await reply('low_battery', [['error_text', 'battery too low for a transaction']]);
+      return;
+    }
+    if (!this.keys) {
+      await reply('no_keys', [['error_text', 'no working keys (sign on first)']]);
+      return;
+    }
+    const txn: SimTxn = {
+      reference,
+      request: { amount, currency, type, interfaces, pinAllowed, timeoutSeconds },
+      stage: 'waiting_card',
+      outcome: undefined,
+      reason: undefined,
+      cardId: this.behaviour.card,
+      read: undefined,
+      completion: undefined,
+      cancelledByOperator: false,
+      abort: new AbortController(),
+      startedAt: new Date(),
+    };
+    if (this.txn) this.archive(this.txn);
+    this.txn = txn;
+    this.log?.info({ reference, type, amount: amount.toString(), currency }, 'transaction started');
+    await reply('ok');
+    void this.scenario(txn).catch((e: unknown) => {
+      if (!txn.abort.signal.aborted) this.log?.error({ err: e }, 'scenario failed');
+    });
+  }
+
+  private archive(t: SimTxn): void {
+    if (!this.history.includes(t)) this.history.push(t);
+    if (this.history.length > 50) this.history.shift();
+  }
+
+  private async scenario(txn: SimTxn): Promise<void> {
+    const b = this.behaviour;
+    const signal = txn.abort.signal;
+    const sleep = (ms: number): Promise<void> => abortableSleep(ms, signal);
+    await this.progress(txn, 'present_card');
+    if (b.dropLinkAt === 'before_card_read') {
+      this.behaviour.dropLinkAt = null;
+      this.dropLink();
+      // The customer never gets to present the card: the transaction waits until cancelled or timed out.
+      await sleep(txn.request.timeoutSeconds * 1000);
+      return this.end(txn, 'timeout', 'no card presented');
+    }
+    if (b.customerCancels) {
+      await sleep(b.cardDelayMs);
+      return this.end(txn, 'cancelled_customer', 'cancelled on the reader');
+    }
+    if (b.noCard) {
+      await sleep(b.noCardTimeoutMs ?? txn.request.timeoutSeconds * 1000);
+      return this.end(txn, 'timeout', 'no card presented');
+    }
+    await sleep(b.cardDelayMs);
+    const card = this.cards.byId(b.card);
+    if (!card) return this.end(txn, 'card_error', 'unknown card');
+    txn.cardId = card.id;
+    const how = choosePresentation(card, b.presentation, txn.request.interfaces);
+    if (!how) return this.end(txn, 'card_error', 'card cannot be read with the interfaces allowed');
+    await this.progress(txn, 'card_detected');
+    if (wantsPin(card, how.iface, txn.request) && card.pin) {
+      await this.progress(txn, 'pin_entry_started');
+      for (let i = 1; i <= card.pin.length; i++) {
+        await sleep(b.pinDigitDelayMs);
+        await this.progress(txn, 'pin_digit_entered', i);
+      }
+    }
+    await this.progress(txn, 'processing');
+    await sleep(b.processingDelayMs);
+    const keys = this.keys;
+    if (!keys) return this.end(txn, 'card_error', 'working keys gone');
+    const atc = (this.atc.get(card.id) ?? 0x0010) + 1;
+    this.atc.set(card.id, atc);
+    txn.read = readCard({
+      card,
+      iface: how.iface,
+      fallback: how.fallback,
+      request: txn.request,
+      keys,
+      atc,
+      transactionCounter: ++this.transactionCounter,
+      wrongPin: b.wrongPin,
+      terminalSerial: this.serialNumber,
+    });
+    txn.stage = 'card_read';
+    txn.outcome = 'card_read';
+    this.log?.info(
+      {
+        reference: txn.reference,
+        card: card.id,
+        pan: card.pan,
+        interface: how.iface,
+        fallback: how.fallback,
+      },
+      'card read',
+    );
+    if (this.behaviour.dropLinkAt === 'after_card_read') {
+      // The card is read, the host never hears of it: it finds out with LAST_STATUS after reconnecting.
+      this.behaviour.dropLinkAt = null;
+      this.dropLink();
+      return;
+    }
+    if (how.iface === 'contactless') await this.progress(txn, 'remove_card');
+    await this.notify('transaction_event', [
+      ['reference', txn.reference],
+      ['outcome', OUTCOME_CODES.card_read],
+    ]);
+  }
+
+  private async end(txn: SimTxn, outcome: TransactionOutcome, reason: string): Promise<void> {
+    if (txn.stage !== 'waiting_card') return;
+    txn.stage = 'cancelled';
+    txn.outcome = outcome;
+    txn.reason = reason;
+    this.log?.info({ reference: txn.reference, outcome }, 'transaction ended without a card');
+    await this.notify('transaction_event', [
+      ['reference', txn.reference],
+      ['outcome', OUTCOME_CODES[outcome]],
+      ['reason', reason],
+    ]);
+  }
+
+  private async cardResult(
+    p: Payload,
+    reply: (s: StatusName, e?: ReadonlyArray<readonly [TagName, TagValue | undefined]>) => Promise<boolean>,
+  ): Promise<void> {
+    const reference = p.requireText('reference');
+    const t = this.txn;
+    if (!t || t.reference !== reference || t.stage !== 'card_read' || !t.read) {
+      await reply('no_transaction');
+      return;
+    }
+    const r = t.read;
+    await reply('ok', [
+      ['reference', t.reference],
+      ['pan', r.card.pan.reveal()],
+      ['track2', r.trackTwo?.reveal()],
+      ['pin_block', r.pinBlock?.reveal()],
+      ['icc_data', r.iccData],
+      ['entry_mode', r.entryMode],
+      ['card_sequence_number', r.cardSequenceNumber],
+      ['expiry', r.expiry],
+      ['interface', INTERFACE_BITS[r.interface]],
+      ['fallback', r.fallback],
+    ]);
+  }
+
+  private async complete(
+    p: Payload,
+    reply: (s: StatusName, e?: ReadonlyArray<readonly [TagName, TagValue | undefined]>) => Promise<boolean>,
+  ): Promise<void> {
+    const reference = p.requireText('reference');
+    const approved = p.byte('approved') === 1;
+    const unable = p.byte('unable_to_go_online') === 1;
+    const issuerData = p.get('issuer_data');
+    const t =
+      this.txn?.reference === reference ? this.txn : this.history.find((h) => h.reference === reference);
+    if (!t) {
+      await reply(this.live() ? 'reference_mismatch' : 'no_transaction');
+      return;
+    }
+    if (t.stage === 'completed' && t.completion) return this.replyCompletion(t, reply);
+    if (t.stage !== 'card_read' || !t.read) {
+      await reply('wrong_state', [['error_text', `transaction is ${t.stage}`]]);
+      return;
+    }
+    if (approved && this.behaviour.dropLinkAt === 'after_host_approval') {
+      // The host's approval never reaches the card: the reader stays at card_read.
+      this.behaviour.dropLinkAt = null;
+      this.dropLink();
+      return;
+    }
+    if (this.behaviour.cardRemovedBeforeCompletion) {
+      t.stage = 'completed';
+      t.completion = { status: 'card_removed', result: undefined };
+      this.log?.info({ reference }, 'card removed before completion');
+      return this.replyCompletion(t, reply);
+    }
+    const result = completeCard({
+      read: t.read,
+      approved,
+      unableToGoOnline: unable,
+      issuerData,
+      chipDeclines: this.behaviour.chipDeclines,
+    });
+    t.stage = 'completed';
+    t.completion = { status: 'ok', result };
+    this.log?.info(
+      { reference, cryptogram: result.cryptogram, issuerAuthenticated: result.issuerAuthenticated },
+      'transaction completed',
+    );
+    if (t.read.interface === 'chip') await this.progress(t, 'remove_card');
+    return this.replyCompletion(t, reply);
+  }
+
+  private async replyCompletion(
+    t: SimTxn,
+    reply: (s: StatusName, e?: ReadonlyArray<readonly [TagName, TagValue | undefined]>) => Promise<boolean>,
+  ): Promise<void> {
+    const c = t.completion!;
+    if (c.status === 'card_removed') {
+      await reply('card_removed', [['error_text', 'card removed before completion']]);
+      return;
+    }
+    const r = c.result!;
+    await reply('ok', [
+      ['reference', t.reference],
+      ['cryptogram', CRYPTOGRAM_CODES[r.cryptogram]],
+      ['icc_data', r.iccData],
+      ['script_results', r.scriptResults],
+    ]);
+  }
+
+  private async cancel(
+    p: Payload,
+    reply: (s: StatusName, e?: ReadonlyArray<readonly [TagName, TagValue | undefined]>) => Promise<boolean>,
+  ): Promise<void> {
+    const reference = p.text('reference');
+    const t = this.txn;
+    const outcome = (o: CancelOutcome): Promise<boolean> =>
+      reply('ok', [
+        ['cancel_outcome', CANCEL_CODES[o]],
+        ['reference', t?.reference],
+      ]);
+    if (!t || (reference !== undefined && t.reference !== reference)) {
+      await outcome('no_transaction');
+      return;
+    }
+    switch (t.stage) {
+      case 'waiting_card':
+        t.abort.abort();
+        t.stage = 'cancelled';
+        t.outcome = 'cancelled_operator';
+        t.cancelledByOperator = true;
+        this.log?.info({ reference: t.reference }, 'transaction cancelled by the operator');
+        await outcome('cancelled');
+        await this.notify('transaction_event', [
+          ['reference', t.reference],
+          ['outcome', OUTCOME_CODES.cancelled_operator],
+        ]);
+        return;
+      case 'card_read':
+        await outcome('too_late_card_read');
+        return;
+      case 'completed':
+        await outcome('too_late_completed');
+        return;
+      case 'cancelled':
+        // A repeated cancel (its answer was lost) gets the same answer.
+        await outcome(t.cancelledByOperator ? 'cancelled' : 'no_transaction');
+        return;
+    }
+  }
+}
+
+function viewOf(t: SimTxn): SimTxnView {
+  const v: SimTxnView = {
+    reference: t.reference,
+    type: t.request.type,
+    amount: t.request.amount.toString(),
+    currency: t.request.currency,
+    stage: t.stage,
+    startedAt: t.startedAt.toISOString(),
+  };
+  if (t.outcome) v.outcome = t.outcome;
+  if (t.read) {
+    v.card = t.read.card.id;
+    v.pan = t.read.card.pan.masked;
+    v.interface = t.read.fallback ? 'fallback' : t.read.interface;
+    v.entryMode = t.read.entryMode;
+    v.pinEntered = t.read.pinEntered;
+  }
+  if (t.completion) {
+    v.completion = t.completion.status;
+    if (t.completion.result) {
+      v.cryptogram = t.completion.result.cryptogram;
+      if (t.completion.result.issuerAuthenticated !== undefined)
+        v.issuerAuthenticated = t.completion.result.issuerAuthenticated;
+    }
+  }
+  return v;
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new Error('aborted'));
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(new Error('aborted'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

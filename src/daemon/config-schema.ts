@@ -1,0 +1,115 @@
+/** JSON Schema of the daemon configuration file (`posbridge start --config <file>`). */
+export const CONFIG_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'posbridge daemon configuration',
+  type: 'object',
+  additionalProperties: false,
+  required: ['terminalId', 'merchantId', 'host', 'readers'],
+  properties: {
+    $schema: { type: 'string' },
+    port: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 65535,
+      description: 'Loopback HTTP/WebSocket port (default 7583; 0 = any free port).',
+    },
+    stateDir: {
+      type: 'string',
+      description: 'Journal, keys, lock and token file (default POSBRIDGE_HOME, else ~/.posbridge).',
+    },
+    terminalId: { type: 'string', pattern: '^[\\x20-\\x7e]{8}$', description: 'Field 41: 8 characters.' },
+    merchantId: { type: 'string', pattern: '^[\\x20-\\x7e]{15}$', description: 'Field 42: 15 characters.' },
+    merchantName: { type: 'string', maxLength: 80 },
+    currency: { type: 'string', pattern: '^[0-9]{3}$' },
+    host: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['address', 'port'],
+      properties: {
+        address: { type: 'string', minLength: 1 },
+        port: { type: 'integer', minimum: 1, maximum: 65535 },
+        dialect: { type: 'string', minLength: 1 },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { caFile: { type: 'string' }, servername: { type: 'string' } },
+        },
+        framing: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            lengthHeader: { enum: ['none', '2-byte-binary', '2-byte-bcd', '4-byte-ascii'] },
+            tpdu: { type: ['string', 'null'], pattern: '^[0-9A-Fa-f]{10}$' },
+            header: { type: ['string', 'null'], pattern: '^([0-9A-Fa-f]{2})*$' },
+            swapTpdu: { type: 'boolean' },
+          },
+        },
+        keyLayout: { enum: ['single', 'double', 'double-mak8'] },
+        macAlgorithm: { enum: ['cup-ecb', 'x9.19', 'x9.9'] },
+        security: {
+          enum: ['reader', 'software'],
+          description:
+            'reader: the card reader holds the keys and computes MACs (default). software: posbridge does, with masterKeyFile.',
+        },
+        masterKeyFile: { type: 'string' },
+      },
+    },
+    readers: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['transport', 'pairedSerials'],
+        properties: {
+          id: { type: 'string' },
+          transport: { enum: ['serial', 'tcp', 'ble'] },
+          path: { type: 'string' },
+          host: { type: 'string' },
+          port: { type: 'integer', minimum: 1, maximum: 65535 },
+          namePrefix: { type: 'string' },
+          profile: { type: 'string' },
+          pairedSerials: { type: 'array', items: { type: 'string' } },
+          expectedKcv: {
+            type: 'object',
+            additionalProperties: { type: 'string', pattern: '^[0-9A-F]{6,8}$' },
+          },
+        },
+      },
+    },
+    allowedOrigins: { type: 'array', items: { type: 'string', pattern: '^https?://[^/]+$' } },
+    defaultOperatorId: { type: 'string', minLength: 1, maxLength: 64 },
+    webhook: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url', 'secret'],
+      properties: {
+        url: { type: 'string', pattern: '^https?://' },
+        secret: { type: 'string', minLength: 16 },
+      },
+    },
+    supervisor: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        threshold: { type: 'integer', minimum: 0 },
+        codes: { type: 'object', additionalProperties: { type: 'string', minLength: 4 } },
+      },
+    },
+    timers: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        hostConnectMs: { type: 'integer', minimum: 1 },
+        hostResponseMs: { type: 'integer', minimum: 1 },
+        hostIdleEchoMs: { type: 'integer', minimum: 0 },
+        cardTimeoutSeconds: { type: 'integer', minimum: 1 },
+        helloDeadlineMs: { type: 'integer', minimum: 1 },
+        safPollMs: { type: 'integer', minimum: 1 },
+        reversalBackoffInitialMs: { type: 'integer', minimum: 1 },
+        reversalBackoffMaxMs: { type: 'integer', minimum: 1 },
+      },
+    },
+    logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+  },
+} as const;

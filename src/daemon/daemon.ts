@@ -1,0 +1,277 @@
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino, { type Logger, type LoggerOptions } from 'pino';
+import { cardLogOptions, loadOrCreateFingerprintKey } from '../card/index.js';
+import { Sealer, SoftwareSecurityModule, type SecurityModule } from '../crypto/index.js';
+import { Engine } from '../engine/index.js';
+import { HostLink } from '../host/index.js';
+import { loadDialect } from '../iso8583/index.js';
+import { Journal } from '../journal/index.js';
+import { createCardReader, type ReaderConfig } from '../terminal/index.js';
+import type { CardReader } from '../terminal/reader.js';
+import type { DaemonConfig } from './config.js';
+import type { ApiServer } from '../api/index.js';
+import { attachApi } from './api-wiring.js';
+import { metricsText } from './metrics.js';
+import { ensureStateDir, loadOrCreateToken } from './state-dir.js';
+
+/** An extra HTTP route a composition (the demo, the engine runner) adds to the daemon's server. */
+export interface Route {
+  method: string;
+  /** Exact path, or a prefix when it ends with `*`. */
+  path: string;
+  handler: (req: http.IncomingMessage, res: http.ServerResponse, daemon: Daemon) => void | Promise<void>;
+}
+
+export interface DaemonOptions {
+  config: DaemonConfig;
+  routes?: Route[];
+  logger?: Logger;
+  /** Where pino writes when no logger is given (default stderr). */
+  logDestination?: pino.DestinationStream;
+  /** Replace the reader (tests, the instant reader of benchmarks). */
+  reader?: CardReader & { start?: () => void };
+  /** Extra engine settings (tests run timers short). */
+  engineConfig?: Partial<ConstructorParameters<typeof Engine>[0]['config']>;
+  /** Extra origins for the WebSocket API (the demo adds its own page's), given the bound port. */
+  extraOrigins?: (port: number) => string[];
+  /** Pairing hook for `session.pair` (issue 9). */
+  pair?: (code: string, origin: string | undefined) => Promise<string | undefined>;
+}
+
+export interface Daemon {
+  readonly config: DaemonConfig;
+  readonly logger: Logger;
+  readonly journal: Journal;
+  readonly engine: Engine;
+  readonly host: HostLink;
+  readonly reader: CardReader;
+  readonly server: http.Server;
+  readonly token: string;
+  /** The bound port (after start). */
+  port: number;
+  start(): Promise<{ port: number }>;
+  stop(): Promise<void>;
+  health(): Record<string, unknown>;
+}
+
+/** The composition root: journal, keys, reader, host link, engine, HTTP server. */
+export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
+  const { config } = options;
+  ensureStateDir(config.stateDir);
+  const logger =
+    options.logger ??
+    pino(
+      {
+        ...(cardLogOptions() as unknown as LoggerOptions),
+        level: config.logLevel,
+        base: { name: 'posbridge' },
+      },
+      options.logDestination ?? pino.destination({ fd: 2, sync: false }),
+    );
+  const journal = Journal.open({ dir: config.stateDir, sealer: await Sealer.load(config.stateDir) });
+  try {
+    const { key: fingerprintKey } = await loadOrCreateFingerprintKey(config.stateDir);
+    const token = loadOrCreateToken(config.stateDir);
+    const dialect = loadDialect(config.host.dialect);
+    const reader = options.reader ?? makeReader(config, logger);
+    const securityModule: SecurityModule =
+      config.host.security === 'software'
+        ? new SoftwareSecurityModule(
+            Buffer.from(readFileSync(config.host.masterKeyFile!, 'utf8').trim(), 'hex'),
+            { macAlgorithm: config.host.macAlgorithm },
+          )
+        : reader.securityModule;
+    const host = new HostLink({
+      host: config.host.address,
+      port: config.host.port,
+      ...(config.host.tls ? { tls: config.host.tls } : {}),
+      dialect,
+      ...(config.host.framing ? { framing: config.host.framing } : {}),
+      terminalId: config.terminalId,
+      merchantId: config.merchantId,
+      securityModule,
+      keyLayout: config.host.keyLayout,
+      counters: journal,
+      timers: {
+        ...(config.timers.hostConnectMs ? { connectMs: config.timers.hostConnectMs } : {}),
+        ...(config.timers.hostResponseMs ? { responseMs: config.timers.hostResponseMs } : {}),
+        ...(config.timers.hostIdleEchoMs !== undefined ? { idleEchoMs: config.timers.hostIdleEchoMs } : {}),
+      },
+      logger,
+    });
+    const engine = new Engine({
+      journal,
+      host,
+      reader,
+      dialect,
+      fingerprintKey,
+      logger,
+      config: {
+        terminalId: config.terminalId,
+        merchantId: config.merchantId,
+        currency: config.currency,
+        ...(config.timers.cardTimeoutSeconds ? { cardTimeoutSeconds: config.timers.cardTimeoutSeconds } : {}),
+        ...(config.supervisor?.threshold !== undefined
+          ? { supervisorThreshold: config.supervisor.threshold }
+          : {}),
+        ...(config.supervisor?.codes ? { supervisorCodes: config.supervisor.codes } : {}),
+        saf: {
+          ...(config.timers.safPollMs ? { pollMs: config.timers.safPollMs } : {}),
+          ...(config.timers.reversalBackoffInitialMs
+            ? { backoffInitialMs: config.timers.reversalBackoffInitialMs }
+            : {}),
+          ...(config.timers.reversalBackoffMaxMs ? { backoffMaxMs: config.timers.reversalBackoffMaxMs } : {}),
+        },
+        ...options.engineConfig,
+      },
+    });
+    const routes = options.routes ?? [];
+    let api: ApiServer | undefined;
+    const started = Date.now();
+    let recovering = true;
+    // Reader reconnects: every time it comes up again after having been up once.
+    let readerReconnects = 0;
+    let readerSeen = false;
+    let readerUp = false;
+    reader.on('state', (e) => {
+      const up = e.state === 'idle' || e.state === 'busy';
+      if (up && !readerUp) {
+        if (readerSeen) readerReconnects++;
+        readerSeen = true;
+      }
+      readerUp = up;
+    });
+    const daemon: Daemon = {
+      config,
+      logger,
+      journal,
+      engine,
+      host,
+      reader,
+      token,
+      port: 0,
+      server: http.createServer((req, res) => void handle(req, res)),
+      health() {
+        const saf = journal.safDepth();
+        return {
+          ready: host.state === 'ready' && !recovering,
+          uptimeMs: Date.now() - started,
+          host: host.state,
+          reader: reader.state,
+          recovering,
+          saf: Object.fromEntries(saf.map((s) => [s.lane, { depth: s.count, oldest: s.oldest }])),
+          openOperations: journal.openOperations().length,
+          lastSeq: journal.lastSeq(),
+        };
+      },
+      async start() {
+        (reader as { start?: () => void }).start?.();
+        host.start();
+        await new Promise<void>((resolve, reject) => {
+          daemon.server.once('error', reject);
+          daemon.server.listen(config.port, '127.0.0.1', () => resolve());
+        });
+        daemon.port = (daemon.server.address() as AddressInfo).port;
+        api = attachApi(daemon, {
+          allowedOrigins: [...config.allowedOrigins, ...(options.extraOrigins?.(daemon.port) ?? [])],
+          ...(config.timers.helloDeadlineMs ? { helloDeadlineMs: config.timers.helloDeadlineMs } : {}),
+          ...(options.pair ? { pair: options.pair } : {}),
+        });
+        engine.saf.start();
+        // Start-up recovery runs in the background: reversals still go out before any new sale.
+        void engine
+          .recover()
+          .then((r) => logger.info({ recovery: r }, 'start-up recovery done'))
+          .catch((e: unknown) =>
+            logger.error({ err: e }, 'start-up recovery failed; will retry on the next poll'),
+          )
+          .finally(() => {
+            recovering = false;
+          });
+        logger.info({ port: daemon.port, stateDir: config.stateDir }, 'posbridge ready');
+        return { port: daemon.port };
+      },
+      async stop() {
+        await api?.close();
+        await new Promise<void>((resolve) => {
+          daemon.server.close(() => resolve());
+          daemon.server.closeAllConnections();
+        });
+        await engine.stop();
+        await host.close();
+        await reader.close();
+        journal.close();
+        logger.info('posbridge stopped');
+        logger.flush?.();
+      },
+    };
+
+    async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      try {
+        if (req.method === 'GET' && url.pathname === '/metrics') {
+          res
+            .writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
+            .end(
+              metricsText(journal, {
+                hostState: host.state,
+                readerState: reader.state,
+                readerReconnects,
+                uptimeSeconds: Math.round((Date.now() - started) / 1000),
+              }),
+            );
+          return;
+        }
+        if (req.method === 'GET' && url.pathname === '/healthz') {
+          const h = daemon.health();
+          res
+            .writeHead(h['ready'] ? 200 : 503, { 'content-type': 'application/json' })
+            .end(JSON.stringify(h));
+          return;
+        }
+        const route = routes.find(
+          (r) =>
+            r.method === req.method &&
+            (r.path.endsWith('*') ? url.pathname.startsWith(r.path.slice(0, -1)) : url.pathname === r.path),
+        );
+        if (route) {
+          await route.handler(req, res, daemon);
+          return;
+        }
+        res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: 'not_found' }));
+      } catch (e) {
+        logger.error({ err: e, path: url.pathname }, 'route failed');
+        if (!res.headersSent)
+          res
+            .writeHead(500, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ error: 'internal_error' }));
+      }
+    }
+
+    return daemon;
+  } catch (e) {
+    journal.close();
+    throw e;
+  }
+}
+
+function makeReader(config: DaemonConfig, logger: Logger): CardReader & { start(): void } {
+  const r = config.readers[0]!;
+  const rc: ReaderConfig = {
+    transport: r.transport,
+    profile: r.profile ?? 'posbridge',
+    pairedSerials: r.pairedSerials,
+    macAlgorithm: config.host.macAlgorithm,
+    terminalId: config.terminalId,
+    logger,
+    ...(r.path ? { path: r.path } : {}),
+    ...(r.host ? { host: r.host } : {}),
+    ...(r.port ? { port: r.port } : {}),
+    ...(r.expectedKcv ? { expectedKcv: r.expectedKcv } : {}),
+  };
+  return createCardReader(rc) as unknown as CardReader & { start(): void };
+}
