@@ -124,8 +124,8 @@ export class Engine extends EventEmitter {
   /** Stops background work (not the host link or reader, which the caller owns). */
   async stop(): Promise<void> {
     this.host.off('stray', this.onStray);
-    this.saf.stop();
     await Promise.allSettled([...this.running.values()]);
+    await this.saf.stop();
   }
 
   // ------------------------------------------------------------------ public API

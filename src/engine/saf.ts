@@ -47,13 +47,19 @@ export class SafWorker {
     tick();
   }
 
-  stop(): void {
+  /** Stops polling and waits for a lane run in progress to finish its current item. */
+  async stop(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
+    await Promise.allSettled([this.reversalRun, this.adviceRun]);
   }
+
+  private stopped = false;
 
   /** Sends due reversals in order. Resolves true when none is pending any more. Concurrent callers share a run. */
   drainReversals(): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
     this.reversalRun ??= this.runReversals().finally(() => {
       this.reversalRun = undefined;
     });
@@ -61,6 +67,7 @@ export class SafWorker {
   }
 
   drainAdvices(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     this.adviceRun ??= this.runAdvices().finally(() => {
       this.adviceRun = undefined;
     });
@@ -79,6 +86,7 @@ export class SafWorker {
 
   private async runReversals(): Promise<boolean> {
     for (;;) {
+      if (this.stopped) return false;
       const head = this.d.journal.headSaf('reversal');
       if (!head) return true;
       if (!this.due(head) || this.d.host.state !== 'ready') return false;
@@ -211,6 +219,7 @@ export class SafWorker {
   private async runAdvices(): Promise<void> {
     const { journal, host } = this.d;
     for (const item of journal.pendingSaf('advice')) {
+      if (this.stopped) return;
       if (!this.due(item) || host.state !== 'ready') continue;
       const op = journal.getOperation(item.operationId);
       const pan = op ? journal.openPan(item.operationId) : undefined;
