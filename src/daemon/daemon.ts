@@ -12,6 +12,7 @@ import { createCardReader, type ReaderConfig } from '../terminal/index.js';
 import type { CardReader } from '../terminal/reader.js';
 import type { DaemonConfig } from './config.js';
 import type { ApiServer } from '../api/index.js';
+import { adminRoutes } from './admin-routes.js';
 import { attachApi } from './api-wiring.js';
 import { metricsText } from './metrics.js';
 import { ensureStateDir, loadOrCreateToken } from './state-dir.js';
@@ -127,7 +128,7 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
         ...options.engineConfig,
       },
     });
-    const routes = options.routes ?? [];
+    const routes = [...adminRoutes(), ...(options.routes ?? [])];
     let api: ApiServer | undefined;
     const started = Date.now();
     let recovering = true;

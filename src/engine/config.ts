@@ -22,6 +22,8 @@ export interface EngineConfig {
   readerRecoveryMs: number;
   /** How long a new financial request waits for pending reversals to go out before it gives up. */
   reversalWaitMs: number;
+  /** How long a new operation waits for the host link to be ready before it fails as host_unavailable. */
+  hostWaitMs: number;
   /** How long an inquiry waits for a dropped host link to come back. */
   inquiryWaitMs: number;
   /** Ask the host about an `unknown` request before reversing (only if the dialect declares the inquiry). */
@@ -52,6 +54,7 @@ export const DEFAULT_ENGINE_CONFIG: Omit<EngineConfig, 'terminalId' | 'merchantI
   useStatusInquiry: true,
   readerRecoveryMs: 30_000,
   inquiryWaitMs: 10_000,
+  hostWaitMs: 10_000,
   reversalWaitMs: 5_000,
   saf: {
     reversalDoneCodes: ['00', '25'],

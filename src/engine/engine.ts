@@ -441,6 +441,15 @@ export class Engine extends EventEmitter {
 
   private async run(op: OperationRow, original: OperationRow | undefined, needsCard: boolean): Promise<void> {
     let card: CardResult | undefined;
+    // Never ask for a card that cannot be authorised: wait (bounded) for the host link and its keys.
+    const hostReady = (): boolean => this.host.state === 'ready';
+    if (!hostReady()) {
+      await this.host.whenReady(this.config.hostWaitMs).catch(() => undefined);
+      if (!hostReady()) {
+        this.transition(op.id, 'failed', { reason: 'host_unavailable' });
+        return;
+      }
+    }
     if (needsCard) {
       const started = await this.reader.startTransaction(
         op.id,

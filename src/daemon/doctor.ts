@@ -1,0 +1,247 @@
+import { existsSync, statSync, statfsSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { listSerialPorts } from '../terminal/index.js';
+import type { DaemonConfig } from './config.js';
+import { openReadOnly } from './journal-command.js';
+import { runningDaemon } from './running.js';
+
+export interface Check {
+  name: string;
+  status: 'pass' | 'warn' | 'fail';
+  detail: string;
+  fix?: string;
+}
+
+/** `posbridge doctor`: each check passes, warns or fails, with the fix. */
+export async function doctor(config: DaemonConfig): Promise<Check[]> {
+  const checks: Check[] = [];
+  const dir = config.stateDir;
+  const add = (c: Check): void => {
+    checks.push(c);
+  };
+
+  if (!existsSync(dir))
+    add({
+      name: 'state directory',
+      status: 'warn',
+      detail: `${dir} does not exist yet`,
+      fix: 'it is created on the first `posbridge start`',
+    });
+  else {
+    const mode = statSync(dir).mode & 0o777;
+    add(
+      mode & 0o077
+        ? {
+            name: 'state directory',
+            status: 'warn',
+            detail: `${dir} is readable by others (mode ${mode.toString(8)})`,
+            fix: `chmod 700 ${dir}`,
+          }
+        : { name: 'state directory', status: 'pass', detail: dir },
+    );
+  }
+
+  for (const file of ['token', 'seal-keys.json', 'fingerprint.key']) {
+    const p = join(dir, file);
+    if (!existsSync(p)) {
+      add({
+        name: `key file ${file}`,
+        status: 'warn',
+        detail: 'not created yet',
+        fix: 'created on the first `posbridge start`; restore it from backup if this machine had one',
+      });
+      continue;
+    }
+    const mode = statSync(p).mode & 0o777;
+    add(
+      mode & 0o077
+        ? {
+            name: `key file ${file}`,
+            status: 'fail',
+            detail: `mode ${mode.toString(8)}: readable by others`,
+            fix: `chmod 600 ${p}`,
+          }
+        : { name: `key file ${file}`, status: 'pass', detail: 'present, mode 600' },
+    );
+  }
+
+  if (existsSync(join(dir, 'journal.db'))) {
+    try {
+      const db = openReadOnly(dir);
+      const ok = String(db.pragma('integrity_check', { simple: true }));
+      const open = (
+        db
+          .prepare(
+            "SELECT COUNT(*) AS n FROM operations WHERE state NOT IN ('completed','declined','reversed','cancelled','failed','needs_attention')",
+          )
+          .get() as { n: number }
+      ).n;
+      const attention = (
+        db.prepare("SELECT COUNT(*) AS n FROM operations WHERE state = 'needs_attention'").get() as {
+          n: number;
+        }
+      ).n;
+      db.close();
+      add(
+        ok === 'ok'
+          ? { name: 'journal integrity', status: 'pass', detail: 'SQLite integrity_check ok' }
+          : {
+              name: 'journal integrity',
+              status: 'fail',
+              detail: ok,
+              fix: 'stop the daemon, copy the state directory aside and contact support; do not delete the journal',
+            },
+      );
+      add(
+        attention
+          ? {
+              name: 'needs attention',
+              status: 'warn',
+              detail: `${attention} operation(s) need a person`,
+              fix: 'see `posbridge journal list --state needs_attention` and docs/reconciliation.md',
+            }
+          : { name: 'needs attention', status: 'pass', detail: 'none' },
+      );
+      if (open)
+        add({
+          name: 'open operations',
+          status: 'warn',
+          detail: `${open} operation(s) not final`,
+          fix: 'start the daemon (recovery settles them) or run `posbridge recover`',
+        });
+    } catch (e) {
+      add({
+        name: 'journal integrity',
+        status: 'fail',
+        detail: (e as Error).message,
+        fix: 'check the state directory path and permissions',
+      });
+    }
+  } else
+    add({
+      name: 'journal integrity',
+      status: 'warn',
+      detail: 'no journal yet',
+      fix: 'created on the first `posbridge start`',
+    });
+
+  try {
+    const fs = statfsSync(existsSync(dir) ? dir : '/');
+    const free = Number(fs.bavail) * Number(fs.bsize);
+    const mb = Math.round(free / 1024 / 1024);
+    add(
+      free < 100 * 1024 * 1024
+        ? {
+            name: 'disk space',
+            status: 'fail',
+            detail: `${mb} MB free`,
+            fix: 'free disk space: the journal must always be able to write',
+          }
+        : free < 1024 * 1024 * 1024
+          ? { name: 'disk space', status: 'warn', detail: `${mb} MB free`, fix: 'free some disk space soon' }
+          : { name: 'disk space', status: 'pass', detail: `${mb} MB free` },
+    );
+  } catch {
+    add({ name: 'disk space', status: 'warn', detail: 'could not be measured' });
+  }
+
+  const reach = await new Promise<Check>((resolve) => {
+    const s = net.connect({ host: config.host.address, port: config.host.port });
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve({
+        name: 'acquirer host',
+        status: 'fail',
+        detail: `${config.host.address}:${config.host.port} did not answer in 3 s`,
+        fix: 'check the network, the VPN and the host address in the configuration',
+      });
+    }, 3000);
+    s.once('connect', () => {
+      clearTimeout(t);
+      s.destroy();
+      resolve({
+        name: 'acquirer host',
+        status: 'pass',
+        detail: `${config.host.address}:${config.host.port} accepts connections`,
+      });
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(t);
+      resolve({
+        name: 'acquirer host',
+        status: 'fail',
+        detail: `${config.host.address}:${config.host.port}: ${e.code ?? e.message}`,
+        fix: 'check the network, the VPN and the host address in the configuration',
+      });
+    });
+  });
+  add(reach);
+
+  const running = runningDaemon(dir);
+  if (running) {
+    try {
+      const h = (await (await fetch(`http://127.0.0.1:${running.port}/healthz`)).json()) as Record<
+        string,
+        unknown
+      >;
+      add(
+        h['host'] === 'ready'
+          ? { name: 'sign-on', status: 'pass', detail: 'the running daemon is signed on (host link ready)' }
+          : {
+              name: 'sign-on',
+              status: 'fail',
+              detail: `host link ${String(h['host'])}`,
+              fix: 'see the log in the state directory (logs/posbridge.log) for the sign-on answer',
+            },
+      );
+      add(
+        h['reader'] === 'idle' || h['reader'] === 'busy'
+          ? { name: 'card reader', status: 'pass', detail: `connected (${String(h['reader'])})` }
+          : {
+              name: 'card reader',
+              status: 'warn',
+              detail: `reader ${String(h['reader'])}`,
+              fix: 'switch the reader on, check the cable or Bluetooth pairing, and its serial number in pairedSerials',
+            },
+      );
+    } catch {
+      add({
+        name: 'daemon',
+        status: 'warn',
+        detail: `a daemon (pid ${running.pid}) owns the state directory but /healthz did not answer`,
+      });
+    }
+  } else
+    add({
+      name: 'sign-on',
+      status: 'warn',
+      detail: 'no daemon running: sign-on and clock skew not checked',
+      fix: 'start the daemon and run doctor again',
+    });
+
+  for (const r of config.readers) {
+    if (r.transport === 'serial') {
+      const ports = await listSerialPorts();
+      const found = ports.some((p) => p.path === r.path);
+      add(
+        found
+          ? { name: `serial port ${r.path}`, status: 'pass', detail: 'present' }
+          : {
+              name: `serial port ${r.path}`,
+              status: 'fail',
+              detail: `not present (ports: ${ports.map((p) => p.path).join(', ') || 'none'})`,
+              fix: 'plug the reader in; on Linux the user needs the dialout group',
+            },
+      );
+    }
+    if (r.transport === 'ble')
+      add({
+        name: 'Bluetooth',
+        status: 'warn',
+        detail: 'use `posbridge readers scan` to check the adapter and find the reader',
+        fix: 'see docs/bluetooth.md',
+      });
+  }
+  return checks;
+}

@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { JOURNAL_FILE } from '../journal/index.js';
+
+type Row = Record<string, unknown>;
+
+/**
+ * Read-only views of a journal for operations staff (`posbridge journal list|show|export`). SQLite in
+ * WAL mode lets this read while the daemon runs; the journal holds no clear card data, only masked
+ * PANs and fingerprints, so nothing here needs masking beyond what is stored.
+ */
+export function openReadOnly(stateDir: string): Database.Database {
+  const path = join(stateDir, JOURNAL_FILE);
+  if (!existsSync(path)) throw new Error(`no journal in ${stateDir}`);
+  return new Database(path, { readonly: true, fileMustExist: true });
+}
+
+const LIST_COLUMNS =
+  'id, kind, state, reason, amount, approved_amount, currency, order_id, batch, stan, rrn, response_code, created_at, updated_at';
+
+export function listOperations(
+  db: Database.Database,
+  options: { limit?: number; state?: string } = {},
+): Row[] {
+  const limit = options.limit ?? 50;
+  return options.state
+    ? (db
+        .prepare(
+          `SELECT ${LIST_COLUMNS} FROM operations WHERE state = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+        )
+        .all(options.state, limit) as Row[])
+    : (db
+        .prepare(`SELECT ${LIST_COLUMNS} FROM operations ORDER BY created_at DESC, rowid DESC LIMIT ?`)
+        .all(limit) as Row[]);
+}
+
+export function showOperation(db: Database.Database, id: string): Row | undefined {
+  const op = db
+    .prepare(
+      `SELECT ${LIST_COLUMNS}, idempotency_key, operator_id, original_id, card, result FROM operations WHERE id = ?`,
+    )
+    .get(id) as Row | undefined;
+  if (!op) return undefined;
+  const parse = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
+  return {
+    ...op,
+    card: parse(op['card']),
+    result: parse(op['result']),
+    attempts: db
+      .prepare(
+        'SELECT purpose, mti, stan, batch, sent_at, outcome, reason, response_code, settled_at FROM host_attempts WHERE operation_id = ? ORDER BY id',
+      )
+      .all(id),
+    events: (
+      db
+        .prepare('SELECT seq, type, data, at FROM events WHERE operation_id = ? ORDER BY seq')
+        .all(id) as Row[]
+    ).map((e) => ({ ...e, data: parse(e['data']) })),
+    storeAndForward: db
+      .prepare(
+        'SELECT lane, kind, status, reason, attempts, last_response, updated_at FROM saf WHERE operation_id = ? ORDER BY id',
+      )
+      .all(id),
+  };
+}
+
+export function exportCsv(db: Database.Database): string {
+  const rows = db
+    .prepare(
+      `SELECT ${LIST_COLUMNS}, json_extract(card, '$.maskedPan') AS masked_pan FROM operations ORDER BY created_at, rowid`,
+    )
+    .all() as Row[];
+  const cols = [...LIST_COLUMNS.split(', '), 'masked_pan'];
+  const esc = (v: unknown): string => {
+    const s = v === null || v === undefined ? '' : String(v);
+    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [cols.join(','), ...rows.map((r) => cols.map((c) => esc(r[c])).join(','))].join('\n') + '\n';
+}
