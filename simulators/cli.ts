@@ -5,11 +5,13 @@ import { runHostCli } from './host/cli.js';
 import { runReaderCli } from './reader/cli.js';
 import { runEngineCli } from './engine-runner.js';
 import { runDemoCli } from './demo.js';
+import { runScenarioCli } from './scenario.js';
 
 const HELP = `posbridge-sim: simulators for QA
 
 Usage:
   posbridge-sim demo     The daemon with host and reader simulators and the demo CRM page (what npm start runs).
+  posbridge-sim run <scenario.json ...>   Run QA scenarios (simulators/scenarios/*.json); pass/fail per expectation.
   posbridge-sim sample   Build a sample cup-pos chip sale frame, decode it and describe it (card data masked).
   posbridge-sim host     The acquirer host simulator (posbridge-sim host --help; docs/host-simulator.md).
   posbridge-sim reader   The card reader simulator (posbridge-sim reader --help; docs/reader-protocol.md).
@@ -29,6 +31,8 @@ function main(argv: string[]): number | Promise<number> {
       return runEngineCli(argv.slice(1));
     case 'demo':
       return runDemoCli(argv.slice(1));
+    case 'run':
+      return runScenarioCli(argv.slice(1));
     case 'sample': {
       // The frame carries the (test) PAN in BCD, so only its length and the masked description are printed.
       const hex = sampleSaleFrame().toString('hex').toUpperCase();

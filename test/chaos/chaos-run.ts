@@ -5,27 +5,11 @@
  * must be final, the journal and the host ledger must agree, no key may have charged twice, and no PAN
  * may be found in the database, its WAL or any log.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  type WriteStream,
-} from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { httpJson, sleep, startSim } from '../../simulators/processes.js';
 import { int, pick, prng } from '../support/prng.js';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI =
-  existsSync(join(ROOT, 'dist', 'simulators', 'cli.js')) && process.env['CHAOS_USE_TSX'] !== '1'
-    ? [join(ROOT, 'dist', 'simulators', 'cli.js')]
-    : ['--import', 'tsx', join(ROOT, 'simulators', 'cli.ts')];
 
 export interface ChaosOptions {
   payments: number;
@@ -33,7 +17,6 @@ export interface ChaosOptions {
   seed: number;
   log?: (line: string) => void;
 }
-
 export interface ChaosReport {
   seed: number;
   payments: number;
@@ -44,48 +27,8 @@ export interface ChaosReport {
   dir: string;
 }
 
-interface Proc {
-  child: ChildProcess;
-  ready: Record<string, unknown>;
-}
-
-function start(args: string[], logFile: WriteStream, cwd = ROOT): Promise<Proc> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stderr!.pipe(logFile, { end: false });
-    const rl = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => reject(new Error(`${args[0]} did not get ready`)), 20_000);
-    rl.on('line', (line) => {
-      logFile.write(`[stdout] ${line}\n`);
-      if (line.startsWith('{') && line.includes('"ready"')) {
-        clearTimeout(timer);
-        resolve({ child, ready: JSON.parse(line) as Record<string, unknown> });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${args[0]} exited with ${code} before ready`));
-    });
-  });
-}
-
-async function http(
-  port: number,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method,
-    ...(body !== undefined
-      ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
-      : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? (JSON.parse(text) as unknown) : null };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const start = startSim;
+const http = httpJson;
 
 interface OpView {
   id: string;
