@@ -21,6 +21,7 @@ import { publicCardView } from '../shared/cards.js';
 import { FaultError } from './faults.js';
 import { Ledger, type TerminalSession } from './ledger.js';
 import type { HostSimulator } from './index.js';
+import { HttpError, readJsonBody, send } from '../shared/control-http.js';
 
 export interface ControlApi {
   port: number;
@@ -33,56 +34,10 @@ interface Context {
   authorizerSessions(): Record<string, TerminalSession>;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 const MAX_BODY = 1 << 20;
 
 function readBody(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new HttpError(400, 'body_too_large', 'request body above 1 MiB'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (!text.trim()) return resolve(undefined);
-      try {
-        resolve(JSON.parse(text));
-      } catch {
-        reject(new HttpError(400, 'bad_json', 'the body is not JSON'));
-      }
-    });
-    req.on('error', reject);
-  });
-}
-
-function send(res: ServerResponse, status: number, body?: unknown, type = 'application/json'): void {
-  if (body === undefined) {
-    res.writeHead(status).end();
-    return;
-  }
-  const text = type === 'application/json' ? `${JSON.stringify(body, null, 2)}\n` : String(body);
-  res
-    .writeHead(status, {
-      'content-type': `${type}; charset=utf-8`,
-      'content-length': Buffer.byteLength(text),
-    })
-    .end(text);
+  return readJsonBody(req, MAX_BODY);
 }
 
 /** The ledger as the API shows it: accounts with their available balance, terminals without keys. */

@@ -20,60 +20,15 @@ import type { Logger } from 'pino';
 import { publicCardView } from '../shared/cards.js';
 import { BehaviourError } from './behaviour.js';
 import type { ReaderSimulator } from './simulator.js';
+import { HttpError, readJsonBody, send } from '../shared/control-http.js';
 
 export interface ReaderControlApi {
   port: number;
   close(): Promise<void>;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 function readBody(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > 65536) {
-        reject(new HttpError(400, 'body_too_large', 'request body above 64 KiB'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (!text.trim()) return resolve(undefined);
-      try {
-        resolve(JSON.parse(text));
-      } catch {
-        reject(new HttpError(400, 'bad_json', 'the body is not JSON'));
-      }
-    });
-    req.on('error', reject);
-  });
-}
-
-function send(res: ServerResponse, status: number, body?: unknown): void {
-  if (body === undefined) {
-    res.writeHead(status).end();
-    return;
-  }
-  const text = `${JSON.stringify(body, null, 2)}\n`;
-  res
-    .writeHead(status, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(text),
-    })
-    .end(text);
+  return readJsonBody(req, 65536);
 }
 
 export interface ControlContext {
