@@ -35,6 +35,21 @@ export {
   type Presentation,
 } from './behaviour.js';
 
+export {
+  startBleReaderSimulator,
+  type StartBleReaderSimulatorOptions,
+  type BleReaderSimulatorHandle,
+} from './ble.js';
+export {
+  FakeNobleBindings,
+  FakeBlePeripheral,
+  FakeBleServerTransport,
+  HCI_REASON,
+  type FakeAdapterState,
+  type FakePeripheralOptions,
+  type FakeBleStats,
+} from './ble-bindings.js';
+
 export interface StartReaderSimulatorOptions extends ReaderSimulatorOptions {
   tcp?: { port?: number; host?: string; mtu?: number };
   serial?: { path: string; baudRate?: number };

@@ -25,8 +25,13 @@ export type TransportName = 'serial' | 'tcp' | 'ble';
 
 export interface ReaderConfig {
   transport: TransportName;
-  /** serial: device path (/dev/ttyUSB0, /dev/rfcomm0, COM3). ble: peripheral id or address (issue 5). */
+  /**
+   * serial: device path (/dev/ttyUSB0, /dev/rfcomm0, COM3). ble: the peripheral id or address that
+   * `scanReaders()` reported, or an advertised name prefix (src/terminal/ble.ts).
+   */
   path?: string;
+  /** ble, without `path`: connect to a reader whose advertised name starts with this (default: the profile's). */
+  namePrefix?: string;
   /** serial line settings; the profile's `serial` block gives the defaults. */
   baudRate?: number;
   parity?: 'none' | 'even' | 'odd';
@@ -71,7 +76,7 @@ const transportFactories = new Map<string, TransportFactory>([
   ],
 ]);
 
-/** Adds a transport kind (issue 5 registers 'ble' here). */
+/** Adds a transport kind ('ble' registers itself here: src/terminal/ble.ts). */
 export function registerTransport(name: string, factory: TransportFactory): void {
   transportFactories.set(name, factory);
 }
@@ -86,11 +91,19 @@ export function resolveProfile(profile: string | ReaderProfile): ReaderProfile {
   return typeof profile === 'string' ? loadReaderProfile(profile) : profile;
 }
 
+/** A driver whose `close()` also disposes of its transport (the driver itself only closes it, to reopen). */
+class ConfiguredReaderDriver extends ReaderDriver {
+  override async close(): Promise<void> {
+    await super.close();
+    await this.transport.dispose?.();
+  }
+}
+
 /** A reader driver from configuration; call `start()` to connect. */
 export function createCardReader(config: ReaderConfig): ReaderDriver {
   const profile = resolveProfile(config.profile);
   if (!Array.isArray(config.pairedSerials)) throw badConfig('pairedSerials must be a list of serial numbers');
-  return new ReaderDriver({
+  return new ConfiguredReaderDriver({
     transport: createTransport(config, profile),
     profile,
     pairedSerials: config.pairedSerials,
@@ -111,7 +124,7 @@ export async function probeReader(
   timeoutMs = 10_000,
 ): Promise<ReaderInfo> {
   const profile = resolveProfile(config.profile);
-  const driver = new ReaderDriver({
+  const driver = new ConfiguredReaderDriver({
     transport: createTransport({ ...config, pairedSerials: [] }, profile),
     profile,
     pairedSerials: [],

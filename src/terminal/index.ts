@@ -108,6 +108,30 @@ export {
 } from './serial.js';
 export { TcpTransport, type TcpTransportOptions } from './tcp.js';
 export {
+  BleTransport,
+  bleTransportFactory,
+  scanReaders,
+  type BleTransportOptions,
+  type BleReaderFound,
+  type ScanReadersOptions,
+  type ScanReadersResult,
+} from './ble.js';
+export {
+  BluetoothUnavailableError,
+  bluetoothAvailability,
+  createNoble,
+  nobleUuid,
+  stopBluetooth,
+  BLE_IDLE_STOP_MS,
+  type BluetoothProblem,
+  type AdapterState,
+  type NobleLike,
+  type NobleSource,
+  type NoblePeripheral,
+  type NobleCharacteristic,
+  type NobleAdvertisement,
+} from './ble-central.js';
+export {
   registerReaderAdapter,
   readerAdapter,
   batteryMillivoltsAdapter,

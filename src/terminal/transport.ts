@@ -34,6 +34,11 @@ export interface Transport {
   readonly isOpen: boolean;
   open(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Optional: the last close. Releases what the transport keeps across reconnects (the BLE adapter:
+   * noble's bindings and timers). Readers made by `createCardReader` / `probeReader` call it on close.
+   */
+  dispose?(): Promise<void>;
   write(bytes: Buffer): Promise<void>;
   on(event: 'data', listener: (chunk: Buffer) => void): this;
   on(event: 'close', listener: (e: TransportCloseEvent) => void): this;

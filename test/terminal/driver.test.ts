@@ -1,6 +1,7 @@
 /**
- * The driver suite, run over both transports (TCP, and serial over a real pseudo-terminal with the
- * real serialport bindings) and both framing variants (posbridge STX with CRC-16 and ACK/NAK, and the
+ * The driver suite, run over the three transports (TCP, serial over a real pseudo-terminal with the
+ * real serialport bindings, and Bluetooth LE through the real Noble class over the simulator's fake
+ * bindings) and both framing variants (posbridge STX with CRC-16 and ACK/NAK, and the
  * length-prefixed mpos-lenpfx without ACKs). After every test the logs of both ends are searched for
  * card numbers, keys, PIN blocks and tracks.
  */
@@ -24,6 +25,8 @@ const MATRIX: Array<[RigTransport, string]> = [
   ['serial', 'posbridge'],
   ['tcp', 'mpos-lenpfx'],
   ['serial', 'mpos-lenpfx'],
+  ['ble', 'posbridge'],
+  ['ble', 'mpos-lenpfx'],
 ];
 
 let rig: Rig | undefined;

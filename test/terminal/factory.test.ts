@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  BleTransport,
+  bleTransportFactory,
   createCardReader,
   createTransport,
   loadReaderProfile,
@@ -20,7 +22,7 @@ afterEach(async () => {
 });
 
 describe('creating readers from configuration', () => {
-  it('builds serial and tcp transports from the config and the profile; BLE is not in this build yet', () => {
+  it('builds serial, tcp and ble transports from the config and the profile; a transport can be replaced', () => {
     const profile = loadReaderProfile('posbridge');
     const serial = createTransport(
       { transport: 'serial', path: '/dev/ttyUSB0', profile: 'posbridge', pairedSerials: [] },
@@ -37,14 +39,36 @@ describe('creating readers from configuration', () => {
     expect(() =>
       createTransport({ transport: 'serial', profile: 'posbridge', pairedSerials: [] }, profile),
     ).toThrow(ReaderError);
-    expect(() =>
-      createTransport({ transport: 'ble', path: 'AA:BB', profile: 'posbridge', pairedSerials: [] }, profile),
-    ).toThrow(/no 'ble' transport/);
-    registerTransport('ble', () => new StreamTransport(undefined, { mtu: 20, description: 'ble:test' }));
+    // 'ble' registers itself (src/terminal/ble.ts); noble is not loaded until it opens.
+    const ble = createTransport(
+      { transport: 'ble', path: 'c0:ff:ee:00:00:01', profile: 'posbridge', pairedSerials: [] },
+      profile,
+    );
+    expect(ble).toBeInstanceOf(BleTransport);
+    expect(ble.description).toBe('ble:c0:ff:ee:00:00:01');
+    expect(ble.mtu).toBe(20);
     expect(
-      createTransport({ transport: 'ble', path: 'AA:BB', profile: 'posbridge', pairedSerials: [] }, profile)
-        .mtu,
-    ).toBe(20);
+      createTransport(
+        { transport: 'ble', namePrefix: 'PBR-7', profile: 'posbridge', pairedSerials: [] },
+        profile,
+      ).description,
+    ).toBe('ble:PBR-7');
+    const noBle = { ...profile, ble: undefined };
+    expect(() =>
+      createTransport({ transport: 'ble', path: 'PBR', profile: noBle, pairedSerials: [] }, noBle),
+    ).toThrow(/has no ble section/);
+    registerTransport('ble', () => new StreamTransport(undefined, { mtu: 20, description: 'ble:test' }));
+    try {
+      expect(
+        createTransport({ transport: 'ble', path: 'AA:BB', profile: 'posbridge', pairedSerials: [] }, profile)
+          .description,
+      ).toBe('ble:test');
+    } finally {
+      registerTransport('ble', bleTransportFactory());
+    }
+    expect(() =>
+      createTransport({ transport: 'usb' as 'tcp', profile: 'posbridge', pairedSerials: [] }, profile),
+    ).toThrow(/no 'usb' transport/);
   });
 
   it('createCardReader + start + whenReady over TCP; probeReader reads an unpaired reader', async () => {

@@ -1,7 +1,9 @@
 /**
- * Test rig: a reader simulator and a driver connected over TCP or over a real pseudo-terminal pair
+ * Test rig: a reader simulator and a driver connected over TCP, over a real pseudo-terminal pair
  * (node-pty's open(): the simulator talks through the master, the driver opens the slave path with the
- * real serialport bindings). Every log line of both ends is kept so tests can check for card data.
+ * real serialport bindings), or over Bluetooth LE (the simulator as a peripheral on fake noble
+ * bindings, the driver's BLE transport on the real Noble class over them). Every log line of both ends
+ * is kept so tests can check for card data.
  */
 import { createRequire } from 'node:module';
 import { Writable, type Duplex } from 'node:stream';
@@ -14,6 +16,8 @@ import {
   type WorkingKeys,
 } from '../../src/crypto/index.js';
 import {
+  BleTransport,
+  createNoble,
   loadReaderProfile,
   ReaderDriver,
   SerialTransport,
@@ -26,12 +30,13 @@ import {
 import { loadCards } from '../../simulators/shared/cards.js';
 import {
   DEFAULT_READER_TMK,
+  startBleReaderSimulator,
   startReaderSimulator,
   type Behaviour,
   type ReaderSimulatorHandle,
 } from '../../simulators/reader/index.js';
 
-export type RigTransport = 'tcp' | 'serial';
+export type RigTransport = 'tcp' | 'serial' | 'ble';
 
 export const TEST_TIMERS: Partial<ReaderTimers> = {
   connectMs: 2000,
@@ -118,7 +123,7 @@ export async function makeRig(kind: RigTransport, profile: string, options: RigO
     // A dropped serial line is silent for longer than the driver needs to notice (keep-alive plus
     // retransmissions, or two unanswered commands without ACKs); a TCP drop closes the socket.
     behaviour: {
-      dropForMs: kind === 'tcp' ? 250 : profile === 'mpos-lenpfx' ? 650 : 450,
+      dropForMs: kind !== 'serial' ? 250 : profile === 'mpos-lenpfx' ? 650 : 450,
       ...options.behaviour,
     },
     ...(options.printer !== undefined ? { printer: options.printer } : {}),
@@ -133,6 +138,20 @@ export async function makeRig(kind: RigTransport, profile: string, options: RigO
       host: '127.0.0.1',
       port: sim.port!,
       ...(options.mtu ? { mtu: options.mtu } : {}),
+    });
+  } else if (kind === 'ble') {
+    // BLE payload MTU: 20 until negotiated; the rig's `mtu` is what the reader grants.
+    const ble = await startBleReaderSimulator({
+      ...simCommon,
+      ...(options.mtu ? { mtu: Math.max(20, options.mtu) } : {}),
+    });
+    sim = ble;
+    transport = new BleTransport({
+      profile: loadReaderProfile(profile),
+      path: ble.peripheral.id,
+      noble: await createNoble(ble.bindings),
+      scanTimeoutMs: 1500,
+      logger: logger.child({ side: 'driver' }),
     });
   } else {
     pty = openPty();
