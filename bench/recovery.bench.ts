@@ -28,29 +28,83 @@ export async function run(): Promise<void> {
     for (let i = 0; i < n; i++) {
       const id = `crashed-${i}`;
       const stan = String(i + 1).padStart(6, '0');
-      const op = journal.insertOperation({ id, kind: 'sale', idempotencyKey: id, paramsHash: 'x', operatorId: 'bench', orderId: null, originalId: null, amount: 10_000, currency: '156', state: 'authorizing', terminalId: 'RECOV001', readerId: null, batch: '000001' });
-      const msg = cardRequest('sale', op, { pan, entryMode: '051', interface: 'chip', fallback: false }, undefined, {
-        terminalId: 'RECOV001', merchantId: '898310048160001', currency: '156', batch: '000001', stan, now: new Date(), partialApproval: false,
+      const op = journal.insertOperation({
+        id,
+        kind: 'sale',
+        idempotencyKey: id,
+        paramsHash: 'x',
+        operatorId: 'bench',
+        orderId: null,
+        originalId: null,
+        amount: 10_000,
+        currency: '156',
+        state: 'authorizing',
+        terminalId: 'RECOV001',
+        readerId: null,
+        batch: '000001',
       });
+      const msg = cardRequest(
+        'sale',
+        op,
+        { pan, entryMode: '051', interface: 'chip', fallback: false },
+        undefined,
+        {
+          terminalId: 'RECOV001',
+          merchantId: '898310048160001',
+          currency: '156',
+          batch: '000001',
+          stan,
+          now: new Date(),
+          partialApproval: false,
+        },
+      );
       journal.updateOperation(id, { stan, localDate: '1125' });
       journal.sealPan(id, pan);
       journal.insertAttempt({ operationId: id, purpose: 'request', mti: '0200', stan, batch: '000001' });
-      journal.insertSaf({ lane: 'reversal', operationId: id, kind: 'reversal', status: 'prepared', reason: null, message: { ...prepareReversal(msg, undefined) } });
+      journal.insertSaf({
+        lane: 'reversal',
+        operationId: id,
+        kind: 'reversal',
+        status: 'prepared',
+        reason: null,
+        message: { ...prepareReversal(msg, undefined) },
+      });
     }
   });
   journal.set('stan', n);
   const dialect = loadDialect('cup-pos');
-  const link = new HostLink({ host: '127.0.0.1', port: sim.isoPort, dialect, terminalId: 'RECOV001', merchantId: '898310048160001', securityModule: reader.securityModule, keyLayout: 'double', counters: journal, timers: { idleEchoMs: 0 } });
+  const link = new HostLink({
+    host: '127.0.0.1',
+    port: sim.isoPort,
+    dialect,
+    terminalId: 'RECOV001',
+    merchantId: '898310048160001',
+    securityModule: reader.securityModule,
+    keyLayout: 'double',
+    counters: journal,
+    timers: { idleEchoMs: 0 },
+  });
   link.start();
   await link.whenReady(5000);
-  const engine = new Engine({ journal, host: link, reader, dialect, fingerprintKey: FingerprintKey.generate(), config: { terminalId: 'RECOV001', merchantId: '898310048160001', useStatusInquiry: false } });
+  const engine = new Engine({
+    journal,
+    host: link,
+    reader,
+    dialect,
+    fingerprintKey: FingerprintKey.generate(),
+    config: { terminalId: 'RECOV001', merchantId: '898310048160001', useStatusInquiry: false },
+  });
   const t0 = performance.now();
   const report = await engine.recover();
   const ms = performance.now() - t0;
   const open = journal.openOperations().length;
   const reversed = journal.recentOperations(n).filter((o) => o.state === 'reversed').length;
-  console.log(`  recovered ${report.examined} crashed operations in ${(ms / 1000).toFixed(2)} s (goal < 5 s): ${reversed} reversed, ${open} still open`);
-  console.log(`  reversals through the queue: ${Math.round((reversed * 1000) / ms).toLocaleString('en-US')}/s (each journaled before sending, one at a time, in order)`);
+  console.log(
+    `  recovered ${report.examined} crashed operations in ${(ms / 1000).toFixed(2)} s (goal < 5 s): ${reversed} reversed, ${open} still open`,
+  );
+  console.log(
+    `  reversals through the queue: ${Math.round((reversed * 1000) / ms).toLocaleString('en-US')}/s (each journaled before sending, one at a time, in order)`,
+  );
   await engine.stop();
   await link.close();
   journal.close();

@@ -13,6 +13,7 @@ import pino, { type LoggerOptions } from 'pino';
 import { cardLogOptions } from '../src/card/index.js';
 import { parseConfig } from '../src/daemon/config.js';
 import { createDaemon, type Daemon, type Route } from '../src/daemon/daemon.js';
+import { crmRoutes, demoTokenRoute } from './crm/routes.js';
 import { startHostSimulator } from './host/index.js';
 import { DEFAULT_SERIAL_NUMBER, startReaderSimulator } from './reader/index.js';
 
@@ -24,6 +25,8 @@ export interface DemoOptions {
   routes?: Route[];
   /** Delays of the simulated customer (ms); the demo keeps them human, tests set them to 0. */
   customerDelayMs?: number;
+  /** How long the daemon waits for the host's answer (default 10 s; the browser suite runs it short). */
+  hostResponseMs?: number;
 }
 
 export interface Demo {
@@ -105,7 +108,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       ],
       allowedOrigins: [],
       defaultOperatorId: 'demo',
-      timers: { hostResponseMs: 10_000, hostIdleEchoMs: 60_000 },
+      timers: { hostResponseMs: options.hostResponseMs ?? 10_000, hostIdleEchoMs: 60_000 },
       logLevel,
     },
     'demo',
@@ -116,6 +119,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     routes: [
       ...proxy('/sim/host', () => host.controlPort),
       ...proxy('/sim/reader', () => reader.controlPort),
+      // The demo CRM page (simulators/crm) and, for it only, the token (see simulators/crm/routes.ts).
+      ...crmRoutes(),
+      demoTokenRoute(),
       ...(options.routes ?? []),
     ],
     extraOrigins: (port) => [`http://127.0.0.1:${port}`, `http://localhost:${port}`],

@@ -8,6 +8,7 @@
  * Control API (JSON): POST /control/operations {kind, idempotencyKey, amount?, originalId?, orderId?}
  * → the operation view (or {error: {code, path}}); GET /control/operations → every operation;
  * GET /control/operations/<id>; POST /control/partial/<id> {accept}; GET /healthz.
+ * With --webhook-url and --webhook-secret, results go to that URL as signed webhooks (docs/webhooks.md).
  */
 import type http from 'node:http';
 import { parseArgs } from 'node:util';
@@ -91,12 +92,15 @@ export async function runEngineCli(argv: string[]): Promise<number> {
       port: { type: 'string', default: '0' },
       'response-ms': { type: 'string', default: '1500' },
       'log-level': { type: 'string', default: 'info' },
+      'webhook-url': { type: 'string' },
+      'webhook-secret': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help || !values.dir || !values['host-port'] || !values['reader-port']) {
     process.stdout.write(
-      'usage: posbridge-sim engine --dir <stateDir> --host-port <port> --reader-port <port> [--port 0] [--response-ms 1500]\n',
+      'usage: posbridge-sim engine --dir <stateDir> --host-port <port> --reader-port <port> [--port 0] [--response-ms 1500]\n' +
+        '       [--webhook-url <url> --webhook-secret <secret>]   result webhooks (short back-off: 100 ms to 1 s)\n',
     );
     return values.help ? 0 : 2;
   }
@@ -125,6 +129,9 @@ export async function runEngineCli(argv: string[]): Promise<number> {
         cardTimeoutSeconds: 10,
       },
       logLevel: values['log-level'] as never,
+      ...(values['webhook-url']
+        ? { webhook: { url: values['webhook-url'], secret: values['webhook-secret'] ?? '' } }
+        : {}),
     },
     'engine runner',
     {},
@@ -142,6 +149,7 @@ export async function runEngineCli(argv: string[]): Promise<number> {
     routes: CONTROL_ROUTES,
     logger,
     engineConfig: { readerRecoveryMs: 3000, inquiryWaitMs: 2000 },
+    webhookTimers: { pollMs: 100, backoffInitialMs: 100, backoffMaxMs: 1000, requestTimeoutMs: 2000 },
   });
   const { port } = await daemon.start();
   process.stdout.write(`${JSON.stringify({ ready: true, http: port })}\n`);

@@ -1,4 +1,4 @@
-import { EngineError, type EngineErrorCode } from '../engine/index.js';
+import { EngineError, SettlementError, type EngineErrorCode } from '../engine/index.js';
 import { RPC_APPLICATION_ERROR, type ApiErrorCode, type RpcErrorObject } from './client/types.js';
 import { ERROR_CODES } from './schemas.js';
 
@@ -48,6 +48,11 @@ const ENGINE_CODES: Record<EngineErrorCode, ApiErrorCode> = {
   supervisor_approval_required: 'supervisor_approval_required',
   supervisor_approval_invalid: 'supervisor_approval_invalid',
   reversal_pending: 'reversal_pending',
+  reader_not_connected: 'reader_not_connected',
+  print_failed: 'print_failed',
+  signature_too_large: 'signature_too_large',
+  signature_invalid: 'signature_invalid',
+  signature_exists: 'signature_exists',
 };
 
 /** Engine field names → the API's (`originalId` is the `paymentId` the CRM gave). */
@@ -67,10 +72,26 @@ export function fromEngineError(e: EngineError): ApiError {
   });
 }
 
+/** Settlement's codes → the API's (`settlement.run`, `settlement.report`). */
+export function fromSettlementError(e: SettlementError): ApiError {
+  const path = apiPath(e.path);
+  switch (e.code) {
+    case 'invalid_request':
+      return invalidParams(path ?? 'params', e.message);
+    case 'batch_busy':
+      return new ApiError('batch_busy', e.message, { retryable: true });
+    case 'not_found':
+      return new ApiError('unknown_batch', e.message, path !== undefined ? { path } : {});
+    default:
+      return new ApiError('internal_error', e.message);
+  }
+}
+
 /** Any thrown value → an ApiError; unknown errors become `internal_error` without their message. */
 export function toApiError(e: unknown): { error: ApiError; unexpected: boolean } {
   if (e instanceof ApiError) return { error: e, unexpected: false };
   if (e instanceof EngineError) return { error: fromEngineError(e), unexpected: false };
+  if (e instanceof SettlementError) return { error: fromSettlementError(e), unexpected: false };
   return { error: new ApiError('internal_error', 'internal error'), unexpected: true };
 }
 

@@ -6,6 +6,7 @@ export {
   type ApiEngine,
   type ApiStats,
   type SessionInfo,
+  type SettlementBackend,
   type TerminalsBackend,
   type TokenCheck,
   type TokenVerifier,

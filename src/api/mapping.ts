@@ -9,6 +9,7 @@ import {
   PAYMENT_KINDS,
   PAYMENT_STATES,
   READER_PROGRESS,
+  type BatchState,
   type CardView,
   type OrderSummary,
   type Payment,
@@ -51,6 +52,7 @@ export function alphaCurrency(numeric: string): string {
 }
 
 const FINAL: ReadonlySet<string> = new Set(FINAL_PAYMENT_STATES);
+const BATCH_STATES: ReadonlySet<string> = new Set(['open', 'closing', 'uploading', 'settled']);
 const STATES: ReadonlySet<string> = new Set(PAYMENT_STATES);
 const KINDS: ReadonlySet<string> = new Set(PAYMENT_KINDS);
 const PROGRESS: ReadonlySet<string> = new Set(READER_PROGRESS);
@@ -151,6 +153,15 @@ export function durableEvent(e: Extract<EngineEvent, { kind: 'durable' }>): Paym
       rrn: str(d['rrn']),
       authCode: str(d['authCode']),
       ...(typeof d['receivedAt'] === 'string' ? { receivedAt: d['receivedAt'] } : {}),
+    };
+  }
+  if (e.type === 'settlement.state') {
+    const state = d['state'];
+    return {
+      ...base,
+      ...(typeof d['batch'] === 'string' ? { batch: d['batch'] } : {}),
+      ...(typeof state === 'string' && BATCH_STATES.has(state) ? { batchState: state as BatchState } : {}),
+      ...(d['result'] === 'balanced' || d['result'] === 'unbalanced' ? { result: d['result'] } : {}),
     };
   }
   // Other journal events: their type and seq only (the seq keeps the stream gap-free).

@@ -25,6 +25,8 @@ const TABLE_DEFS = [
   'OrderSummary',
   'Terminal',
   'ErrorData',
+  'Receipt',
+  'BatchRecord',
 ];
 
 function refName(s: JsonSchema): string | undefined {
@@ -142,7 +144,7 @@ export function renderReference(): string {
       fieldTable(def),
     );
   }
-  for (const name of ['PaymentKind', 'PaymentState', 'ReaderProgress']) {
+  for (const name of ['PaymentKind', 'PaymentState', 'ReaderProgress', 'ReceiptCopy', 'BatchState']) {
     const def = DEFS[name]!;
     const values = (def['enum'] as string[]).map((v) => `\`${v}\``).join(', ');
     out.push(

@@ -32,6 +32,8 @@ const text = (min: number, max: number, description?: string): JsonSchema => ({
 
 const nullable = (s: JsonSchema): JsonSchema => ({ anyOf: [s, { type: 'null' }] });
 
+const describe = (description: string, s: JsonSchema): JsonSchema => ({ ...s, description });
+
 const object = (
   properties: Record<string, JsonSchema>,
   required: string[] = [],
@@ -273,6 +275,13 @@ export const DEFS: Record<string, JsonSchema> = {
       rrn: nullable({ type: 'string' }),
       authCode: nullable({ type: 'string' }),
       receivedAt: { type: 'string', description: 'late_response: when the late answer came (ISO 8601 UTC).' },
+      batch: { type: 'string', description: 'settlement.state: the batch being closed.' },
+      batchState: ref('BatchState'),
+      result: {
+        type: 'string',
+        enum: ['balanced', 'unbalanced'],
+        description: "settlement.state: the host's answer to the 0500, once it came.",
+      },
     },
     ['paymentId', 'seq', 'durable', 'type'],
     {
@@ -300,6 +309,198 @@ export const DEFS: Record<string, JsonSchema> = {
       path: { type: 'string' },
     },
     ['code', 'retryable'],
+  ),
+  ReceiptCopy: {
+    type: 'string',
+    enum: ['merchant', 'customer'],
+    description:
+      "merchant: the copy the merchant keeps (商户存根, with the signature); customer: the cardholder's (持卡人存根).",
+  },
+  Receipt: object(
+    {
+      copy: ref('ReceiptCopy'),
+      reprint: { type: 'boolean', description: 'This copy has been printed before: marked 重打印 REPRINT.' },
+      merchant: object({ name: nullable({ type: 'string' }), id: { type: 'string' } }, ['name', 'id'], {
+        description: '{name, id}: the merchant name (null when not configured) and number (field 42).',
+      }),
+      terminalId: { type: 'string' },
+      operatorId: { type: 'string' },
+      transaction: object(
+        {
+          kind: ref('PaymentKind'),
+          name: {
+            type: 'string',
+            description: 'As UnionPay slips print it, e.g. "消费 SALE", "退货 REFUND".',
+          },
+        },
+        ['kind', 'name'],
+        { description: '{kind, name}: the payment kind and its name as printed.' },
+      ),
+      card: describe(
+        '{scheme, panDisplay, entry, entryMode, deviceToken, deviceAccountLast4, fundingLast4}: a device token shows its last fours, not a card number. Null without a card.',
+        nullable(
+          object(
+            {
+              scheme: { type: 'string' },
+              panDisplay: nullable({
+                type: 'string',
+                description:
+                  'Masked PAN of a physical card (first 6 / last 4 at most); null for a device token.',
+              }),
+              entry: { type: 'string', description: 'chip, contactless, magstripe, fallback or keyed.' },
+              entryMode: { type: 'string', description: 'ISO 8583 field 22.' },
+              deviceToken: { type: 'boolean' },
+              deviceAccountLast4: nullable({ type: 'string', pattern: '^[0-9]{4}$' }),
+              fundingLast4: nullable({ type: 'string', pattern: '^[0-9]{4}$' }),
+            },
+            [
+              'scheme',
+              'panDisplay',
+              'entry',
+              'entryMode',
+              'deviceToken',
+              'deviceAccountLast4',
+              'fundingLast4',
+            ],
+          ),
+        ),
+      ),
+      batch: nullable({ type: 'string' }),
+      stan: nullable({ type: 'string', description: 'Voucher number (凭证号): the STAN.' }),
+      rrn: nullable({ type: 'string' }),
+      authCode: nullable({ type: 'string' }),
+      date: { type: 'string', description: 'Local date of the transaction, YYYY-MM-DD.' },
+      time: { type: 'string', description: 'Local time of the transaction, HH:mm:ss.' },
+      timeZone: { type: 'string', description: 'IANA time zone of date and time.' },
+      amount: object(
+        {
+          minor: { type: 'integer', minimum: 0, description: 'Minor units (the approved amount).' },
+          currency: { type: 'string' },
+          text: { type: 'string', description: 'As printed: "123,456.00".' },
+        },
+        ['minor', 'currency', 'text'],
+        { description: '{minor, currency, text}: the approved amount in minor units, and as printed.' },
+      ),
+      original: describe(
+        '{batch, stan, rrn, date}: the original of a void, refund or capture; else null.',
+        nullable(
+          object(
+            {
+              batch: nullable({ type: 'string' }),
+              stan: nullable({ type: 'string' }),
+              rrn: nullable({ type: 'string' }),
+              date: nullable({ type: 'string', description: 'MMDD.' }),
+            },
+            ['batch', 'stan', 'rrn', 'date'],
+          ),
+        ),
+      ),
+      chip: describe(
+        '{aid, tc}: chip and contactless reads: the application (4F / 84) and the final TC (9F26), where known.',
+        nullable(
+          object(
+            {
+              aid: nullable({ type: 'string', description: 'Application identifier (4F or 84).' }),
+              tc: nullable({
+                type: 'string',
+                description: 'The transaction certificate (9F26 of the final cryptogram).',
+              }),
+            },
+            ['aid', 'tc'],
+          ),
+        ),
+      ),
+      signature: describe(
+        '{onFile, format, sha256}: merchant copy only (null on the customer copy).',
+        nullable(
+          object(
+            {
+              onFile: { type: 'boolean' },
+              format: nullable({ type: 'string', enum: ['svg', 'png'] }),
+              sha256: nullable({ type: 'string' }),
+            },
+            ['onFile', 'format', 'sha256'],
+          ),
+        ),
+      ),
+    },
+    [
+      'copy',
+      'reprint',
+      'merchant',
+      'terminalId',
+      'operatorId',
+      'transaction',
+      'card',
+      'batch',
+      'stan',
+      'rrn',
+      'authCode',
+      'date',
+      'time',
+      'timeZone',
+      'amount',
+      'original',
+      'chip',
+      'signature',
+    ],
+    {
+      description:
+        "What a receipt says, as JSON for the CRM. Card data: the masked PAN, or a device token's last fours; never more.",
+    },
+  ),
+  BatchState: {
+    type: 'string',
+    enum: ['open', 'closing', 'uploading', 'settled'],
+    description:
+      'Where a batch close stands (docs/reconciliation.md); every step is journaled and resumable.',
+  },
+  BatchRecord: object(
+    {
+      terminalId: { type: 'string' },
+      batch: { type: 'string' },
+      state: ref('BatchState'),
+      totals: nullable({
+        type: 'object',
+        description:
+          'Field 48 of the 0500: {domestic, foreign}, each {debitAmount, debitCount, creditAmount, creditCount}.',
+      }),
+      result: nullable({ type: 'string', enum: ['balanced', 'unbalanced'] }),
+      hostResult: nullable({ type: 'object', description: 'The 0510 result digit of each side.' }),
+      responseCode: nullable({ type: 'string' }),
+      hostDate: nullable({ type: 'string', description: 'Field 15 of the 0510 (MMDD).' }),
+      uploadCount: nullable({ type: 'integer' }),
+      tcUploadCount: nullable({ type: 'integer' }),
+      resettleResult: nullable({ type: 'object' }),
+      pendingReversals: { type: 'integer', minimum: 0 },
+      pansErased: nullable({ type: 'integer' }),
+      nextBatch: nullable({ type: 'string' }),
+      operatorId: nullable({ type: 'string' }),
+      startedAt: { type: 'string' },
+      closedAt: nullable({ type: 'string' }),
+      settledAt: nullable({ type: 'string' }),
+    },
+    [
+      'terminalId',
+      'batch',
+      'state',
+      'totals',
+      'result',
+      'hostResult',
+      'responseCode',
+      'hostDate',
+      'uploadCount',
+      'tcUploadCount',
+      'resettleResult',
+      'pendingReversals',
+      'pansErased',
+      'nextBatch',
+      'operatorId',
+      'startedAt',
+      'closedAt',
+      'settledAt',
+    ],
+    { description: "A batch's settlement record (docs/reconciliation.md)." },
   ),
 };
 
@@ -371,11 +572,11 @@ export const METHODS: Record<MethodName, MethodSpec> = {
   },
   'session.pair': {
     summary:
-      "Exchange a one-time pairing code (shown by `posbridge pair` or the reader) for a token bound to this page's Origin. Allowed before hello; call session.hello with the token afterwards.",
+      "Exchange a one-time pairing code (shown by `posbridge pair` or the reader: 6 digits, valid 3 minutes, single use) for a token bound to this page's Origin. Allowed before hello; call session.hello with the token afterwards. Five wrong codes within a minute, from any connection, void the code (pairing_rate_limited).",
     beforeHello: true,
     params: object({ code: text(1, 32, 'The one-time code the operator typed.') }, ['code']),
     result: object({ token: { type: 'string' } }, ['token']),
-    errors: ['pairing_unavailable', 'pairing_code_invalid'],
+    errors: ['pairing_unavailable', 'pairing_code_invalid', 'pairing_rate_limited'],
   },
   'terminal.list': {
     summary: 'The card readers the daemon knows.',
@@ -591,6 +792,150 @@ export const METHODS: Record<MethodName, MethodSpec> = {
     ),
     errors: [],
   },
+  'receipt.get': {
+    summary:
+      "A completed payment's receipt, merchant or customer copy: text (32 or 48 columns, a CJK character counts two), an HTML fragment (escaped; the merchant copy embeds the signature), or JSON. Marked reprint once that copy has been printed.",
+    beforeHello: false,
+    params: object(
+      {
+        paymentId: ref('PaymentId'),
+        copy: ref('ReceiptCopy'),
+        format: { type: 'string', enum: ['text', 'html', 'json'] },
+        width: { type: 'integer', enum: [32, 48], description: 'Text only; default the printer width (32).' },
+      },
+      ['paymentId', 'copy', 'format'],
+    ),
+    result: object(
+      {
+        paymentId: { type: 'string' },
+        copy: ref('ReceiptCopy'),
+        format: { type: 'string', enum: ['text', 'html', 'json'] },
+        reprint: { type: 'boolean' },
+        printCount: {
+          type: 'integer',
+          minimum: 0,
+          description: 'Times this copy was printed on the reader.',
+        },
+        text: { type: 'string', description: 'format text: the lines, joined by \\n.' },
+        html: { type: 'string', description: 'format html: a <section class="posbridge-receipt"> fragment.' },
+        receipt: ref('Receipt'),
+      },
+      ['paymentId', 'copy', 'format', 'reprint', 'printCount'],
+    ),
+    errors: ['unknown_payment', 'wrong_state'],
+  },
+  'receipt.print': {
+    summary:
+      "Print a receipt on the card reader's printer and journal it; later prints of the same copy carry the reprint mark. Without paymentId: reprint the last receipt printed.",
+    beforeHello: false,
+    params: object({
+      paymentId: ref('PaymentId'),
+      copy: ref('ReceiptCopy'),
+      operatorId: ref('OperatorId'),
+    }),
+    result: object(
+      {
+        paymentId: { type: 'string' },
+        copy: ref('ReceiptCopy'),
+        reprint: { type: 'boolean' },
+        printCount: { type: 'integer', minimum: 1, description: 'Prints of this copy, this one included.' },
+        lines: { type: 'integer', minimum: 1 },
+      },
+      ['paymentId', 'copy', 'reprint', 'printCount', 'lines'],
+    ),
+    errors: ['unknown_payment', 'wrong_state', 'reader_busy', 'reader_not_connected', 'print_failed'],
+  },
+  'payment.signature': {
+    summary:
+      "Keep the cardholder's signature with a completed payment (shown on the merchant copy) and, where the acquirer takes electronic signatures, queue its upload (store and forward). At most 128 KiB as sent. The same image again changes nothing.",
+    beforeHello: false,
+    params: object(
+      {
+        paymentId: ref('PaymentId'),
+        svg: { type: 'string', description: 'The signature as an SVG document (drawing elements only).' },
+        png: {
+          type: 'string',
+          description: 'The signature as a PNG, base64 (a data:image/png;base64, URI is accepted).',
+        },
+        operatorId: ref('OperatorId'),
+      },
+      ['paymentId'],
+      { description: 'paymentId and exactly one of svg, png.' },
+    ),
+    result: object(
+      {
+        paymentId: { type: 'string' },
+        format: { type: 'string', enum: ['svg', 'png'] },
+        bytes: { type: 'integer', minimum: 1, description: 'The image as kept (decoded).' },
+        sha256: { type: 'string' },
+        existing: { type: 'boolean', description: 'This signature was already on file.' },
+        upload: {
+          type: 'string',
+          enum: ['queued', 'sent', 'failed', 'none'],
+          description: 'The upload to the acquirer; none: the acquirer takes no electronic signatures.',
+        },
+      },
+      ['paymentId', 'format', 'bytes', 'sha256', 'existing', 'upload'],
+    ),
+    errors: [
+      'unknown_payment',
+      'wrong_state',
+      'signature_too_large',
+      'signature_invalid',
+      'signature_exists',
+    ],
+  },
+  'settlement.run': {
+    summary:
+      'Close the current batch (0500/0510, batch upload when unbalanced), or resume an interrupted close. Answers at once; progress follows as payment.event notifications of type settlement.state (paymentId null). With wait: true, answers when the close ends.',
+    beforeHello: false,
+    params: object({
+      operatorId: ref('OperatorId'),
+      wait: { type: 'boolean', description: 'Answer when the close ends (default false).' },
+    }),
+    result: object(
+      {
+        terminalId: { type: 'string' },
+        batch: { type: 'string' },
+        state: ref('BatchState'),
+        resumed: { type: 'boolean', description: 'An interrupted close was resumed (or one is running).' },
+        outcome: {
+          type: 'string',
+          enum: ['settled', 'incomplete'],
+          description: 'With wait: incomplete means call again to resume (stoppedReason says why).',
+        },
+        stoppedReason: { type: 'string' },
+        settlement: ref('BatchRecord'),
+      },
+      ['terminalId', 'batch', 'state', 'resumed'],
+    ),
+    errors: ['batch_busy', 'settlement_unavailable'],
+  },
+  'settlement.report': {
+    summary:
+      "A batch's settlement (default the last settled), the latest reconciliation run (or runId), and the open items (pending reversals that met a batch boundary). format csv adds the reconciliation items as CSV.",
+    beforeHello: false,
+    params: object({
+      batch: { type: 'string', pattern: '^[0-9]{1,6}$' },
+      runId: { type: 'integer', minimum: 1 },
+      format: { type: 'string', enum: ['json', 'csv'] },
+    }),
+    result: object(
+      {
+        terminalId: { type: 'string' },
+        currentBatch: { type: 'string' },
+        settlement: nullable(ref('BatchRecord')),
+        reconciliation: nullable({
+          type: 'object',
+          description: 'The reconciliation report (docs/reconciliation.md, "Sample report").',
+        }),
+        openItems: { type: 'array', items: { type: 'object' } },
+        csv: { type: 'string' },
+      },
+      ['terminalId', 'currentBatch', 'settlement', 'reconciliation', 'openItems'],
+    ),
+    errors: ['unknown_batch', 'settlement_unavailable'],
+  },
 };
 
 export const NOTIFICATIONS: Record<string, { summary: string; params: JsonSchema }> = {
@@ -690,6 +1035,44 @@ export const ERROR_CODES: Record<ApiErrorCode, { rpc: number; retryable: boolean
     retryable: true,
     meaning: 'An earlier reversal has not reached the host yet; no new payment goes out before it does.',
   },
+  pairing_rate_limited: {
+    rpc: -32000,
+    retryable: false,
+    meaning:
+      'Too many wrong pairing codes (from any connection): the code is void; run `posbridge pair` again after a minute.',
+  },
+  print_failed: {
+    rpc: -32000,
+    retryable: true,
+    meaning: 'The reader did not print (no paper, no printer, an error).',
+  },
+  signature_too_large: {
+    rpc: -32000,
+    retryable: false,
+    meaning: 'The signature is larger than 128 KiB as sent (SVG text, or PNG base64).',
+  },
+  signature_invalid: {
+    rpc: -32000,
+    retryable: false,
+    meaning:
+      'Not a PNG or an SVG of drawing elements (no scripts, handlers or links), or larger than 4096 x 4096.',
+  },
+  signature_exists: {
+    rpc: -32000,
+    retryable: false,
+    meaning: 'A different signature is already on file for this payment.',
+  },
+  batch_busy: {
+    rpc: -32000,
+    retryable: true,
+    meaning: 'Payments of the batch are still in flight: the batch cannot close yet (nothing was sent).',
+  },
+  unknown_batch: {
+    rpc: -32000,
+    retryable: false,
+    meaning: 'No settlement for this batch, or no such reconciliation run.',
+  },
+  settlement_unavailable: { rpc: -32000, retryable: false, meaning: 'This daemon does not settle batches.' },
 };
 
 /** The whole protocol as one JSON Schema document (published as docs/protocol.schema.json). */

@@ -14,7 +14,13 @@ import type { Duplex } from 'node:stream';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { Engine, EngineEvent, OperationRequest, OperationView } from '../engine/index.js';
+import type {
+  Engine,
+  EngineEvent,
+  OperationRequest,
+  OperationView,
+  SettlementService,
+} from '../engine/index.js';
 import {
   CLOSE_HELLO_TIMEOUT,
   CLOSE_TOO_MANY_ATTEMPTS,
@@ -59,7 +65,11 @@ export type ApiEngine = Pick<
   | 'recent'
   | 'on'
   | 'off'
+  | 'receipts'
 >;
+
+/** Batch close and reports (`settlement.run`, `settlement.report`): the daemon's SettlementService. */
+export type SettlementBackend = Pick<SettlementService, 'start' | 'report'>;
 
 export interface TokenCheck {
   ok: boolean;
@@ -100,8 +110,13 @@ export interface ApiServerOptions {
   terminals: TerminalsBackend;
   /** Operator id for money-moving calls when neither the call nor session.hello gives one. */
   defaultOperatorId: string;
-  /** Issue 10: exchange a one-time code for a token bound to `origin`; undefined = wrong code. */
+  /**
+   * Exchange a one-time code for a token bound to `origin`; undefined = wrong code. It may throw an
+   * ApiError to choose the answer (`pairing_rate_limited`, ...).
+   */
   pair?: (code: string, origin: string | undefined) => Promise<string | undefined>;
+  /** `settlement.run` / `settlement.report`; without it they answer `settlement_unavailable`. */
+  settlement?: SettlementBackend;
   logger?: Logger;
   /** Largest inbound frame; a larger one closes that socket with 1009. Default 256 KiB. */
   maxFrameBytes?: number;
@@ -491,6 +506,12 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
 
   const view = (id: string): OperationView => engine.view(id);
 
+  function settlementBackend(): SettlementBackend {
+    if (!options.settlement)
+      throw new ApiError('settlement_unavailable', 'this daemon does not settle batches');
+    return options.settlement;
+  }
+
   const handlers: {
     [M in MethodName]: (
       s: Session,
@@ -604,6 +625,53 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       return toPayment(v);
     },
     'order.get': (_s, p) => toOrderSummary(engine.orderSummary(p.orderId)),
+    'receipt.get': (_s, p) =>
+      engine.receipts.get({
+        paymentId: p.paymentId,
+        copy: p.copy,
+        format: p.format,
+        ...(p.width !== undefined ? { width: p.width } : {}),
+      }),
+    'receipt.print': (s, p) =>
+      engine.receipts.print({
+        ...(p.paymentId !== undefined ? { paymentId: p.paymentId } : {}),
+        ...(p.copy !== undefined ? { copy: p.copy } : {}),
+        operatorId: p.operatorId ?? s.operatorId,
+      }),
+    'payment.signature': (s, p) => {
+      if ((p.svg === undefined) === (p.png === undefined))
+        throw invalidParams('params', 'give exactly one of svg, png');
+      return engine.receipts.attachSignature({
+        paymentId: p.paymentId,
+        svg: p.svg,
+        png: p.png,
+        operatorId: p.operatorId ?? s.operatorId,
+      });
+    },
+    'settlement.run': async (s, p) => {
+      const { done, ...accepted } = settlementBackend().start({ operatorId: p.operatorId ?? s.operatorId });
+      s.log?.info({ batch: accepted.batch, resumed: accepted.resumed }, 'settlement started');
+      if (!p.wait) {
+        done.then(
+          (r) =>
+            log?.info(
+              { batch: r.batch, outcome: r.outcome, stoppedReason: r.stoppedReason },
+              'settlement ended',
+            ),
+          (e: unknown) =>
+            log?.warn({ batch: accepted.batch, code: (e as { code?: string }).code }, 'settlement stopped'),
+        );
+        return accepted;
+      }
+      const { outcome, stoppedReason, boundary: _b, messages: _m, ...settlement } = await done;
+      return { ...accepted, outcome, ...(stoppedReason ? { stoppedReason } : {}), settlement };
+    },
+    'settlement.report': (_s, p) =>
+      settlementBackend().report({
+        ...(p.batch !== undefined ? { batch: p.batch } : {}),
+        ...(p.runId !== undefined ? { runId: p.runId } : {}),
+        ...(p.format !== undefined ? { format: p.format } : {}),
+      }) as unknown as Methods['settlement.report']['result'],
     'events.replay': (_s, p) => {
       const limit = p.limit ?? 1000;
       const lastSeq = engine.lastSeq();

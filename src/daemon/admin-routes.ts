@@ -2,23 +2,23 @@ import { timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
 import type { Daemon, Route } from './daemon.js';
 
+/** An admin request: loopback Host and the token file's token, else answered 401 here. */
+export function adminGuard(req: http.IncomingMessage, res: http.ServerResponse, d: Daemon): boolean {
+  const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
+  const auth = String(req.headers.authorization ?? '');
+  const token = auth.startsWith('Bearer ') ? Buffer.from(auth.slice(7)) : Buffer.alloc(0);
+  const want = Buffer.from(d.token);
+  const ok =
+    ['127.0.0.1', 'localhost', '[::1]'].includes(host) &&
+    token.length === want.length &&
+    timingSafeEqual(token, want);
+  if (!ok)
+    res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'unauthorized' }));
+  return ok;
+}
+
 /** Loopback admin routes for the CLI (`posbridge recover`, `journal`, ...): the token file's token required. */
 export function adminRoutes(): Route[] {
-  const guard = (req: http.IncomingMessage, res: http.ServerResponse, d: Daemon): boolean => {
-    const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
-    const auth = String(req.headers.authorization ?? '');
-    const token = auth.startsWith('Bearer ') ? Buffer.from(auth.slice(7)) : Buffer.alloc(0);
-    const want = Buffer.from(d.token);
-    const ok =
-      ['127.0.0.1', 'localhost', '[::1]'].includes(host) &&
-      token.length === want.length &&
-      timingSafeEqual(token, want);
-    if (!ok)
-      res
-        .writeHead(401, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ error: 'unauthorized' }));
-    return ok;
-  };
   const json = (res: http.ServerResponse, status: number, body: unknown): void => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
@@ -27,7 +27,7 @@ export function adminRoutes(): Route[] {
       method: 'POST',
       path: '/admin/recover',
       async handler(req, res, d) {
-        if (!guard(req, res, d)) return;
+        if (!adminGuard(req, res, d)) return;
         json(res, 200, await d.engine.recover());
       },
     },
@@ -35,7 +35,7 @@ export function adminRoutes(): Route[] {
       method: 'GET',
       path: '/admin/operations',
       handler(req, res, d) {
-        if (!guard(req, res, d)) return;
+        if (!adminGuard(req, res, d)) return;
         const limit = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('limit') ?? 50);
         json(res, 200, d.engine.recent(Number.isInteger(limit) && limit > 0 ? limit : 50));
       },

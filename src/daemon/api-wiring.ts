@@ -3,6 +3,7 @@ import {
   ApiError,
   createApiServer,
   type ApiServer,
+  type SettlementBackend,
   type TerminalsBackend,
   type TokenVerifier,
 } from '../api/index.js';
@@ -81,6 +82,7 @@ export interface ApiWiringOptions {
   helloDeadlineMs?: number;
   extraTokens?: TokenVerifier;
   pair?: (code: string, origin: string | undefined) => Promise<string | undefined>;
+  settlement?: SettlementBackend;
 }
 
 /** Creates the WebSocket API on the daemon's server (at /ws). */
@@ -96,6 +98,7 @@ export function attachApi(daemon: Daemon, options: ApiWiringOptions): ApiServer 
     defaultOperatorId: daemon.config.defaultOperatorId,
     logger: daemon.logger,
     ...(options.pair ? { pair: options.pair } : {}),
+    ...(options.settlement ? { settlement: options.settlement } : {}),
   });
   api.attach(daemon.server);
   return api;

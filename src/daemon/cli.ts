@@ -8,6 +8,7 @@ import { decodeHex, dialectNames } from './decode-command.js';
 import { doctor } from './doctor.js';
 import { exportCsv, listOperations, openReadOnly, showOperation } from './journal-command.js';
 import { RotatingLogFile, TeeDestination } from './log-file.js';
+import { pairCommand, tokensCommand } from './pair-command.js';
 import { adminCall, removeDaemonFile, runningDaemon, writeDaemonFile } from './running.js';
 import { readToken } from './state-dir.js';
 
@@ -16,6 +17,8 @@ const HELP = `posbridge: local POS terminal bridge
 Usage:
   posbridge start --config <file>     Run the daemon (POSBRIDGE_HOME, POSBRIDGE_PORT override the file).
   posbridge token                     Print the API token (for scripts and QA).
+  posbridge pair                      Show a one-time code that pairs a CRM page (through the running daemon).
+  posbridge tokens [revoke <id>]      List the paired pages' tokens, or revoke one (closes its sessions).
   posbridge doctor --config <file>    Check the machine: state directory, keys, journal, disk, host, reader.
   posbridge journal list [--state S] [--limit N]   Recent operations (masked card data only).
   posbridge journal show <id>         One operation with its host attempts, events and store-and-forward.
@@ -190,6 +193,10 @@ async function main(argv: string[]): Promise<number> {
       }
       return EXIT.ok;
     }
+    case 'pair':
+      return pairCommand(rest);
+    case 'tokens':
+      return tokensCommand(rest);
     case 'recover': {
       const { values } = parseArgs({
         args: rest,

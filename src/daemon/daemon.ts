@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import pino, { type Logger, type LoggerOptions } from 'pino';
 import { cardLogOptions, loadOrCreateFingerprintKey } from '../card/index.js';
 import { Sealer, SoftwareSecurityModule, type SecurityModule } from '../crypto/index.js';
-import { Engine } from '../engine/index.js';
+import { Engine, SettlementService } from '../engine/index.js';
 import { HostLink } from '../host/index.js';
 import { loadDialect } from '../iso8583/index.js';
 import { Journal } from '../journal/index.js';
@@ -12,9 +12,11 @@ import { createCardReader, type ReaderConfig } from '../terminal/index.js';
 import type { CardReader } from '../terminal/reader.js';
 import type { DaemonConfig } from './config.js';
 import type { ApiServer } from '../api/index.js';
+import { WebhookDelivery, type WebhookTimers } from '../api/webhooks.js';
 import { adminRoutes } from './admin-routes.js';
 import { attachApi } from './api-wiring.js';
 import { metricsText } from './metrics.js';
+import { Pairing, pairingRoutes } from './pairing.js';
 import { ensureStateDir, loadOrCreateToken } from './state-dir.js';
 
 /** An extra HTTP route a composition (the demo, the engine runner) adds to the daemon's server. */
@@ -37,8 +39,10 @@ export interface DaemonOptions {
   engineConfig?: Partial<ConstructorParameters<typeof Engine>[0]['config']>;
   /** Extra origins for the WebSocket API (the demo adds its own page's), given the bound port. */
   extraOrigins?: (port: number) => string[];
-  /** Pairing hook for `session.pair` (issue 9). */
+  /** Replaces the daemon's own pairing (`daemon.pairing`) as the `session.pair` hook. */
   pair?: (code: string, origin: string | undefined) => Promise<string | undefined>;
+  /** Result webhook timers (tests run them short); the URL and secret are `config.webhook`. */
+  webhookTimers?: Partial<WebhookTimers>;
 }
 
 export interface Daemon {
@@ -50,6 +54,10 @@ export interface Daemon {
   readonly reader: CardReader;
   readonly server: http.Server;
   readonly token: string;
+  /** Paired CRM pages: one-time codes and per-origin tokens (`posbridge pair`, `posbridge tokens`). */
+  readonly pairing: Pairing;
+  /** Batch close and reports (`settlement.run`, `settlement.report`). */
+  readonly settlement: SettlementService;
   /** The bound port (after start). */
   port: number;
   start(): Promise<{ port: number }>;
@@ -112,6 +120,7 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
       config: {
         terminalId: config.terminalId,
         merchantId: config.merchantId,
+        ...(config.merchantName ? { merchantName: config.merchantName } : {}),
         currency: config.currency,
         ...(config.timers.cardTimeoutSeconds ? { cardTimeoutSeconds: config.timers.cardTimeoutSeconds } : {}),
         ...(config.supervisor?.threshold !== undefined
@@ -128,8 +137,33 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
         ...options.engineConfig,
       },
     });
-    const routes = [...adminRoutes(), ...(options.routes ?? [])];
+    const settlement = new SettlementService({
+      journal,
+      host,
+      terminalId: config.terminalId,
+      merchantId: config.merchantId,
+      currency: config.currency,
+      saf: engine.saf,
+      // Settlement journals durable events too: forward them as the engine's own (gap-free seq).
+      onEvent: (e) => engine.emit('event', { kind: 'durable', ...e }),
+      logger,
+    });
+    const pairing = new Pairing({ dir: config.stateDir });
+    const routes = [...adminRoutes(), ...pairingRoutes(), ...(options.routes ?? [])];
     let api: ApiServer | undefined;
+    // Revoking a paired token closes the sessions that use it.
+    pairing.onRevoke((id) => api?.revokeToken(id) ?? 0);
+    // Result webhooks from the journal's outbox, at least once (docs/webhooks.md).
+    const webhooks = config.webhook
+      ? new WebhookDelivery({
+          ...config.webhook,
+          ...options.webhookTimers,
+          outbox: journal,
+          idPrefix: config.terminalId,
+          logger: logger.child({ component: 'webhooks' }),
+        })
+      : undefined;
+    if (webhooks) engine.on('event', (e: { kind: string }) => e.kind === 'durable' && webhooks.kick());
     const started = Date.now();
     let recovering = true;
     // Reader reconnects: every time it comes up again after having been up once.
@@ -152,6 +186,8 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
       host,
       reader,
       token,
+      pairing,
+      settlement,
       port: 0,
       server: http.createServer((req, res) => void handle(req, res)),
       health() {
@@ -178,9 +214,12 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
         api = attachApi(daemon, {
           allowedOrigins: [...config.allowedOrigins, ...(options.extraOrigins?.(daemon.port) ?? [])],
           ...(config.timers.helloDeadlineMs ? { helloDeadlineMs: config.timers.helloDeadlineMs } : {}),
-          ...(options.pair ? { pair: options.pair } : {}),
+          extraTokens: pairing,
+          pair: options.pair ?? ((code, origin) => pairing.redeem(code, origin)),
+          settlement,
         });
         engine.saf.start();
+        webhooks?.start();
         // Start-up recovery runs in the background: reversals still go out before any new sale.
         void engine
           .recover()
@@ -201,6 +240,7 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
           daemon.server.closeAllConnections();
         });
         await engine.stop();
+        await webhooks?.stop();
         await host.close();
         await reader.close();
         journal.close();
@@ -213,16 +253,14 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
       const url = new URL(req.url ?? '/', 'http://localhost');
       try {
         if (req.method === 'GET' && url.pathname === '/metrics') {
-          res
-            .writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
-            .end(
-              metricsText(journal, {
-                hostState: host.state,
-                readerState: reader.state,
-                readerReconnects,
-                uptimeSeconds: Math.round((Date.now() - started) / 1000),
-              }),
-            );
+          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(
+            metricsText(journal, {
+              hostState: host.state,
+              readerState: reader.state,
+              readerReconnects,
+              uptimeSeconds: Math.round((Date.now() - started) / 1000),
+            }),
+          );
           return;
         }
         if (req.method === 'GET' && url.pathname === '/healthz') {

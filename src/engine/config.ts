@@ -2,6 +2,12 @@
 export interface EngineConfig {
   terminalId: string;
   merchantId: string;
+  /** The merchant's name as receipts print it (a Chinese name counts two columns per character). */
+  merchantName?: string;
+  /** Receipt width printed on the reader: 32 columns (58 mm paper) or 48 (80 mm). */
+  receiptWidth: 32 | 48;
+  /** IANA time zone of the local date and time on receipts; default the system's. */
+  timeZone?: string;
   /** ISO 4217 numeric currency of this terminal (CNY 156). */
   currency: string;
   /** Field-55 profile for online requests and for reversals. */
@@ -46,6 +52,7 @@ export interface SafConfig {
 
 export const DEFAULT_ENGINE_CONFIG: Omit<EngineConfig, 'terminalId' | 'merchantId'> = {
   currency: '156',
+  receiptWidth: 32,
   field55Profile: 'cup-online-request',
   reversalField55Profile: 'cup-reversal',
   cardTimeoutSeconds: 60,

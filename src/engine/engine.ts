@@ -30,6 +30,7 @@ import {
   requestIcc,
   type Context,
 } from './messages.js';
+import { Receipts } from './receipts/index.js';
 import { SafWorker } from './saf.js';
 import { toView, type OperationView, type OrderSummary } from './views.js';
 
@@ -81,6 +82,8 @@ const CARD_KINDS: ReadonlySet<OperationKind> = new Set(['sale', 'balance', 'prea
 export class Engine extends EventEmitter {
   readonly config: EngineConfig;
   readonly saf: SafWorker;
+  /** Receipts of completed payments, their printing, and cardholder signatures. */
+  readonly receipts: Receipts;
   private readonly journal: Journal;
   private readonly host: HostLink;
   private readonly reader: CardReader;
@@ -117,6 +120,15 @@ export class Engine extends EventEmitter {
       emitDurable: (seq, operationId, type, data) => this.emitDurable(seq, operationId, type, data),
       context: (stan) => this.context(stan),
       ...(this.log ? { logger: this.log } : {}),
+    });
+    this.receipts = new Receipts({
+      journal: this.journal,
+      reader: this.reader,
+      config: this.config,
+      signatureUpload: this.dialect.spec.exchanges?.signatureUpload,
+      saf: this.saf,
+      now: this.now,
+      logger: this.log,
     });
     this.host.on('stray', this.onStray);
   }

@@ -12,7 +12,12 @@ export type EngineErrorCode =
   | 'card_required'
   | 'supervisor_approval_required'
   | 'supervisor_approval_invalid'
-  | 'reversal_pending';
+  | 'reversal_pending'
+  | 'reader_not_connected'
+  | 'print_failed'
+  | 'signature_too_large'
+  | 'signature_invalid'
+  | 'signature_exists';
 
 export class EngineError extends Error {
   readonly code: EngineErrorCode;

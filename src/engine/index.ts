@@ -3,5 +3,6 @@ export { DEFAULT_ENGINE_CONFIG, type EngineConfig, type SafConfig } from './conf
 export { EngineError, type EngineErrorCode } from './errors.js';
 export { SafWorker } from './saf.js';
 export { toView, type OperationView, type OrderSummary } from './views.js';
-export { TEMPLATES, type MessageTemplate } from './messages.js';
+export { TEMPLATES, type MessageTemplate, type StoredSignatureUpload } from './messages.js';
 export * from './settlement/index.js';
+export * from './receipts/index.js';

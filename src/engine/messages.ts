@@ -255,4 +255,44 @@ export function scriptAdviceMessage(
   return adviceMessage('0620', '951', original, pan, icc, ctx);
 }
 
+/**
+ * What an electronic-signature upload keeps in the store-and-forward queue: the exchange as the dialect
+ * declares it and the bytes to send (the image record and the e-signature TLV, hex). No card data: the
+ * PAN (field 2, conditional) is read from the sealed store when the upload goes out, while it is kept.
+ */
+export interface StoredSignatureUpload {
+  mti: string;
+  transactionType: string;
+  networkCode: string;
+  imageField: number;
+  image: string;
+  tlvField?: number;
+  tlv?: string;
+}
+
+/**
+ * The e-signature upload (cup-pos 0920, docs/acquirer-messages.md §3.14): the original's amount, RRN and
+ * batch + STAN + date, the image record in field 62 and the e-signature TLV in field 55. Not MACed.
+ */
+export function esignUploadMessage(
+  original: OperationRow,
+  pan: Pan | undefined,
+  stored: StoredSignatureUpload,
+  ctx: Context,
+): Iso8583MessageInput {
+  const fields: Fields = {
+    4: amount12(original.approvedAmount ?? original.amount),
+    11: ctx.stan,
+    41: ctx.terminalId,
+    42: ctx.merchantId,
+    60: { '1': stored.transactionType, '2': ctx.batch, '3': stored.networkCode },
+    61: originalRef(original),
+    [stored.imageField]: Buffer.from(stored.image, 'hex'),
+  };
+  if (pan) fields[2] = pan;
+  if (original.rrn) fields[37] = original.rrn;
+  if (stored.tlvField && stored.tlv) fields[stored.tlvField] = Buffer.from(stored.tlv, 'hex');
+  return { mti: stored.mti, fields: fields as Iso8583MessageInput['fields'] };
+}
+
 export type { SensitiveBytes };

@@ -3,11 +3,13 @@ import type { HostLink } from '../host/index.js';
 import type { Journal, SafRow } from '../journal/index.js';
 import type { EngineConfig } from './config.js';
 import {
+  esignUploadMessage,
   reversalMessage,
   scriptAdviceMessage,
   tcUploadMessage,
   type Context,
   type StoredReversal,
+  type StoredSignatureUpload,
 } from './messages.js';
 
 export interface SafDeps {
@@ -26,7 +28,7 @@ export interface SafDeps {
  *   reversal that cannot go out blocks later ones and (through `drainReversals`) the next financial
  *   request. One that can no longer succeed (batch closed, attempts exhausted) becomes
  *   `needs_attention` with a reason, never dropped.
- * - advices (TC upload, script advice): their own lane, never blocking a sale.
+ * - advices (TC upload, script advice, e-signature upload): their own lane, never blocking a sale.
  * Everything it sends is journaled before the bytes leave; everything it learns, before anyone is told.
  */
 export class SafWorker {
@@ -223,7 +225,9 @@ export class SafWorker {
       if (!this.due(item) || host.state !== 'ready') continue;
       const op = journal.getOperation(item.operationId);
       const pan = op ? journal.openPan(item.operationId) : undefined;
-      if (!op || !pan) {
+      // The e-signature upload's field 2 is conditional: it goes without the PAN once that is erased.
+      const esign = item.kind === 'esign_upload';
+      if (!op || (!pan && !esign)) {
         journal.updateSaf(item.id, { status: 'needs_attention', reason: 'pan_unavailable_for_advice' });
         continue;
       }
@@ -231,21 +235,23 @@ export class SafWorker {
       let attemptId = 0;
       const message = journal.transaction(() => {
         const ctx = this.d.context(host.stan.next());
-        const m =
-          item.kind === 'script_advice'
-            ? scriptAdviceMessage(op, pan, icc, ctx)
-            : tcUploadMessage(op, pan, icc, ctx);
+        const m = esign
+          ? esignUploadMessage(op, pan, item.message as unknown as StoredSignatureUpload, ctx)
+          : item.kind === 'script_advice'
+            ? scriptAdviceMessage(op, pan!, icc, ctx)
+            : tcUploadMessage(op, pan!, icc, ctx);
         journal.updateSaf(item.id, { attempts: item.attempts + 1 });
         attemptId = journal.insertAttempt({
           operationId: op.id,
-          purpose: 'advice',
+          purpose: esign ? 'upload' : 'advice',
           mti: m.mti,
           stan: ctx.stan,
           batch: ctx.batch,
         }).id;
         return m;
       });
-      const outcome = await host.request(message, { mac: true });
+      // Advices are MACed; the e-signature upload as the dialect says (cup-pos: not MACed).
+      const outcome = await host.request(message, esign ? {} : { mac: true });
       const rc = outcome.status === 'answered' ? String(outcome.response.fields[39] ?? '') : undefined;
       journal.transaction(() => {
         journal.updateAttempt(attemptId, {

@@ -119,6 +119,26 @@ export interface ExchangeSpec {
   signOn?: { mti: string; networkCodes?: Record<string, string> } | null;
   /** Present only when the acquirer answers "what happened to STAN n?"; the engine asks before reversing. */
   statusInquiry?: { mti: string; networkCode: string; notFoundCodes?: string[] } | null;
+  /**
+   * Present only when the acquirer takes electronic signatures (cup-pos 0920 → 0930): the engine queues
+   * each signature it keeps as an upload in the store-and-forward advice lane.
+   */
+  signatureUpload?: SignatureUploadSpec | null;
+}
+
+/** The electronic-signature upload exchange (docs/acquirer-messages.md §3.14). */
+export interface SignatureUploadSpec {
+  mti: string;
+  /** 60.1 of the upload, e.g. "07". */
+  transactionType: string;
+  /** 60.3 of the upload, e.g. "800". */
+  networkCode: string;
+  /** The field that carries the image record (cup-pos 62). */
+  imageField: number;
+  /** Largest image record per message (default: the field's length). */
+  maxImageBytes?: number;
+  /** Optional field for the e-signature TLV (cup-pos 55, private tags FF00..). */
+  tlvField?: number;
 }
 
 export interface DialectFile {

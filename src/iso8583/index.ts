@@ -18,6 +18,7 @@ export type {
   DataType,
   DataEncoding,
   PrefixSpec,
+  SignatureUploadSpec,
 } from './dialect-spec.js';
 export type { Iso8583Message, Iso8583MessageInput, PackOptions } from './message.js';
 export type { FieldValue, FieldInput } from './field-codec.js';

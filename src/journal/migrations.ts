@@ -191,4 +191,28 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX recon_items_status ON recon_items(status);
   CREATE INDEX operations_batch ON operations(terminal_id, batch);
   `,
+  `
+  -- Receipts and signatures (src/engine/receipts). A signature is kept with its payment as received
+  -- (it holds no card data); every receipt printed on the reader is recorded, so later prints of the
+  -- same copy carry the reprint mark.
+  CREATE TABLE signatures (
+    operation_id   TEXT PRIMARY KEY REFERENCES operations(id),
+    format         TEXT NOT NULL,                -- svg | png
+    image          BLOB NOT NULL,                -- the image as received (SVG text as UTF-8, PNG bytes)
+    sha256         TEXT NOT NULL,                -- of image (hex)
+    operator_id    TEXT NOT NULL,
+    created_at     TEXT NOT NULL
+  );
+
+  CREATE TABLE receipt_prints (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    operation_id   TEXT NOT NULL REFERENCES operations(id),
+    copy           TEXT NOT NULL,                -- merchant | customer
+    reprint        INTEGER NOT NULL,             -- 0 the first print of this copy, 1 a reprint
+    width          INTEGER NOT NULL,             -- columns
+    operator_id    TEXT NOT NULL,
+    printed_at     TEXT NOT NULL
+  );
+  CREATE INDEX receipt_prints_op ON receipt_prints(operation_id, copy);
+  `,
 ];

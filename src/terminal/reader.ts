@@ -44,12 +44,7 @@ export interface StartTransaction {
 
 /** Transient progress: pushed live to the CRM, never journaled. */
 export type ReaderProgress =
-  | 'present_card'
-  | 'card_detected'
-  | 'pin_entry_started'
-  | 'pin_digit_entered'
-  | 'processing'
-  | 'remove_card';
+  'present_card' | 'card_detected' | 'pin_entry_started' | 'pin_digit_entered' | 'processing' | 'remove_card';
 
 export interface ReaderProgressEvent {
   progress: ReaderProgress;
@@ -146,7 +141,11 @@ export interface CardReader {
   readonly state: ReaderState;
   info(): Promise<ReaderInfo>;
   /** `reference` is the engine's id for this transaction, echoed by lastTransactionStatus. */
-  startTransaction(reference: string, request: StartTransaction, onProgress?: (e: ReaderProgressEvent) => void): Promise<StartResult>;
+  startTransaction(
+    reference: string,
+    request: StartTransaction,
+    onProgress?: (e: ReaderProgressEvent) => void,
+  ): Promise<StartResult>;
   completeTransaction(reference: string, answer: CompleteTransaction): Promise<CompleteResult>;
   cancel(): Promise<CancelResult>;
   lastTransactionStatus(): Promise<LastTransactionStatus>;

@@ -128,6 +128,7 @@ export class FakeTerminals implements TerminalsBackend {
 export interface Bench {
   dir: string;
   sim: HostSimulator;
+  link: HostLink;
   reader: ControlledReader;
   journal: Journal;
   engine: Engine;
@@ -232,6 +233,7 @@ export async function startBench(
   return {
     dir,
     sim,
+    link,
     reader,
     journal,
     engine,

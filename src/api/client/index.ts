@@ -45,11 +45,16 @@ import {
   type PaymentRef,
   type PaymentState,
   type PreauthParams,
+  type ReceiptGetParams,
+  type ReceiptPrintParams,
   type RefundParams,
   type ReplayParams,
   type ResultOf,
   type RpcErrorObject,
   type SaleParams,
+  type SettlementReportParams,
+  type SettlementRunParams,
+  type SignatureParams,
   type TerminalInfo,
   type TerminalSelector,
   type VoidParams,
@@ -157,8 +162,8 @@ export function newIdempotencyKey(): string {
 }
 
 /**
- * The browser's Local Network Access permission, when the Permissions API knows it. Chrome 142-146
- * name it `local-network-access`; later versions split it into `loopback-network` (what reaching
+ * The browser's Local Network Access permission, when the Permissions API knows it. Chrome 142-144
+ * name it `local-network-access`; Chrome 145 split it into `loopback-network` (what reaching
  * 127.0.0.1 needs) and `local-network`.
  */
 async function localNetworkPermission(): Promise<{ name: string; state: string } | undefined> {
@@ -738,6 +743,17 @@ export class PosbridgeClient {
     cancel: (p: PaymentRef) => this.call('payment.cancel', p),
     acceptPartial: (p: PaymentRef) => this.call('payment.acceptPartial', p),
     declinePartial: (p: PaymentRef) => this.call('payment.declinePartial', p),
+    signature: (p: SignatureParams) => this.call('payment.signature', p),
+  };
+
+  readonly receipt = {
+    get: (p: ReceiptGetParams) => this.call('receipt.get', p),
+    print: (p: ReceiptPrintParams = {}) => this.call('receipt.print', p),
+  };
+
+  readonly settlement = {
+    run: (p: SettlementRunParams = {}) => this.call('settlement.run', p),
+    report: (p: SettlementReportParams = {}) => this.call('settlement.report', p),
   };
 
   readonly order = {

@@ -192,6 +192,11 @@ export interface PaymentEvent {
   rrn?: string | null;
   authCode?: string | null;
   receivedAt?: string;
+  /** `settlement.state` events: the batch and where its close stands. */
+  batch?: string;
+  batchState?: BatchState;
+  /** `settlement.state`: balanced or unbalanced, once the host answered the 0500. */
+  result?: 'balanced' | 'unbalanced';
 }
 
 // ------------------------------------------------------------------ method params and results
@@ -304,6 +309,160 @@ export interface ReplayResult {
   more: boolean;
 }
 
+// ------------------------------------------------------------------ receipts and signatures
+
+export type ReceiptCopy = 'merchant' | 'customer';
+export type ReceiptFormat = 'text' | 'html' | 'json';
+
+/** What a receipt says (`receipt.get` with `format: "json"`). Card data: masked PAN or last fours only. */
+export interface Receipt {
+  copy: ReceiptCopy;
+  /** This copy has been printed before. */
+  reprint: boolean;
+  merchant: { name: string | null; id: string };
+  terminalId: string;
+  operatorId: string;
+  transaction: { kind: PaymentKind; name: string };
+  card: {
+    scheme: string;
+    /** Masked PAN of a physical card; null for a device token. */
+    panDisplay: string | null;
+    /** chip, contactless, magstripe, fallback, keyed. */
+    entry: string;
+    entryMode: string;
+    deviceToken: boolean;
+    deviceAccountLast4: string | null;
+    fundingLast4: string | null;
+  } | null;
+  batch: string | null;
+  stan: string | null;
+  rrn: string | null;
+  authCode: string | null;
+  /** Local date (YYYY-MM-DD) and time (HH:mm:ss) of the transaction in `timeZone`. */
+  date: string;
+  time: string;
+  timeZone: string;
+  amount: { minor: number; currency: string; text: string };
+  original: { batch: string | null; stan: string | null; rrn: string | null; date: string | null } | null;
+  chip: { aid: string | null; tc: string | null } | null;
+  /** Merchant copy only (null on the customer copy). */
+  signature: { onFile: boolean; format: 'svg' | 'png' | null; sha256: string | null } | null;
+}
+
+export interface ReceiptGetParams {
+  paymentId: string;
+  copy: ReceiptCopy;
+  format: ReceiptFormat;
+  /** Text only: 32 or 48 columns (default the printer's). */
+  width?: 32 | 48;
+}
+export interface ReceiptGetResult {
+  paymentId: string;
+  copy: ReceiptCopy;
+  format: ReceiptFormat;
+  reprint: boolean;
+  printCount: number;
+  text?: string;
+  html?: string;
+  receipt?: Receipt;
+}
+
+export interface ReceiptPrintParams {
+  /** Omitted: reprint the last receipt printed. */
+  paymentId?: string;
+  copy?: ReceiptCopy;
+  operatorId?: string;
+}
+export interface ReceiptPrintResult {
+  paymentId: string;
+  copy: ReceiptCopy;
+  reprint: boolean;
+  printCount: number;
+  lines: number;
+}
+
+export interface SignatureParams {
+  paymentId: string;
+  /** Exactly one of svg (the document as text) and png (base64, or a data: URI). */
+  svg?: string;
+  png?: string;
+  operatorId?: string;
+}
+export interface SignatureResult {
+  paymentId: string;
+  format: 'svg' | 'png';
+  bytes: number;
+  sha256: string;
+  existing: boolean;
+  /** The upload to the acquirer: queued, sent, failed, or none (the acquirer takes no e-signatures). */
+  upload: 'queued' | 'sent' | 'failed' | 'none';
+}
+
+// ------------------------------------------------------------------ settlement
+
+export type BatchState = 'open' | 'closing' | 'uploading' | 'settled';
+
+export interface SettlementTotals {
+  debitAmount: number;
+  debitCount: number;
+  creditAmount: number;
+  creditCount: number;
+}
+
+/** A batch's settlement record. */
+export interface BatchRecord {
+  terminalId: string;
+  batch: string;
+  state: BatchState;
+  totals: { domestic: SettlementTotals; foreign: SettlementTotals } | null;
+  result: 'balanced' | 'unbalanced' | null;
+  hostResult: { domestic: string; foreign: string } | null;
+  responseCode: string | null;
+  hostDate: string | null;
+  uploadCount: number | null;
+  tcUploadCount: number | null;
+  resettleResult: { domestic: string; foreign: string } | null;
+  pendingReversals: number;
+  pansErased: number | null;
+  nextBatch: string | null;
+  operatorId: string | null;
+  startedAt: string;
+  closedAt: string | null;
+  settledAt: string | null;
+}
+
+export interface SettlementRunParams {
+  operatorId?: string;
+  /** Wait for the close to end (default false: answer at once, progress as settlement.state events). */
+  wait?: boolean;
+}
+export interface SettlementRunResult {
+  terminalId: string;
+  batch: string;
+  /** The batch's state when the run started (closing / uploading: an interrupted close resumes). */
+  state: BatchState;
+  resumed: boolean;
+  /** With wait: settled, or incomplete (call again to resume) with the reason. */
+  outcome?: 'settled' | 'incomplete';
+  stoppedReason?: string;
+  settlement?: BatchRecord;
+}
+
+export interface SettlementReportParams {
+  batch?: string;
+  runId?: number;
+  format?: 'json' | 'csv';
+}
+export interface SettlementReportResult {
+  terminalId: string;
+  currentBatch: string;
+  settlement: BatchRecord | null;
+  /** The reconciliation report (docs/reconciliation.md), or null when none ran. */
+  reconciliation: Record<string, unknown> | null;
+  openItems: Record<string, unknown>[];
+  csv?: string;
+}
+
 /** Every method: params and result types. The names are a contract. */
 export interface Methods {
   'session.hello': { params: HelloParams; result: HelloResult };
@@ -325,6 +484,11 @@ export interface Methods {
   'payment.declinePartial': { params: PaymentRef; result: Payment };
   'order.get': { params: OrderGetParams; result: OrderSummary };
   'events.replay': { params: ReplayParams; result: ReplayResult };
+  'receipt.get': { params: ReceiptGetParams; result: ReceiptGetResult };
+  'receipt.print': { params: ReceiptPrintParams; result: ReceiptPrintResult };
+  'payment.signature': { params: SignatureParams; result: SignatureResult };
+  'settlement.run': { params: SettlementRunParams; result: SettlementRunResult };
+  'settlement.report': { params: SettlementReportParams; result: SettlementReportResult };
 }
 
 export type MethodName = keyof Methods;
@@ -354,6 +518,7 @@ export type ApiErrorCode =
   | 'unauthorized'
   | 'pairing_unavailable'
   | 'pairing_code_invalid'
+  | 'pairing_rate_limited'
   | 'too_many_requests'
   | 'internal_error'
   | 'unknown_payment'
@@ -370,7 +535,14 @@ export type ApiErrorCode =
   | 'card_required'
   | 'supervisor_approval_required'
   | 'supervisor_approval_invalid'
-  | 'reversal_pending';
+  | 'reversal_pending'
+  | 'print_failed'
+  | 'signature_too_large'
+  | 'signature_invalid'
+  | 'signature_exists'
+  | 'batch_busy'
+  | 'unknown_batch'
+  | 'settlement_unavailable';
 
 export interface ErrorData {
   code: ApiErrorCode | (string & {});

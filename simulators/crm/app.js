@@ -1,0 +1,1035 @@
+// The posbridge demo CRM page: plain ESM, no framework, no build step. It uses the typed client
+// (served by the demo at /client/index.js, compiled from src/api/client) exactly as a CRM page would:
+// connect, take payments for an order (several if the customer splits), follow the reader's prompts,
+// collect a signature, show the receipt, refund part of a payment. The simulator panel talks to the
+// simulators' control APIs through the demo's /sim/ proxies (same origin).
+import {
+  PosbridgeClient,
+  newIdempotencyKey,
+  RpcError,
+  ConnectionLostError,
+  DaemonNotRunningError,
+  PermissionDeniedError,
+  UnauthorizedError,
+} from '/client/index.js';
+
+// ------------------------------------------------------------------ demo data
+
+/** Fixed demo orders: used cars, amounts in fen (integer minor units, as the protocol wants). */
+const ORDERS = [
+  {
+    id: 'CAR-2024-0001',
+    car: '2019 BYD Han EV',
+    detail: '42,000 km, pearl white',
+    customer: 'Li Wei',
+    total: 12_800_000,
+  },
+  {
+    id: 'CAR-2024-0002',
+    car: '2020 Toyota Camry 2.5G',
+    detail: '38,500 km, black',
+    customer: 'Zhang Min',
+    total: 9_650_000,
+  },
+  {
+    id: 'CAR-2024-0003',
+    car: '2018 BMW 530Li',
+    detail: '61,000 km, grey',
+    customer: 'Wang Fang',
+    total: 21_580_000,
+  },
+  {
+    id: 'CAR-2024-0004',
+    car: '2021 Tesla Model 3',
+    detail: '25,300 km, red',
+    customer: 'Chen Jie',
+    total: 18_990_000,
+  },
+];
+const CURRENCY = 'CNY';
+const OPERATOR = 'demo-sales-1';
+
+const FINAL = new Set(['completed', 'declined', 'reversed', 'cancelled', 'failed', 'needs_attention']);
+
+// ------------------------------------------------------------------ state
+
+const state = {
+  /** @type {PosbridgeClient | undefined} */
+  pb: undefined,
+  selected: ORDERS[0].id,
+  /** orderId → OrderSummary */
+  orders: new Map(),
+  /** paymentId → Payment */
+  payments: new Map(),
+  /** The payment shown in the reader panel. */
+  current: undefined,
+  /** paymentId → durable states in the order they happened */
+  timeline: new Map(),
+  /** paymentId → the reader's last prompt */
+  prompt: new Map(),
+  /** paymentId → set of reader steps seen */
+  steps: new Map(),
+  /** paymentId → PNG data URL of the customer's signature */
+  signatures: new Map(),
+  signFor: undefined,
+  refundFor: undefined,
+  /** Methods another daemon version may not have: undefined (not tried), true, false. */
+  has: { signature: undefined, receipt: undefined },
+  payTouched: false,
+};
+
+// ------------------------------------------------------------------ helpers
+
+const $ = (sel) => document.querySelector(sel);
+const esc = (v) =>
+  String(v ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c],
+  );
+const money = new Intl.NumberFormat('zh-CN', { style: 'currency', currency: 'CNY' });
+/** Fen → "¥128,000.00". */
+const yuan = (fen) => money.format((fen ?? 0) / 100);
+/** "64,000.5" → 6400050 fen; null when it is not an amount (no floats: digits only). */
+function parseYuan(text) {
+  const m = /^(\d{1,10})(?:\.(\d{1,2}))?$/.exec(String(text).replace(/[,\s¥]/g, ''));
+  if (!m) return null;
+  const fen = Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0'));
+  return fen > 0 ? fen : null;
+}
+const toInput = (fen) => (fen / 100).toFixed(2);
+const time = (iso) =>
+  iso ? new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : '';
+const shortId = (id) => (id ? String(id).slice(-6) : '');
+const order = (id) => ORDERS.find((o) => o.id === id);
+
+/** Sets innerHTML only when it changed (keeps focus and scroll when an event changes nothing here). */
+function paint(el, html) {
+  if (el.__html === html) return;
+  el.__html = html;
+  el.innerHTML = html;
+}
+
+function banner(text) {
+  const b = $('#banner');
+  b.hidden = !text;
+  b.textContent = text ?? '';
+}
+
+/** An error as the operator should read it. */
+function explain(e) {
+  if (e instanceof RpcError) return `${e.code}: ${e.message}`;
+  return e?.message ?? String(e);
+}
+
+const isMissingMethod = (e) =>
+  e instanceof RpcError && (e.code === 'method_not_found' || e.rpcCode === -32601);
+
+// ------------------------------------------------------------------ connecting
+
+/**
+ * The token: in the demo, from the demo's own /demo/token route (only `posbridge-sim demo` has it;
+ * a real daemon never hands out its token over HTTP). Otherwise a token this page got by pairing
+ * earlier, kept in localStorage. Otherwise: show the pairing form.
+ */
+async function findToken() {
+  try {
+    const res = await fetch('/demo/token', { headers: { accept: 'application/json' }, cache: 'no-store' });
+    if (res.ok) return { token: (await res.json()).token, source: 'demo' };
+  } catch {
+    // not the demo
+  }
+  const paired = localStorage.getItem('posbridge.token');
+  return paired ? { token: paired, source: 'paired' } : undefined;
+}
+
+function newClient(token) {
+  const pb = new PosbridgeClient({
+    url: `ws://${location.host}/ws`,
+    token,
+    operatorId: OPERATOR,
+    clientName: 'posbridge demo CRM',
+  });
+  pb.on('state', (s) => {
+    const el = $('#conn');
+    el.dataset.state = s;
+    el.textContent = s === 'ready' ? 'connected' : s;
+    if (s === 'ready') {
+      banner('');
+      void refreshAll();
+    }
+  });
+  pb.on('payment', onPaymentEvent);
+  pb.on('terminal', showReader);
+  pb.on('error', (e) => {
+    if (e instanceof UnauthorizedError) banner('posbridge refused this page’s token. Reload to pair again.');
+  });
+  return pb;
+}
+
+async function connect() {
+  const found = await findToken();
+  if (!found) {
+    $('#pair').hidden = false;
+    return;
+  }
+  const pb = newClient(found.token);
+  state.pb = pb;
+  try {
+    await pb.connect();
+  } catch (e) {
+    if (e instanceof UnauthorizedError && found.source === 'paired') {
+      localStorage.removeItem('posbridge.token');
+      $('#pair').hidden = false;
+      banner('The stored token was refused (revoked?): pair this page again.');
+    } else if (e instanceof PermissionDeniedError) {
+      banner('The browser blocked local network access for this page. Allow it in the site settings.');
+    } else if (e instanceof DaemonNotRunningError) {
+      banner(`posbridge is not answering: ${e.message}`);
+    } else banner(explain(e));
+  }
+}
+
+async function pair(ev) {
+  ev.preventDefault();
+  const code = $('#pair-code').value.trim();
+  const pb = newClient(undefined);
+  state.pb = pb;
+  try {
+    const token = await pb.pair(code);
+    localStorage.setItem('posbridge.token', token);
+    $('#pair').hidden = true;
+  } catch (e) {
+    $('#pair-status').textContent = isMissingMethod(e) ? 'This daemon cannot pair pages.' : explain(e);
+  }
+}
+
+// ------------------------------------------------------------------ data
+
+const refreshing = new Map();
+/** Reloads one order's summary and payments; calls that arrive meanwhile are folded into one more. */
+function refreshOrder(orderId) {
+  if (!state.pb || !order(orderId)) return Promise.resolve();
+  const running = refreshing.get(orderId);
+  if (running) {
+    running.again = true;
+    return running.promise;
+  }
+  const entry = { again: false, promise: undefined };
+  entry.promise = (async () => {
+    do {
+      entry.again = false;
+      const summary = await state.pb.order.get(orderId);
+      state.orders.set(orderId, summary);
+      for (const p of summary.operations) state.payments.set(p.paymentId, p);
+    } while (entry.again);
+  })()
+    .catch((e) => {
+      if (!(e instanceof ConnectionLostError)) console.warn('order.get', orderId, e);
+    })
+    .finally(() => {
+      refreshing.delete(orderId);
+      render();
+    });
+  refreshing.set(orderId, entry);
+  return entry.promise;
+}
+
+async function refreshPayment(paymentId) {
+  try {
+    const p = await state.pb.payment.get({ paymentId });
+    state.payments.set(p.paymentId, p);
+    if (p.orderId && order(p.orderId)) await refreshOrder(p.orderId);
+  } catch (e) {
+    if (!(e instanceof ConnectionLostError)) console.warn('payment.get', paymentId, e);
+  }
+  render();
+}
+
+async function refreshAll() {
+  try {
+    const { terminals } = await state.pb.terminal.list();
+    if (terminals[0]) showReader(terminals[0]);
+  } catch {
+    // shown by the pill
+  }
+  await Promise.all(ORDERS.map((o) => refreshOrder(o.id)));
+  // After a reload: follow a payment still in progress (the page may have been closed mid-payment).
+  state.current ??= [...state.payments.values()].find((p) => !p.final)?.paymentId;
+  if (state.current) await refreshPayment(state.current);
+  if (!state.payTouched) setPayAmount(due(state.selected));
+}
+
+function onPaymentEvent(e) {
+  log(e);
+  const id = e.paymentId;
+  if (!id) return;
+  if (e.type === 'progress') {
+    state.prompt.set(id, e);
+    const steps = state.steps.get(id) ?? new Set();
+    steps.add(stepOf(e.progress));
+    state.steps.set(id, steps);
+    if (!state.current || state.current === id) {
+      state.current = id;
+      renderLive();
+    }
+    return;
+  }
+  if (e.durable && e.type === 'state' && e.state) {
+    const t = state.timeline.get(id) ?? [];
+    t.push(e.state);
+    state.timeline.set(id, t);
+    const known = state.payments.get(id);
+    if (known)
+      state.payments.set(id, {
+        ...known,
+        state: e.state,
+        final: FINAL.has(e.state),
+        reason: e.reason ?? known.reason,
+      });
+    renderLive();
+    void refreshPayment(id).then(() => afterState(id, e.state));
+  }
+}
+
+/** What the page does when one of its payments reaches a state. */
+function afterState(id, s) {
+  const p = state.payments.get(id);
+  if (!p || !FINAL.has(s)) return;
+  if ($('#sim').open) void loadFaults().catch(() => undefined);
+  if (p.orderId === state.selected && !state.payTouched) setPayAmount(due(state.selected));
+  if (s === 'completed' && p.kind === 'sale' && id === state.current) openSignature(id);
+}
+
+function showReader(t) {
+  const el = $('#reader');
+  el.dataset.state = t.state === 'idle' ? 'ready' : t.state;
+  el.textContent = `reader ${t.terminalId}: ${t.state}${t.batteryPercent !== undefined ? ` · ${t.batteryPercent}%` : ''}`;
+}
+
+function due(orderId) {
+  const o = order(orderId);
+  const s = state.orders.get(orderId);
+  return Math.max(0, o.total - (s?.net ?? 0));
+}
+
+// ------------------------------------------------------------------ actions
+
+/**
+ * A money-moving call with its idempotency key: when the connection drops before the answer, the
+ * same call is repeated with the same key (never a second charge).
+ */
+async function withKey(call) {
+  const key = newIdempotencyKey();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call(key);
+    } catch (e) {
+      if (e instanceof ConnectionLostError && attempt < 3) continue;
+      throw e;
+    }
+  }
+}
+
+async function pay(ev) {
+  ev.preventDefault();
+  const err = $('#pay-error');
+  err.textContent = '';
+  const amount = parseYuan($('#pay-amount').value);
+  if (!amount) {
+    err.textContent = 'Enter an amount in yuan, e.g. 64000.00';
+    return;
+  }
+  const orderId = state.selected;
+  $('#pay-submit').disabled = true;
+  try {
+    const { paymentId } = await withKey((idempotencyKey) =>
+      state.pb.payment.sale({ idempotencyKey, orderId, amount, currency: CURRENCY }),
+    );
+    state.current = paymentId;
+    state.payTouched = false;
+    renderLive();
+    await refreshPayment(paymentId);
+  } catch (e) {
+    err.textContent = explain(e);
+  } finally {
+    $('#pay-submit').disabled = false;
+  }
+}
+
+async function refund(ev) {
+  ev.preventDefault();
+  const err = $('#refund-error');
+  err.textContent = '';
+  const original = state.payments.get(state.refundFor);
+  const amount = parseYuan($('#refund-amount').value);
+  if (!original || !amount) {
+    err.textContent = 'Enter the amount to refund in yuan.';
+    return;
+  }
+  $('#refund-submit').disabled = true;
+  try {
+    let submitted;
+    try {
+      submitted = await withKey((idempotencyKey) =>
+        state.pb.payment.refund({ paymentId: original.paymentId, amount, idempotencyKey }),
+      );
+    } catch (e) {
+      // The original's card number is no longer kept (its batch settled): the card must be presented.
+      if (!(e instanceof RpcError && e.code === 'card_required')) throw e;
+      err.textContent = 'The card is needed for this refund: present it on the reader.';
+      submitted = await withKey((idempotencyKey) =>
+        state.pb.payment.refund({ paymentId: original.paymentId, amount, idempotencyKey, cardPresent: true }),
+      );
+    }
+    state.current = submitted.paymentId;
+    state.refundFor = undefined;
+    renderRefundForm();
+    await refreshPayment(submitted.paymentId);
+  } catch (e) {
+    err.textContent = explain(e);
+  } finally {
+    $('#refund-submit').disabled = false;
+  }
+}
+
+async function onLiveAction(ev) {
+  const b = ev.target.closest('button[data-action]');
+  if (!b) return;
+  const paymentId = state.current;
+  b.disabled = true;
+  try {
+    if (b.dataset.action === 'cancel') await state.pb.payment.cancel({ paymentId });
+    if (b.dataset.action === 'accept') await state.pb.payment.acceptPartial({ paymentId });
+    if (b.dataset.action === 'decline') await state.pb.payment.declinePartial({ paymentId });
+    await refreshPayment(paymentId);
+  } catch (e) {
+    $('#live-error').textContent = explain(e);
+  } finally {
+    b.disabled = false;
+  }
+}
+
+function onOrderAction(ev) {
+  const b = ev.target.closest('button[data-action]');
+  if (!b) return;
+  const id = b.dataset.id;
+  switch (b.dataset.action) {
+    case 'receipt':
+      void showReceipt(id);
+      break;
+    case 'sign':
+      openSignature(id);
+      break;
+    case 'refund':
+      state.refundFor = id;
+      renderRefundForm();
+      $('#refund-amount').focus();
+      break;
+    case 'follow':
+      state.current = id;
+      renderLive();
+      break;
+  }
+}
+
+function selectOrder(id) {
+  state.selected = id;
+  state.refundFor = undefined;
+  state.payTouched = false;
+  setPayAmount(due(id));
+  render();
+  renderRefundForm();
+}
+
+function setPayAmount(fen) {
+  const input = $('#pay-amount');
+  if (input) input.value = fen > 0 ? toInput(fen) : '';
+}
+
+// ------------------------------------------------------------------ signature
+
+const pad = { drawing: false, ink: false, ctx: undefined };
+
+function setupPad() {
+  const canvas = $('#sign-pad');
+  const ctx = canvas.getContext('2d');
+  pad.ctx = ctx;
+  const clear = () => {
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    pad.ink = false;
+    updateSignButtons();
+  };
+  clear();
+  const at = (e) => {
+    const r = canvas.getBoundingClientRect();
+    return [
+      ((e.clientX - r.left) * canvas.width) / r.width,
+      ((e.clientY - r.top) * canvas.height) / r.height,
+    ];
+  };
+  canvas.addEventListener('pointerdown', (e) => {
+    if (!state.signFor) return;
+    pad.drawing = true;
+    canvas.setPointerCapture(e.pointerId);
+    const [x, y] = at(e);
+    ctx.beginPath();
+    ctx.moveTo(x, y);
+  });
+  canvas.addEventListener('pointermove', (e) => {
+    if (!pad.drawing) return;
+    const [x, y] = at(e);
+    ctx.lineWidth = 3;
+    ctx.lineCap = 'round';
+    ctx.strokeStyle = '#111';
+    ctx.lineTo(x, y);
+    ctx.stroke();
+    pad.ink = true;
+  });
+  const end = () => {
+    pad.drawing = false;
+    updateSignButtons();
+  };
+  canvas.addEventListener('pointerup', end);
+  canvas.addEventListener('pointercancel', end);
+  $('#sign-clear').addEventListener('click', clear);
+  $('#sign-save').addEventListener('click', () => void saveSignature());
+  pad.clear = clear;
+}
+
+function updateSignButtons() {
+  $('#sign-save').disabled = !(state.signFor && pad.ink);
+}
+
+function openSignature(paymentId) {
+  const p = state.payments.get(paymentId);
+  state.signFor = paymentId;
+  pad.clear();
+  $('#sign-for').textContent = p
+    ? `Customer signs for ${yuan(p.approvedAmount ?? p.amount)} (payment …${shortId(paymentId)}, order ${p.orderId ?? '–'}).`
+    : `Customer signs for payment …${shortId(paymentId)}.`;
+  setSignStatus('idle', '');
+  updateSignButtons();
+}
+
+function setSignStatus(status, text) {
+  const el = $('#sign-status');
+  el.dataset.status = status;
+  el.textContent = text;
+}
+
+async function saveSignature() {
+  const paymentId = state.signFor;
+  if (!paymentId) return;
+  const dataUrl = $('#sign-pad').toDataURL('image/png');
+  state.signatures.set(paymentId, dataUrl);
+  $('#sign-save').disabled = true;
+  if (state.has.signature === false) return signatureUnavailable();
+  try {
+    // PNG as a data: URI (or plain base64); svg is the other format the daemon takes.
+    await state.pb.call('payment.signature', { paymentId, png: dataUrl });
+    state.has.signature = true;
+    state.signFor = undefined;
+    setSignStatus('stored', 'Signature stored with the payment (on the merchant copy of the receipt).');
+  } catch (e) {
+    if (isMissingMethod(e)) {
+      state.has.signature = false;
+      signatureUnavailable();
+    } else setSignStatus('error', `Not stored: ${explain(e)}`);
+  } finally {
+    updateSignButtons();
+    render();
+  }
+}
+
+function signatureUnavailable() {
+  setSignStatus(
+    'unavailable',
+    'Not available: this daemon has no payment.signature method yet. The signature is kept on this page only (shown with the payment and on the page’s receipt), not stored by posbridge.',
+  );
+  render();
+}
+
+// ------------------------------------------------------------------ receipt
+
+async function showReceipt(paymentId, copy = 'customer') {
+  const el = $('#receipt');
+  const p = state.payments.get(paymentId) ?? (await state.pb.payment.get({ paymentId }));
+  let html;
+  if (state.has.receipt !== false) {
+    try {
+      const r = await state.pb.call('receipt.get', { paymentId, copy, format: 'html' });
+      state.has.receipt = true;
+      html = r.html;
+    } catch (e) {
+      if (isMissingMethod(e)) state.has.receipt = false;
+      else {
+        paint(
+          el,
+          `<h2 id="receipt-h">Receipt</h2><p class="muted">receipt.get failed: ${esc(explain(e))}</p>`,
+        );
+        el.dataset.source = 'error';
+        el.dataset.paymentId = paymentId;
+        return;
+      }
+    }
+  }
+  if (html !== undefined) {
+    paint(
+      el,
+      `<h2 id="receipt-h">Receipt</h2>
+       <div class="row">
+         <span class="muted small">From the daemon (receipt.get), ${esc(copy)} copy.</span>
+         <button type="button" class="small secondary" data-copy="customer" aria-pressed="${copy === 'customer'}">Customer copy</button>
+         <button type="button" class="small secondary" data-copy="merchant" aria-pressed="${copy === 'merchant'}">Merchant copy</button>
+       </div>
+       <iframe id="receipt-frame" title="receipt" sandbox="" data-payment-id="${esc(paymentId)}"></iframe>`,
+    );
+    $('#receipt-frame').srcdoc = html;
+    el.dataset.source = 'daemon';
+  } else {
+    paint(
+      el,
+      `<h2 id="receipt-h">Receipt</h2>
+       <p class="muted small">receipt.get is not available in this daemon: a slip built by the page from payment.get.</p>
+       ${slip(p)}`,
+    );
+    el.dataset.source = 'page';
+  }
+  el.dataset.paymentId = paymentId;
+  el.scrollIntoView({ block: 'nearest' });
+}
+
+const KIND_TITLE = { sale: 'SALE', refund: 'REFUND', void: 'VOID', preauth: 'PRE-AUTH', capture: 'CAPTURE' };
+
+/** The page's own slip: only what the protocol gives (masked PAN, device account last four). */
+function slip(p) {
+  const c = p.card;
+  const rows = [
+    ['Merchant', 'posbridge demo motors'],
+    ['Order', p.orderId ?? '–'],
+    ['Amount', `${yuan(p.approvedAmount ?? p.amount)} ${p.currency}`],
+  ];
+  if (c?.kind === 'device_token') {
+    rows.push(['Paid with', `${c.scheme.toUpperCase()} device token`]);
+    if (c.deviceAccountLast4) rows.push(['Device account', `•••• ${c.deviceAccountLast4}`]);
+    if (c.fundingLast4) rows.push(['Card', `•••• ${c.fundingLast4}`]);
+  } else if (c) {
+    rows.push(['Card', `${c.scheme.toUpperCase()} ${c.panDisplay}`], ['Entry', c.kind]);
+  }
+  rows.push(
+    ['Auth code', p.host.authCode ?? '–'],
+    ['RRN', p.host.rrn ?? '–'],
+    ['Batch / STAN', `${p.host.batch ?? '–'} / ${p.host.stan ?? '–'}`],
+    ['Date', new Date(p.updatedAt).toLocaleString()],
+    ['Result', p.state.toUpperCase()],
+  );
+  if (p.originalId) rows.push(['Original', `…${shortId(p.originalId)}`]);
+  const sig = state.signatures.get(p.paymentId);
+  return `<div class="slip" data-payment-id="${esc(p.paymentId)}">
+    <h3>${esc(KIND_TITLE[p.kind] ?? p.kind.toUpperCase())}</h3>
+    <dl>${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>
+    ${sig ? `<img alt="customer signature" src="${esc(sig)}" />` : ''}
+  </div>`;
+}
+
+// ------------------------------------------------------------------ rendering
+
+function render() {
+  renderOrders();
+  renderOrder();
+  renderLive();
+}
+
+function renderOrders() {
+  paint(
+    $('#order-list'),
+    ORDERS.map((o) => {
+      const d = due(o.id);
+      const known = state.orders.has(o.id);
+      return `<li><button type="button" data-order="${esc(o.id)}" aria-pressed="${o.id === state.selected}">
+        <strong>${esc(o.car)}</strong>
+        <span class="muted small">${esc(o.id)} · ${esc(o.customer)}</span>
+        <span class="due num" data-paid="${known && d === 0}">${known ? (d === 0 ? 'paid in full' : `due ${yuan(d)}`) : '…'}</span>
+      </button></li>`;
+    }).join(''),
+  );
+}
+
+function renderOrder() {
+  const o = order(state.selected);
+  const s = state.orders.get(o.id);
+  const d = due(o.id);
+  $('#order-title').textContent = `${o.id} · ${o.car}`;
+  $('#order-sub').textContent = `${o.detail} · customer ${o.customer}`;
+  const root = $('#order');
+  root.dataset.order = o.id;
+  root.dataset.due = String(d);
+  paint(
+    $('#order-totals'),
+    `<div><dt>Price</dt><dd class="num">${yuan(o.total)}</dd></div>
+     <div><dt>Paid</dt><dd class="num" id="order-paid">${yuan(s?.captured ?? 0)}</dd></div>
+     <div><dt>Refunded</dt><dd class="num" id="order-refunded">${yuan(s?.refunded ?? 0)}</dd></div>
+     <div><dt>Due</dt><dd class="num" id="order-due">${d === 0 && s ? 'paid in full' : yuan(d)}</dd></div>`,
+  );
+  const ops = [...(s?.operations ?? [])].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  paint(
+    $('#order-payments'),
+    ops.length ? ops.map(paymentRow).join('') : '<li class="muted">No payments yet.</li>',
+  );
+}
+
+function paymentRow(p) {
+  const c = p.card;
+  const card = c
+    ? c.kind === 'device_token'
+      ? `device account •••• ${c.deviceAccountLast4 ?? c.panDisplay.slice(-4)}`
+      : `${c.panDisplay} ${c.kind}`
+    : '';
+  const refundable = p.capturedAmount - p.refundedAmount;
+  const sig = state.signatures.get(p.paymentId);
+  const actions = [
+    `<button type="button" class="small secondary" data-action="follow" data-id="${esc(p.paymentId)}">Progress</button>`,
+    p.final
+      ? `<button type="button" class="small secondary" data-action="receipt" data-id="${esc(p.paymentId)}">Receipt</button>`
+      : '',
+    p.kind === 'sale' && p.state === 'completed' && !sig
+      ? `<button type="button" class="small secondary" data-action="sign" data-id="${esc(p.paymentId)}">Sign</button>`
+      : '',
+    (p.kind === 'sale' || p.kind === 'capture') && p.state === 'completed' && refundable > 0 && !p.voided
+      ? `<button type="button" class="small danger" data-action="refund" data-id="${esc(p.paymentId)}">Refund…</button>`
+      : '',
+  ].join('');
+  const notes = [
+    p.refundedAmount ? `refunded ${yuan(p.refundedAmount)} of ${yuan(p.capturedAmount)}` : '',
+    p.voided ? 'voided' : '',
+    p.reason ? `reason ${p.reason}` : '',
+    p.host.responseCode && p.host.responseCode !== '00' ? `response ${p.host.responseCode}` : '',
+    p.originalId ? `of …${shortId(p.originalId)}` : '',
+  ].filter(Boolean);
+  return `<li class="payment" data-payment-id="${esc(p.paymentId)}" data-kind="${esc(p.kind)}" data-state="${esc(p.state)}">
+    <div class="line">
+      <span class="badge" data-state="${esc(p.state)}">${esc(p.state.replace('_', ' '))}</span>
+      <span class="num">${p.kind === 'refund' ? '−' : ''}${yuan(p.approvedAmount ?? p.amount)}</span>
+      <span class="who">${esc(p.kind)} · ${esc(card)} · ${esc(time(p.createdAt))}</span>
+      ${sig ? `<img class="sig" alt="signed" src="${esc(sig)}" />` : ''}
+    </div>
+    <div class="actions">${actions}</div>
+    ${notes.length ? `<div class="muted small">${esc(notes.join(' · '))}</div>` : ''}
+  </li>`;
+}
+
+function renderRefundForm() {
+  const form = $('#refund-form');
+  const p = state.payments.get(state.refundFor);
+  form.hidden = !p;
+  if (!p) return;
+  const refundable = p.capturedAmount - p.refundedAmount;
+  $('#refund-label').textContent =
+    `Refund part of ${yuan(p.capturedAmount)} (payment …${shortId(p.paymentId)}; up to ${yuan(refundable)})`;
+  $('#refund-amount').value = toInput(refundable);
+  $('#refund-error').textContent = '';
+}
+
+const STEPS = [
+  ['card', 'Present card'],
+  ['pin', 'PIN'],
+  ['processing', 'Processing'],
+  ['remove', 'Remove card'],
+  ['result', 'Result'],
+];
+
+function stepOf(progress) {
+  switch (progress) {
+    case 'present_card':
+    case 'card_detected':
+      return 'card';
+    case 'pin_entry_started':
+    case 'pin_digit_entered':
+      return 'pin';
+    case 'processing':
+      return 'processing';
+    case 'remove_card':
+      return 'remove';
+    default:
+      return 'card';
+  }
+}
+
+function promptText(e) {
+  switch (e?.progress) {
+    case 'present_card':
+      return 'Insert, tap or swipe the card';
+    case 'card_detected':
+      return 'Card read';
+    case 'pin_entry_started':
+      return 'Customer is entering the PIN';
+    case 'pin_digit_entered':
+      return `PIN ${'•'.repeat(e.digits ?? 0)}`;
+    case 'processing':
+      return 'Processing: asking the bank';
+    case 'remove_card':
+      return 'Remove the card';
+    default:
+      return 'Starting…';
+  }
+}
+
+const RESULT_TEXT = {
+  completed: 'Approved',
+  declined: 'Declined',
+  reversed: 'Reversed: the customer is not charged',
+  cancelled: 'Cancelled',
+  failed: 'Failed: nothing was charged',
+  needs_attention: 'Needs attention',
+  unknown: 'Outcome unknown: checking with the bank…',
+  reversing: 'Reversing…',
+  partially_approved: 'Partly approved: accept or decline',
+  authorizing: 'Asking the bank…',
+  approved: 'Approved by the bank, finishing on the card…',
+  completing: 'Finishing on the card…',
+};
+
+function explainState(p) {
+  if (p.state === 'unknown')
+    return 'The bank’s answer did not arrive. posbridge is finding out what happened (status inquiry, else a reversal). Do not take the payment again: the page will show the outcome.';
+  if (p.state === 'reversed' && (p.timeline ?? []).includes('unknown'))
+    return 'The outcome was unknown, so posbridge reversed the payment at the bank: the customer is not charged. Take the payment again if needed.';
+  if (p.state === 'failed' && p.reason === 'host_has_no_record')
+    return 'The bank never received it: the customer is not charged.';
+  if (p.state === 'needs_attention')
+    return 'A reversal cannot go through. The back office must check this payment.';
+  return '';
+}
+
+function renderLive() {
+  const el = $('#live');
+  const id = state.current;
+  if (!id) return;
+  const p = state.payments.get(id);
+  const timeline = state.timeline.get(id) ?? [];
+  const s = p?.state ?? timeline[timeline.length - 1] ?? 'created';
+  const final = FINAL.has(s);
+  const prompt = state.prompt.get(id);
+  const seen = state.steps.get(id) ?? new Set();
+  const active = final
+    ? STEPS.length - 1
+    : prompt
+      ? STEPS.findIndex(([k]) => k === stepOf(prompt.progress))
+      : 0;
+  const steps = STEPS.map(([k, label], i) => {
+    let status = 'pending';
+    if (k === 'result') status = final ? 'done' : 'pending';
+    else if (final || i < active) status = seen.has(k) ? 'done' : 'skipped';
+    else if (i === active && prompt && !['authorizing', 'unknown', 'reversing'].includes(s))
+      status = 'active';
+    else if (i === active && !prompt) status = 'active';
+    return `<li data-step="${k}" data-status="${status}">${esc(label)}</li>`;
+  }).join('');
+  const big =
+    final || ['unknown', 'reversing', 'partially_approved', 'approved', 'completing'].includes(s)
+      ? `${RESULT_TEXT[s] ?? s}${s === 'completed' && p ? ` ${yuan(p.approvedAmount ?? p.amount)}` : ''}${s === 'declined' && p?.host.responseCode ? ` (response ${p.host.responseCode})` : ''}`
+      : promptText(prompt);
+  const note = p ? explainState({ ...p, state: s, timeline }) : '';
+  const buttons = [
+    !final && s !== 'unknown' && s !== 'reversing'
+      ? '<button type="button" class="danger" data-action="cancel">Cancel payment</button>'
+      : '',
+    s === 'partially_approved' && p
+      ? `<button type="button" data-action="accept">Accept ${yuan(p.approvedAmount)}</button>
+         <button type="button" class="secondary" data-action="decline">Decline</button>`
+      : '',
+  ].join('');
+  el.dataset.paymentId = id;
+  el.dataset.state = s;
+  paint(
+    el,
+    `<h2 id="live-h">Card reader</h2>
+     <p class="muted small">${p ? `${esc(p.kind)} ${yuan(p.amount)} · order ${esc(p.orderId ?? '–')} · …${esc(shortId(id))}` : `…${esc(shortId(id))}`}</p>
+     <ol class="steps">${steps}</ol>
+     <p class="prompt" id="live-prompt">${esc(big)}</p>
+     <p><span class="badge" id="live-state" data-state="${esc(s)}">${esc(s.replace('_', ' '))}</span>
+        ${p?.reason ? `<span class="muted small">reason ${esc(p.reason)}</span>` : ''}</p>
+     ${note ? `<p class="explain" id="live-note">${esc(note)}</p>` : ''}
+     <p class="timeline" id="live-timeline">${esc(timeline.join(' → '))}</p>
+     <div class="row">${buttons}</div>
+     <p id="live-error" class="muted"></p>`,
+  );
+}
+
+let logCount = 0;
+function log(e) {
+  const li = document.createElement('li');
+  li.value = ++logCount;
+  li.dataset.paymentId = e.paymentId ?? '';
+  li.dataset.type = e.type;
+  if (e.state) li.dataset.state = e.state;
+  if (e.progress) li.dataset.progress = e.progress;
+  li.textContent = `#${e.seq} …${shortId(e.paymentId)} ${e.state ?? e.progress ?? e.type}${e.reason ? ` (${e.reason})` : ''}${e.replayed ? ' [replayed]' : ''}`;
+  const list = $('#log');
+  list.prepend(li);
+  while (list.children.length > 150) list.lastElementChild.remove();
+}
+
+// ------------------------------------------------------------------ simulators panel
+
+async function sim(method, path, body) {
+  const res = await fetch(`/sim/${path}`, {
+    method,
+    ...(body !== undefined
+      ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
+      : {}),
+  });
+  const text = await res.text();
+  const json = text ? JSON.parse(text) : null;
+  if (!res.ok) throw new Error(json?.error?.message ?? `HTTP ${res.status}`);
+  return json;
+}
+
+const READER_FLAGS = ['customerCancels', 'wrongPin', 'noCard', 'chipDeclines', 'cardRemovedBeforeCompletion'];
+
+async function loadSim() {
+  try {
+    const [cards, behaviour] = await Promise.all([
+      sim('GET', 'reader/cards'),
+      sim('GET', 'reader/behaviour'),
+    ]);
+    $('#sim-card').innerHTML = cards
+      .map(
+        (c) =>
+          `<option value="${esc(c.id)}">${esc(c.id)} · ${esc(c.pan)}${c.token ? ` (${esc(c.token.wallet)})` : ''}</option>`,
+      )
+      .join('');
+    showBehaviour(behaviour);
+    await loadFaults();
+  } catch (e) {
+    $('#sim-reader-status').textContent = `Simulators not reachable: ${e.message}`;
+  }
+}
+
+function showBehaviour(b) {
+  $('#sim-card').value = b.card;
+  $('#sim-presentation').value = b.presentation;
+  for (const f of READER_FLAGS) $(`#sim-${f}`).checked = Boolean(b[f]);
+  $('#sim-dropLinkAt').value = b.dropLinkAt ?? '';
+  const status = $('#sim-reader-status');
+  status.dataset.card = b.card;
+  status.dataset.presentation = b.presentation;
+  const flags = READER_FLAGS.filter((f) => b[f]);
+  status.textContent = `Reader: ${b.card}, ${b.presentation}${flags.length ? `; ${flags.join(', ')}` : ''}${b.dropLinkAt ? `; drop link ${b.dropLinkAt}` : ''}`;
+}
+
+async function applyReader() {
+  const body = {
+    card: $('#sim-card').value,
+    presentation: $('#sim-presentation').value,
+    dropLinkAt: $('#sim-dropLinkAt').value || null,
+  };
+  for (const f of READER_FLAGS) body[f] = $(`#sim-${f}`).checked;
+  try {
+    showBehaviour(await sim('POST', 'reader/behaviour', body));
+  } catch (e) {
+    $('#sim-reader-status').textContent = `Not applied: ${e.message}`;
+  }
+}
+
+async function loadFaults() {
+  const faults = await sim('GET', 'host/faults');
+  const list = $('#sim-faults');
+  list.dataset.count = String(faults.length);
+  list.innerHTML = faults.length
+    ? faults
+        .map(
+          (f) =>
+            `<li data-fault="${esc(f.id)}" data-action-name="${esc(f.action)}">${esc(f.action)} ${esc(JSON.stringify(f.match ?? {}))}` +
+            ` · fired ${esc(f.fired ?? 0)}${f.times ? `/${esc(f.times)}` : ''}` +
+            ` <button type="button" class="small secondary" data-remove="${esc(f.id)}">remove</button></li>`,
+        )
+        .join('')
+    : '<li class="muted">No faults: the host behaves.</li>';
+}
+
+async function addFault() {
+  const action = $('#sim-fault-action').value;
+  const target = $('#sim-fault-target').value;
+  const rule = {
+    action,
+    match: target === 'any' || action === 'refuse_connections' ? {} : { mti: target },
+    ...(action === 'delay' ? { delayMs: 35_000 } : {}),
+    ...(action === 'refuse_connections' || action === 'reversal_96' ? { times: 3 } : { times: 1 }),
+  };
+  try {
+    await sim('POST', 'host/faults', rule);
+  } catch (e) {
+    $('#sim-faults').textContent = `Not added: ${e.message}`;
+    return;
+  }
+  await loadFaults();
+}
+
+// ------------------------------------------------------------------ start
+
+function start() {
+  $('#order').innerHTML = `
+    <h2 id="order-title">Order</h2>
+    <p id="order-sub" class="muted"></p>
+    <dl class="totals" id="order-totals"></dl>
+    <form id="pay-form" class="pay row" novalidate>
+      <label>Amount (¥) <input id="pay-amount" name="amount" inputmode="decimal" autocomplete="off" /></label>
+      <button type="submit" id="pay-submit">Take card payment</button>
+      <button type="button" id="pay-half" class="secondary">Half of due</button>
+    </form>
+    <p id="pay-error" class="muted" role="alert"></p>
+    <h3>Payments</h3>
+    <ul class="payments" id="order-payments"></ul>
+    <form id="refund-form" class="row" hidden novalidate>
+      <label><span id="refund-label">Refund</span> <input id="refund-amount" inputmode="decimal" autocomplete="off" /></label>
+      <button type="submit" id="refund-submit" class="danger">Refund</button>
+      <button type="button" id="refund-cancel" class="secondary">Close</button>
+      <p id="refund-error" class="muted" role="alert"></p>
+    </form>`;
+  $('#order-list').addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-order]');
+    if (b) selectOrder(b.dataset.order);
+  });
+  $('#pay-form').addEventListener('submit', (e) => void pay(e));
+  $('#pay-amount').addEventListener('input', () => (state.payTouched = true));
+  $('#pay-half').addEventListener('click', () => {
+    setPayAmount(Math.floor(due(state.selected) / 2));
+    state.payTouched = true;
+  });
+  $('#order-payments').addEventListener('click', onOrderAction);
+  $('#refund-form').addEventListener('submit', (e) => void refund(e));
+  $('#refund-cancel').addEventListener('click', () => {
+    state.refundFor = undefined;
+    renderRefundForm();
+  });
+  $('#live').addEventListener('click', (e) => void onLiveAction(e));
+  $('#receipt').addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-copy]');
+    if (b) void showReceipt($('#receipt').dataset.paymentId, b.dataset.copy);
+  });
+  $('#pair').addEventListener('submit', (e) => void pair(e));
+  for (const id of [
+    '#sim-card',
+    '#sim-presentation',
+    '#sim-dropLinkAt',
+    ...READER_FLAGS.map((f) => `#sim-${f}`),
+  ])
+    $(id).addEventListener('change', () => void applyReader());
+  $('#sim-fault-add').addEventListener('click', () => void addFault());
+  $('#sim-fault-clear').addEventListener('click', () => void sim('DELETE', 'host/faults').then(loadFaults));
+  $('#sim-faults').addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-remove]');
+    if (b) void sim('DELETE', `host/faults/${encodeURIComponent(b.dataset.remove)}`).then(loadFaults);
+  });
+  $('#sim').addEventListener('toggle', () => $('#sim').open && void loadFaults().catch(() => undefined));
+  setupPad();
+  render();
+  void loadSim();
+  void connect();
+  // Tests and curious developers: the client and the page state.
+  window.posbridgeDemo = state;
+}
+
+start();

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// The browser suite (`npm run test:e2e`): the demo CRM page in Debian's chromium via playwright-core.
+// Kept out of `npm test` (vitest.config.ts includes test/**/*.test.ts only), so that needs no browser.
+export default defineConfig({
+  test: {
+    include: ['test/e2e/**/*.e2e.ts'],
+    globalSetup: ['test/e2e/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    // One browser, one demo: the files run one after another.
+    fileParallelism: false,
+  },
+});
