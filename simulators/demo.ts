@@ -13,6 +13,7 @@ import pino, { type LoggerOptions } from 'pino';
 import { cardLogOptions } from '../src/card/index.js';
 import { parseConfig } from '../src/daemon/config.js';
 import { createDaemon, type Daemon, type Route } from '../src/daemon/daemon.js';
+import { removeDaemonFile, writeDaemonFile } from '../src/daemon/running.js';
 import { crmRoutes, demoTokenRoute } from './crm/routes.js';
 import { startHostSimulator } from './host/index.js';
 import { DEFAULT_SERIAL_NUMBER, startReaderSimulator } from './reader/index.js';
@@ -127,12 +128,15 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     extraOrigins: (port) => [`http://127.0.0.1:${port}`, `http://localhost:${port}`],
   });
   const { port } = await daemon.start();
+  // So `posbridge pair --home <demo state>/daemon` and the other CLI commands find this daemon.
+  writeDaemonFile(daemon.config.stateDir, { pid: process.pid, port });
   return {
     daemon,
     port,
     stateDir,
     async stop() {
       await daemon.stop();
+      removeDaemonFile(daemon.config.stateDir);
       await reader.close();
       await host.close();
     },

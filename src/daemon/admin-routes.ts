@@ -2,6 +2,13 @@ import { timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
 import type { Daemon, Route } from './daemon.js';
 
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text.trim() ? (JSON.parse(text) as unknown) : {};
+}
+
 /** An admin request: loopback Host and the token file's token, else answered 401 here. */
 export function adminGuard(req: http.IncomingMessage, res: http.ServerResponse, d: Daemon): boolean {
   const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
@@ -38,6 +45,42 @@ export function adminRoutes(): Route[] {
         if (!adminGuard(req, res, d)) return;
         const limit = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('limit') ?? 50);
         json(res, 200, d.engine.recent(Number.isInteger(limit) && limit > 0 ? limit : 50));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/admin/settle',
+      async handler(req, res, d) {
+        if (!adminGuard(req, res, d)) return;
+        const body = (await readJson(req)) as { operatorId?: string };
+        try {
+          json(
+            res,
+            200,
+            await d.settlement.settle({ operatorId: body.operatorId ?? d.config.defaultOperatorId }),
+          );
+        } catch (e) {
+          json(res, 409, {
+            error: { code: (e as { code?: string }).code ?? 'internal_error', message: (e as Error).message },
+          });
+        }
+      },
+    },
+    {
+      method: 'POST',
+      path: '/admin/reconcile',
+      async handler(req, res, d) {
+        if (!adminGuard(req, res, d)) return;
+        const body = (await readJson(req)) as { file?: string };
+        if (!body.file)
+          return json(res, 400, { error: { code: 'invalid_request', message: 'file is required' } });
+        try {
+          json(res, 200, await d.settlement.reconcileFile({ file: body.file }));
+        } catch (e) {
+          json(res, 409, {
+            error: { code: (e as { code?: string }).code ?? 'internal_error', message: (e as Error).message },
+          });
+        }
       },
     },
   ];

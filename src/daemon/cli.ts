@@ -9,6 +9,7 @@ import { doctor } from './doctor.js';
 import { exportCsv, listOperations, openReadOnly, showOperation } from './journal-command.js';
 import { RotatingLogFile, TeeDestination } from './log-file.js';
 import { pairCommand, tokensCommand } from './pair-command.js';
+import { readersCommand, reconcileCommand, settleCommand } from './ops-commands.js';
 import { adminCall, removeDaemonFile, runningDaemon, writeDaemonFile } from './running.js';
 import { readToken } from './state-dir.js';
 
@@ -24,6 +25,9 @@ Usage:
   posbridge journal show <id>         One operation with its host attempts, events and store-and-forward.
   posbridge journal export            Every operation as CSV on stdout.
   posbridge recover                   Run start-up recovery now (through the running daemon).
+  posbridge settle [--operator <id>]  Close the current batch (through the running daemon).
+  posbridge reconcile --file <csv>    Compare the journal with a host settlement file (docs/reconciliation.md).
+  posbridge readers scan | ports      Bluetooth LE readers in range (or why not); serial ports present.
   posbridge decode <hex> [--dialect cup-pos] [--length-header ...] [--no-tpdu] [--header <hex>|--no-header]
                                       Decode an ISO 8583 frame and describe it, card data masked.
   posbridge dialects                  List the ISO 8583 dialects in protocols/iso8583.
@@ -219,6 +223,12 @@ async function main(argv: string[]): Promise<number> {
       out(JSON.stringify(r.json, null, 2));
       return r.status === 200 ? EXIT.ok : EXIT.problem;
     }
+    case 'settle':
+      return settleCommand(rest);
+    case 'reconcile':
+      return reconcileCommand(rest);
+    case 'readers':
+      return readersCommand(rest);
     case 'dialects':
       out(dialectNames().join('\n'));
       return EXIT.ok;

@@ -308,6 +308,7 @@ function makeReader(config: DaemonConfig, logger: Logger): CardReader & { start(
     terminalId: config.terminalId,
     logger,
     ...(r.path ? { path: r.path } : {}),
+    ...(r.namePrefix ? { namePrefix: r.namePrefix } : {}),
     ...(r.host ? { host: r.host } : {}),
     ...(r.port ? { port: r.port } : {}),
     ...(r.expectedKcv ? { expectedKcv: r.expectedKcv } : {}),

@@ -1,10 +1,14 @@
 import { existsSync, statSync, statfsSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { listSerialPorts } from '../terminal/index.js';
+import { bluetoothAvailability, listSerialPorts } from '../terminal/index.js';
 import type { DaemonConfig } from './config.js';
 import { openReadOnly } from './journal-command.js';
 import { runningDaemon } from './running.js';
+import pino from 'pino';
+
+/** noble's own console chatter goes here, not into the command's output. */
+const quiet = pino({ level: 'silent' });
 
 export interface Check {
   name: string;
@@ -235,13 +239,16 @@ export async function doctor(config: DaemonConfig): Promise<Check[]> {
             },
       );
     }
-    if (r.transport === 'ble')
-      add({
-        name: 'Bluetooth',
-        status: 'warn',
-        detail: 'use `posbridge readers scan` to check the adapter and find the reader',
-        fix: 'see docs/bluetooth.md',
-      });
   }
+  const wantsBle = config.readers.some((r) => r.transport === 'ble');
+  const bt = await bluetoothAvailability({ timeoutMs: 2000, logger: quiet });
+  if (bt.ok) add({ name: 'Bluetooth', status: 'pass', detail: 'adapter powered on' });
+  else
+    add({
+      name: 'Bluetooth',
+      status: wantsBle ? 'fail' : 'warn',
+      detail: `${bt.reason}: ${bt.message}${wantsBle ? '' : ' (no Bluetooth reader configured)'}`,
+      fix: 'see docs/bluetooth.md: adapter, BlueZ, permissions',
+    });
   return checks;
 }

@@ -962,7 +962,7 @@ export class Engine extends EventEmitter {
    */
   private async releaseReader(status: LastTransactionStatus | undefined): Promise<void> {
     if (!status?.reference || this.running.has(status.reference)) return;
-    if (status.stage === 'waiting_card') await this.reader.cancel().catch(() => undefined);
+    if (status.stage === 'waiting_card') await this.reader.cancel(status.reference).catch(() => undefined);
     if (status.stage === 'card_read')
       await this.finishCard(status.reference, {
         approved: false,

@@ -200,7 +200,11 @@ export class HostLink extends EventEmitter {
           this.recent.set(key, { attempt, until: Date.now() + this.timers.lateWindowMs });
         }
         log?.info(
-          { outcome: o.status, reason: 'reason' in o ? o.reason : undefined },
+          {
+            outcome: o.status,
+            reason: 'reason' in o ? o.reason : undefined,
+            error: o.status === 'not_sent' ? o.error : undefined,
+          },
           'host request settled',
         );
         resolve(o);

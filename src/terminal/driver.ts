@@ -486,14 +486,15 @@ export class ReaderDriver extends EventEmitter implements CardReader {
     }
   }
 
-  async cancel(): Promise<CancelResult> {
+  /** Cancels this driver's transaction, or (after a restart) the reader's transaction with `reference`. */
+  async cancel(reference?: string): Promise<CancelResult> {
     if (!this.ready)
       throw new ReaderError(this.notReadyCode(), this.notReadyMessage(), {
         command: 'cancel',
         reason: 'link_down',
       });
     const txn = this.txn;
-    const res = await this.command('cancel', [['reference', txn?.reference]]);
+    const res = await this.command('cancel', [['reference', txn?.reference ?? reference]]);
     if (res.status === 'no_transaction') {
       if (txn && this.txn === txn)
         this.settleAndEnd(txn, { status: 'cancelled', by: 'operator' }, 'no transaction on the reader');

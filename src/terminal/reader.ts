@@ -147,7 +147,8 @@ export interface CardReader {
     onProgress?: (e: ReaderProgressEvent) => void,
   ): Promise<StartResult>;
   completeTransaction(reference: string, answer: CompleteTransaction): Promise<CompleteResult>;
-  cancel(): Promise<CancelResult>;
+  /** Cancels the transaction in progress; `reference` names one a previous process left on the reader. */
+  cancel(reference?: string): Promise<CancelResult>;
   lastTransactionStatus(): Promise<LastTransactionStatus>;
   displayText(lines: readonly string[]): Promise<void>;
   printLines(lines: readonly string[]): Promise<void>;

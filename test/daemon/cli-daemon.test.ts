@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -49,10 +49,18 @@ function startDaemon(): Promise<ChildProcess> {
   });
 }
 
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [...CLI, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, POSBRIDGE_HOME: dir },
+// Asynchronous on purpose: the simulators live in this process and must keep answering while a
+// command (settle, reconcile) makes the daemon talk to them.
+const cli = (...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, [...CLI, ...args], {
+      env: { ...process.env, POSBRIDGE_HOME: dir },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 
 beforeAll(async () => {
@@ -85,10 +93,10 @@ afterAll(async () => {
 });
 
 describe('posbridge CLI and daemon process', () => {
-  it('refuses an invalid configuration with every problem and its path (exit 4)', () => {
+  it('refuses an invalid configuration with every problem and its path (exit 4)', async () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ terminalId: 'X', host: { address: 'h' }, readers: [], colour: 1 }));
-    const r = cli('start', '--config', bad);
+    const r = await cli('start', '--config', bad);
     expect(r.status).toBe(4);
     expect(r.stderr).toContain('/terminalId');
     expect(r.stderr).toContain('/host/port is required');
@@ -97,7 +105,7 @@ describe('posbridge CLI and daemon process', () => {
 
   it('start, token, journal, doctor, recover; SIGKILL mid-payment, restart, the replay shows the truth', async () => {
     let daemon = await startDaemon();
-    const token = cli('token').stdout.trim();
+    const token = (await cli('token')).stdout.trim();
     expect(token).toMatch(/^[0-9a-f]{64}$/);
     const pb = new PosbridgeClient({
       url: `ws://127.0.0.1:${port}/ws`,
@@ -113,6 +121,14 @@ describe('posbridge CLI and daemon process', () => {
       currency: 'CNY',
     });
     expect((await pb.waitForPayment(first.paymentId, { timeoutMs: 15_000 })).state).toBe('completed');
+
+    const settled = await cli('settle');
+    expect(settled.status, settled.stdout + settled.stderr).toBe(0);
+    expect(JSON.parse(settled.stdout)).toMatchObject({ outcome: 'settled' });
+    const { path: csvPath } = await host.writeSettlementFile({ tid: 'CLIT0001' });
+    const recon = await cli('reconcile', '--file', csvPath);
+    expect([0, 1]).toContain(recon.status);
+    expect(recon.stdout.length).toBeGreaterThan(10);
 
     // A slow customer: kill the daemon while the payment is in flight.
     reader.setBehaviour({ cardDelayMs: 400 });
@@ -135,26 +151,34 @@ describe('posbridge CLI and daemon process', () => {
     expect(atHost.length === 1).toBe(final.state === 'completed');
     pb.close();
 
-    const list = JSON.parse(cli('journal', 'list').stdout) as { id: string; state: string }[];
+    const list = JSON.parse((await cli('journal', 'list')).stdout) as { id: string; state: string }[];
     expect(list.map((o) => o.id)).toEqual(expect.arrayContaining([first.paymentId, second.paymentId]));
-    const shown = cli('journal', 'show', first.paymentId);
+    const shown = await cli('journal', 'show', first.paymentId);
     expect(shown.status).toBe(0);
     expect(shown.stdout).toContain('"purpose": "request"');
     expect(shown.stdout).not.toContain('6212345678000000010');
-    expect(cli('journal', 'export').stdout.split('\n')[0]).toContain('masked_pan');
-    expect(cli('journal', 'show', 'nope').status).toBe(1);
-    const rec = cli('recover');
+    expect((await cli('journal', 'export')).stdout.split('\n')[0]).toContain('masked_pan');
+    expect((await cli('journal', 'show', 'nope')).status).toBe(1);
+    const rec = await cli('recover');
     expect(rec.status).toBe(0);
-    const doc = cli('doctor', '--config', configFile, '--json');
+    const doc = await cli('doctor', '--config', configFile, '--json');
     const checks = JSON.parse(doc.stdout) as { name: string; status: string }[];
     expect(checks.find((c) => c.name === 'acquirer host')?.status).toBe('pass');
     expect(checks.find((c) => c.name === 'journal integrity')?.status).toBe('pass');
     expect(checks.find((c) => c.name === 'sign-on')?.status).toBe('pass');
+    // This machine has no Bluetooth: a warning (no BLE reader configured), found quickly.
+    expect(checks.find((c) => c.name === 'Bluetooth')?.status).toMatch(/pass|warn/);
+
+    const t0 = Date.now();
+    const scan = await cli('readers', 'scan', '--timeout-ms', '500');
+    expect(Date.now() - t0).toBeLessThan(8000);
+    if (scan.status !== 0)
+      expect(scan.stdout).toMatch(/no_bluetooth_adapter|bluetooth_off|bluetooth_unauthorized/);
 
     daemon.kill('SIGTERM');
     const code = await new Promise((r) => daemon.once('exit', r));
     expect(code).toBe(0);
     expect(existsSync(join(dir, 'daemon.json'))).toBe(false);
-    expect(cli('recover').status).toBe(3);
+    expect((await cli('recover')).status).toBe(3);
   }, 90_000);
 });
