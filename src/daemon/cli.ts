@@ -128,19 +128,20 @@ async function main(argv: string[]): Promise<number> {
         args: rest,
         options: {
           config: { type: 'string' },
+          home: { type: 'string' },
           json: { type: 'boolean', default: false },
           help: { type: 'boolean', default: false },
         },
       });
-      if (values.help || !values.config) {
+      if (values.help) {
         out(
-          'usage: posbridge doctor --config <file> [--json]\nEach check passes, warns or fails with the fix. Exit 1 when any check fails.',
+          'usage: posbridge doctor [--config <file> | --home <dir>] [--json]\nEach check passes, warns or fails with the fix. Exit 1 when any check fails. Without --config the host is not checked.',
         );
-        return values.help ? EXIT.ok : EXIT.usage;
+        return EXIT.ok;
       }
-      let config: DaemonConfig;
+      let config: Parameters<typeof doctor>[0];
       try {
-        config = loadConfigFile(values.config);
+        config = values.config ? loadConfigFile(values.config) : { stateDir: homeOf(values), readers: [] };
       } catch (e) {
         process.stderr.write(`${(e as Error).message}\n`);
         return EXIT.config;

@@ -18,7 +18,9 @@ export interface Check {
 }
 
 /** `posbridge doctor`: each check passes, warns or fails, with the fix. */
-export async function doctor(config: DaemonConfig): Promise<Check[]> {
+export async function doctor(
+  config: Pick<DaemonConfig, 'stateDir' | 'readers'> & { host?: DaemonConfig['host'] },
+): Promise<Check[]> {
   const checks: Check[] = [];
   const dir = config.stateDir;
   const add = (c: Check): void => {
@@ -150,37 +152,47 @@ export async function doctor(config: DaemonConfig): Promise<Check[]> {
     add({ name: 'disk space', status: 'warn', detail: 'could not be measured' });
   }
 
-  const reach = await new Promise<Check>((resolve) => {
-    const s = net.connect({ host: config.host.address, port: config.host.port });
-    const t = setTimeout(() => {
-      s.destroy();
-      resolve({
-        name: 'acquirer host',
-        status: 'fail',
-        detail: `${config.host.address}:${config.host.port} did not answer in 3 s`,
-        fix: 'check the network, the VPN and the host address in the configuration',
+  const host = config.host;
+  if (!host)
+    add({
+      name: 'acquirer host',
+      status: 'warn',
+      detail: 'not checked (no --config given)',
+      fix: 'run with --config <file>',
+    });
+  else {
+    const reach = await new Promise<Check>((resolve) => {
+      const s = net.connect({ host: host.address, port: host.port });
+      const t = setTimeout(() => {
+        s.destroy();
+        resolve({
+          name: 'acquirer host',
+          status: 'fail',
+          detail: `${host.address}:${host.port} did not answer in 3 s`,
+          fix: 'check the network, the VPN and the host address in the configuration',
+        });
+      }, 3000);
+      s.once('connect', () => {
+        clearTimeout(t);
+        s.destroy();
+        resolve({
+          name: 'acquirer host',
+          status: 'pass',
+          detail: `${host.address}:${host.port} accepts connections`,
+        });
       });
-    }, 3000);
-    s.once('connect', () => {
-      clearTimeout(t);
-      s.destroy();
-      resolve({
-        name: 'acquirer host',
-        status: 'pass',
-        detail: `${config.host.address}:${config.host.port} accepts connections`,
+      s.once('error', (e: NodeJS.ErrnoException) => {
+        clearTimeout(t);
+        resolve({
+          name: 'acquirer host',
+          status: 'fail',
+          detail: `${host.address}:${host.port}: ${e.code ?? e.message}`,
+          fix: 'check the network, the VPN and the host address in the configuration',
+        });
       });
     });
-    s.once('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(t);
-      resolve({
-        name: 'acquirer host',
-        status: 'fail',
-        detail: `${config.host.address}:${config.host.port}: ${e.code ?? e.message}`,
-        fix: 'check the network, the VPN and the host address in the configuration',
-      });
-    });
-  });
-  add(reach);
+    add(reach);
+  }
 
   const running = runningDaemon(dir);
   if (running) {
