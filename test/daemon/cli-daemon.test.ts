@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -180,5 +180,16 @@ describe('posbridge CLI and daemon process', () => {
     expect(code).toBe(0);
     expect(existsSync(join(dir, 'daemon.json'))).toBe(false);
     expect((await cli('recover')).status).toBe(3);
+    // The real rotating log file, after payments, a SIGKILL and a restart: no PAN in any form.
+    const log = readFileSync(join(dir, 'logs', 'posbridge.log'));
+    expect(log.length).toBeGreaterThan(1000);
+    const pan = '6212345678000000010';
+    for (const form of [
+      Buffer.from(pan),
+      Buffer.from(`${pan}0`, 'hex'),
+      Buffer.from(Buffer.from(pan).toString('hex')),
+    ]) {
+      expect(log.includes(form)).toBe(false);
+    }
   }, 90_000);
 });
