@@ -9,11 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket as WS, type ClientOptions as WsOptions } from 'ws';
-import { FingerprintKey } from '../../src/card/index.js';
-import { Sealer } from '../../src/crypto/index.js';
 import { Engine, type EngineConfig } from '../../src/engine/index.js';
 import { HostLink } from '../../src/host/index.js';
-import { loadDialect } from '../../src/iso8583/index.js';
 import { Journal } from '../../src/journal/index.js';
 import type {
   CancelResult,
@@ -21,8 +18,9 @@ import type {
   StartResult,
   StartTransaction,
 } from '../../src/terminal/reader.js';
-import { startHostSimulator, type HostSimulator } from '../../simulators/host/index.js';
+import type { HostSimulator } from '../../simulators/host/index.js';
 import { InstantReader } from '../../simulators/shared/instant-reader.js';
+import { harness, MID, TID } from '../engine/harness.js';
 import {
   ApiError,
   createApiServer,
@@ -36,8 +34,7 @@ import { PosbridgeClient, type ClientOptions } from '../../src/api/client/index.
 export const TOKEN = 'test-token-0123456789abcdef0123456789abcdef';
 export const CRM_ORIGIN = 'https://crm.example.com';
 export const OTHER_ORIGIN = 'https://other.example.com';
-export const TID = 'POSB0001';
-export const MID = '898310048160001';
+export { TID, MID };
 
 /** InstantReader that can be held at "present card" (and then cancelled or released). */
 export class ControlledReader extends InstantReader {
@@ -147,53 +144,14 @@ export interface Bench {
 export async function startBench(
   options: { engine?: Partial<EngineConfig>; api?: Partial<ApiServerOptions> } = {},
 ): Promise<Bench> {
-  const dir = mkdtempSync(join(tmpdir(), 'pb-api-'));
-  const sim = await startHostSimulator({ controlPort: null });
+  // The engine stack (host simulator, journal, host link, engine) is the engine tests' harness.
   const reader = new ControlledReader();
-  const dialect = loadDialect('cup-pos');
-  const journal = Journal.open({ dir, sealer: await Sealer.load(dir) });
-  const link = new HostLink({
-    host: '127.0.0.1',
-    port: sim.isoPort,
-    dialect,
-    terminalId: TID,
-    merchantId: MID,
-    securityModule: reader.securityModule,
-    keyLayout: 'double',
-    counters: journal,
-    timers: {
-      connectMs: 2000,
-      responseMs: 1500,
-      writeMs: 1000,
-      idleEchoMs: 0,
-      backoffInitialMs: 20,
-      backoffMaxMs: 200,
-      lateWindowMs: 60_000,
-    },
-  });
-  link.start();
-  await link.whenReady(3000);
-  const engine = new Engine({
-    journal,
-    host: link,
+  const h = await harness({
     reader,
-    dialect,
-    fingerprintKey: FingerprintKey.generate(),
-    config: {
-      terminalId: TID,
-      merchantId: MID,
-      ...options.engine,
-      saf: {
-        backoffInitialMs: 20,
-        backoffMaxMs: 100,
-        pollMs: 50,
-        maxAttempts: 5,
-        reversalDoneCodes: ['00', '25'],
-        reversalFatalCodes: ['12'],
-        ...options.engine?.saf,
-      },
-    },
+    dir: mkdtempSync(join(tmpdir(), 'pb-api-')),
+    ...(options.engine ? { config: options.engine } : {}),
   });
+  const { dir, sim, link, journal, engine } = h;
   const terminals = new FakeTerminals();
   const api = createApiServer({
     engine,
@@ -259,10 +217,7 @@ export async function startBench(
       await api.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       reader.release();
-      await engine.stop();
-      await link.close();
-      journal.close();
-      await sim.close();
+      await h.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

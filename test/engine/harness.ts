@@ -34,11 +34,13 @@ export async function harness(
     sim?: HostSimulatorOptions;
     dir?: string;
     responseMs?: number;
+    /** A reader of the test's own (e.g. one whose card prompt it controls). */
+    reader?: InstantReader;
   } = {},
 ): Promise<Harness> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'pb-engine-'));
   const sim = await startHostSimulator({ controlPort: null, ...options.sim });
-  const reader = new InstantReader();
+  const reader = options.reader ?? new InstantReader();
   const dialect = loadDialect('cup-pos');
   const journal = Journal.open({ dir, sealer: await Sealer.load(dir) });
   const link = new HostLink({

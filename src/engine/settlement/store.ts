@@ -326,19 +326,7 @@ export class SettlementStore {
 
   // ------------------------------------------------------------------ reconciliation items and runs
 
-  insertItem(i: {
-    runId: number | null;
-    terminalId: string;
-    batch: string | null;
-    stan: string | null;
-    operationId: string | null;
-    category: ReconCategory;
-    status: 'needs_attention' | 'resolved';
-    local: LocalRecord | null;
-    host: HostRecord | null;
-    action: string;
-    detail: string | null;
-  }): number {
+  insertItem(i: Omit<StoredItem, 'id' | 'createdAt' | 'resolvedAt' | 'resolution'>): number {
     return Number(
       this.st.insertItem.run(
         i.runId,
