@@ -19,14 +19,8 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { createApiServer, type TerminalInfo } from '../src/api/index.js';
 import { PosbridgeClient } from '../src/api/client/index.js';
-import { FingerprintKey } from '../src/card/index.js';
-import { Sealer } from '../src/crypto/index.js';
-import { Engine, type EngineEvent } from '../src/engine/index.js';
-import { HostLink } from '../src/host/index.js';
-import { loadDialect } from '../src/iso8583/index.js';
-import { Journal } from '../src/journal/index.js';
-import { startHostSimulator } from '../simulators/host/index.js';
-import { InstantReader } from '../simulators/shared/instant-reader.js';
+import type { EngineEvent } from '../src/engine/index.js';
+import { startStack } from './stack.js';
 
 const CLIENTS = 100;
 const DURATION_MS = 3000;
@@ -39,36 +33,11 @@ function pct(sorted: number[], p: number): number {
 }
 
 export async function run(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'pb-bench-api-'));
-  const sim = await startHostSimulator({ controlPort: null });
-  const reader = new InstantReader();
-  const dialect = loadDialect('cup-pos');
-  const journal = Journal.open({ dir, sealer: await Sealer.load(dir) });
-  const link = new HostLink({
-    host: '127.0.0.1',
-    port: sim.isoPort,
-    dialect,
+  const stack = await startStack({
     terminalId: 'BENCH001',
-    merchantId: '898310048160001',
-    securityModule: reader.securityModule,
-    keyLayout: 'double',
-    counters: journal,
-    timers: { idleEchoMs: 0 },
+    config: { saf: { adviceAfterCompletion: false } },
   });
-  link.start();
-  await link.whenReady(5000);
-  const engine = new Engine({
-    journal,
-    host: link,
-    reader,
-    dialect,
-    fingerprintKey: FingerprintKey.generate(),
-    config: {
-      terminalId: 'BENCH001',
-      merchantId: '898310048160001',
-      saf: { adviceAfterCompletion: false } as never,
-    },
-  });
+  const { engine } = stack;
   const terminal: TerminalInfo = { terminalId: 'R1', state: 'idle', transport: 'simulator' };
   const api = createApiServer({
     engine,
@@ -172,11 +141,7 @@ export async function run(): Promise<void> {
   for (const c of clients) c.close();
   await api.close();
   await new Promise<void>((resolve) => http.close(() => resolve()));
-  await engine.stop();
-  await link.close();
-  journal.close();
-  await sim.close();
-  rmSync(dir, { recursive: true, force: true });
+  await stack.close();
 }
 
 /** Spawns `posbridge start` against simulators in this process; returns the printed line. */

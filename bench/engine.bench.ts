@@ -4,17 +4,7 @@
  * codec, the MAC, loopback TCP and the journal. Measured with synchronous=FULL and, in the same run,
  * with synchronous=OFF: the difference is what durability costs.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { FingerprintKey } from '../src/card/index.js';
-import { Sealer } from '../src/crypto/index.js';
-import { Engine } from '../src/engine/index.js';
-import { HostLink } from '../src/host/index.js';
-import { loadDialect } from '../src/iso8583/index.js';
-import { Journal } from '../src/journal/index.js';
-import { startHostSimulator } from '../simulators/host/index.js';
-import { InstantReader } from '../simulators/shared/instant-reader.js';
+import { startStack } from './stack.js';
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -24,32 +14,10 @@ async function runSales(
   synchronous: 'FULL' | 'OFF',
   count: number,
 ): Promise<{ p50: number; p99: number; commitsPerSale: number; advicesCommits: number }> {
-  const dir = mkdtempSync(join(tmpdir(), 'pb-bench-engine-'));
-  const sim = await startHostSimulator({ controlPort: null });
-  const reader = new InstantReader();
-  const dialect = loadDialect('cup-pos');
-  const journal = Journal.open({ dir, sealer: await Sealer.load(dir) });
-  journal.db.pragma(`synchronous = ${synchronous}`);
-  const link = new HostLink({
-    host: '127.0.0.1',
-    port: sim.isoPort,
-    dialect,
+  const { journal, engine, close } = await startStack({
     terminalId: 'BENCH001',
-    merchantId: '898310048160001',
-    securityModule: reader.securityModule,
-    keyLayout: 'double',
-    counters: journal,
-    timers: { idleEchoMs: 0 },
-  });
-  link.start();
-  await link.whenReady(5000);
-  const engine = new Engine({
-    journal,
-    host: link,
-    reader,
-    dialect,
-    fingerprintKey: FingerprintKey.generate(),
-    config: { terminalId: 'BENCH001', merchantId: '898310048160001', saf: { adviceAfterCompletion: false } },
+    synchronous,
+    config: { saf: { adviceAfterCompletion: false } },
   });
   const lat: number[] = [];
   let commits = 0;
@@ -70,11 +38,7 @@ async function runSales(
   const beforeAdvice = journal.commits;
   await engine.saf.drainAdvices();
   const advicesCommits = (journal.commits - beforeAdvice) / count;
-  await engine.stop();
-  await link.close();
-  journal.close();
-  await sim.close();
-  rmSync(dir, { recursive: true, force: true });
+  await close();
   lat.sort((a, b) => a - b);
   return { p50: pct(lat, 50), p99: pct(lat, 99), commitsPerSale: commits / count, advicesCommits };
 }

@@ -3,96 +3,69 @@
  * lost), against the in-process host simulator answering at once, and reversals per second through the
  * queue. Goal: under 5 s for the 1,000.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { FingerprintKey, Pan } from '../src/card/index.js';
-import { Sealer } from '../src/crypto/index.js';
-import { Engine } from '../src/engine/index.js';
+import { Pan } from '../src/card/index.js';
 import { prepareReversal, cardRequest } from '../src/engine/messages.js';
-import { HostLink } from '../src/host/index.js';
-import { loadDialect } from '../src/iso8583/index.js';
-import { Journal } from '../src/journal/index.js';
-import { startHostSimulator } from '../simulators/host/index.js';
-import { InstantReader } from '../simulators/shared/instant-reader.js';
+import type { Journal } from '../src/journal/index.js';
+import { startStack } from './stack.js';
 
 export async function run(): Promise<void> {
   const n = 1000;
-  const dir = mkdtempSync(join(tmpdir(), 'pb-bench-recovery-'));
-  const sim = await startHostSimulator({ controlPort: null });
-  const reader = new InstantReader();
-  const journal = Journal.open({ dir, sealer: await Sealer.load(dir) });
   const pan = Pan.fromDigits('6212345678000000010');
   // What a crash leaves: n operations in `authorizing` with a pending attempt and a prepared reversal.
-  journal.transaction(() => {
-    for (let i = 0; i < n; i++) {
-      const id = `crashed-${i}`;
-      const stan = String(i + 1).padStart(6, '0');
-      const op = journal.insertOperation({
-        id,
-        kind: 'sale',
-        idempotencyKey: id,
-        paramsHash: 'x',
-        operatorId: 'bench',
-        orderId: null,
-        originalId: null,
-        amount: 10_000,
-        currency: '156',
-        state: 'authorizing',
-        terminalId: 'RECOV001',
-        readerId: null,
-        batch: '000001',
-      });
-      const msg = cardRequest(
-        'sale',
-        op,
-        { pan, entryMode: '051', interface: 'chip', fallback: false },
-        undefined,
-        {
-          terminalId: 'RECOV001',
-          merchantId: '898310048160001',
+  const crash = (journal: Journal): void => {
+    journal.transaction(() => {
+      for (let i = 0; i < n; i++) {
+        const id = `crashed-${i}`;
+        const stan = String(i + 1).padStart(6, '0');
+        const op = journal.insertOperation({
+          id,
+          kind: 'sale',
+          idempotencyKey: id,
+          paramsHash: 'x',
+          operatorId: 'bench',
+          orderId: null,
+          originalId: null,
+          amount: 10_000,
           currency: '156',
+          state: 'authorizing',
+          terminalId: 'RECOV001',
+          readerId: null,
           batch: '000001',
-          stan,
-          now: new Date(),
-          partialApproval: false,
-        },
-      );
-      journal.updateOperation(id, { stan, localDate: '1125' });
-      journal.sealPan(id, pan);
-      journal.insertAttempt({ operationId: id, purpose: 'request', mti: '0200', stan, batch: '000001' });
-      journal.insertSaf({
-        lane: 'reversal',
-        operationId: id,
-        kind: 'reversal',
-        status: 'prepared',
-        reason: null,
-        message: { ...prepareReversal(msg, undefined) },
-      });
-    }
-  });
-  journal.set('stan', n);
-  const dialect = loadDialect('cup-pos');
-  const link = new HostLink({
-    host: '127.0.0.1',
-    port: sim.isoPort,
-    dialect,
+        });
+        const msg = cardRequest(
+          'sale',
+          op,
+          { pan, entryMode: '051', interface: 'chip', fallback: false },
+          undefined,
+          {
+            terminalId: 'RECOV001',
+            merchantId: '898310048160001',
+            currency: '156',
+            batch: '000001',
+            stan,
+            now: new Date(),
+            partialApproval: false,
+          },
+        );
+        journal.updateOperation(id, { stan, localDate: '1125' });
+        journal.sealPan(id, pan);
+        journal.insertAttempt({ operationId: id, purpose: 'request', mti: '0200', stan, batch: '000001' });
+        journal.insertSaf({
+          lane: 'reversal',
+          operationId: id,
+          kind: 'reversal',
+          status: 'prepared',
+          reason: null,
+          message: { ...prepareReversal(msg, undefined) },
+        });
+      }
+    });
+    journal.set('stan', n);
+  };
+  const { journal, engine, close } = await startStack({
     terminalId: 'RECOV001',
-    merchantId: '898310048160001',
-    securityModule: reader.securityModule,
-    keyLayout: 'double',
-    counters: journal,
-    timers: { idleEchoMs: 0 },
-  });
-  link.start();
-  await link.whenReady(5000);
-  const engine = new Engine({
-    journal,
-    host: link,
-    reader,
-    dialect,
-    fingerprintKey: FingerprintKey.generate(),
-    config: { terminalId: 'RECOV001', merchantId: '898310048160001', useStatusInquiry: false },
+    prepare: crash,
+    config: { useStatusInquiry: false },
   });
   const t0 = performance.now();
   const report = await engine.recover();
@@ -105,9 +78,5 @@ export async function run(): Promise<void> {
   console.log(
     `  reversals through the queue: ${Math.round((reversed * 1000) / ms).toLocaleString('en-US')}/s (each journaled before sending, one at a time, in order)`,
   );
-  await engine.stop();
-  await link.close();
-  journal.close();
-  await sim.close();
-  rmSync(dir, { recursive: true, force: true });
+  await close();
 }
