@@ -40,6 +40,7 @@ const ENGINE_CODES: Record<EngineErrorCode, ApiErrorCode> = {
   reader_busy: 'reader_busy',
   not_found: 'unknown_payment',
   wrong_state: 'wrong_state',
+  already_completed: 'already_completed',
   amount_exceeds_original: 'amount_exceeds_original',
   refund_exceeds_captured: 'amount_exceeds_refundable',
   void_not_same_batch: 'void_not_same_batch',

@@ -104,6 +104,7 @@ export function toPayment(v: OperationView): Payment {
     voided: v.voided,
     refundedAmount: v.refundedAmount,
     capturedAmount: v.capturedAmount,
+    cancelRequested: v.cancelRequested,
     ...(v.kind === 'balance' ? { balance: balanceOf(v) } : {}),
     createdAt: v.createdAt,
     updatedAt: v.updatedAt,
@@ -144,6 +145,9 @@ export function durableEvent(e: Extract<EngineEvent, { kind: 'durable' }>): Paym
       ...('orderId' in d ? { orderId: str(d['orderId']) } : {}),
       ...('responseCode' in d ? { responseCode: str(d['responseCode']) } : {}),
     };
+  }
+  if (e.type === 'operation.cancel_requested') {
+    return { ...base, type: 'cancel_requested', ...('state' in d ? { reason: `cancelled_in_${str(d['state'])}` } : {}) };
   }
   if (e.type === 'host.late_response') {
     return {

@@ -181,6 +181,11 @@ export const DEFS: Record<string, JsonSchema> = {
         minimum: 0,
         description: 'Money this payment took (sale, capture), or captured from it (pre-auth).',
       },
+      cancelRequested: {
+        type: 'boolean',
+        description:
+          'The operator cancelled while the payment was in flight: it ends cancelled, declined, failed or reversed, never completed.',
+      },
       balance: nullable(
         object({ amount: { type: 'integer' }, currency: { type: 'string' } }, ['amount', 'currency'], {
           description: 'Balance inquiries only: the balance the host reported.',
@@ -206,6 +211,7 @@ export const DEFS: Record<string, JsonSchema> = {
       'voided',
       'refundedAmount',
       'capturedAmount',
+      'cancelRequested',
       'createdAt',
       'updatedAt',
     ],
@@ -742,11 +748,11 @@ export const METHODS: Record<MethodName, MethodSpec> = {
   },
   'payment.cancel': {
     summary:
-      'Cancel a payment. Before the card is read: cancelled. After approval: reversed. A partial approval: declined and reversed. A final payment is returned unchanged.',
+      'Cancel a payment; it wins or loses as a whole. Before the card is read: cancelled, nothing sent. Card read, at the host or approved: the cancel is recorded (cancelRequested) and honoured at the next step: nothing is sent if nothing was yet, an approval is reversed, a decline stays declined; it never ends completed. A partial approval: declined and reversed. Reversing, declined, failed, cancelled, reversed: returned unchanged. Completed: already_completed (void or refund it).',
     beforeHello: false,
     params: paymentRef,
     result: ref('Payment'),
-    errors: ['unknown_payment'],
+    errors: ['unknown_payment', 'already_completed', 'wrong_state'],
   },
   'payment.acceptPartial': {
     summary:
@@ -1002,6 +1008,11 @@ export const ERROR_CODES: Record<ApiErrorCode, { rpc: number; retryable: boolean
     retryable: false,
     meaning:
       'The payment is not in a state that allows this (e.g. refund of a declined sale, acceptPartial of a completed one).',
+  },
+  already_completed: {
+    rpc: -32000,
+    retryable: false,
+    meaning: 'The payment completed before the cancel came: void it (same batch) or refund it instead.',
   },
   amount_exceeds_refundable: { rpc: -32000, retryable: false, meaning: 'More than what is left to refund.' },
   amount_exceeds_original: {

@@ -32,6 +32,8 @@ export interface EngineConfig {
   hostWaitMs: number;
   /** How long an inquiry waits for a dropped host link to come back. */
   inquiryWaitMs: number;
+  /** Inquiries lost to a dropped connection before an `unknown` is reversed without an answer. */
+  inquiryAttempts: number;
   /** Ask the host about an `unknown` request before reversing (only if the dialect declares the inquiry). */
   useStatusInquiry: boolean;
 }
@@ -61,6 +63,7 @@ export const DEFAULT_ENGINE_CONFIG: Omit<EngineConfig, 'terminalId' | 'merchantI
   useStatusInquiry: true,
   readerRecoveryMs: 30_000,
   inquiryWaitMs: 10_000,
+  inquiryAttempts: 3,
   hostWaitMs: 10_000,
   reversalWaitMs: 5_000,
   saf: {

@@ -97,6 +97,14 @@ export class Engine extends EventEmitter {
   private readonly partialDecisions = new Map<string, (accept: boolean) => void>();
   private readonly retriedBusy = new Set<string>();
   private readonly onStray = (s: StrayResponse): void => this.recordStray(s);
+  /** `unknown` operations whose status inquiry waits for the host link to come back. */
+  private readonly deferredInquiries = new Set<string>();
+  private readonly onHostState = (e: { state: string }): void => {
+    if (e.state === 'ready') this.retryDeferredInquiries();
+  };
+  private stopping = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly stopWaiters = new Set<() => void>();
 
   constructor(deps: EngineDeps) {
     super();
@@ -131,11 +139,16 @@ export class Engine extends EventEmitter {
       logger: this.log,
     });
     this.host.on('stray', this.onStray);
+    this.host.on('state', this.onHostState);
   }
 
   /** Stops background work (not the host link or reader, which the caller owns). */
   async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.retryTimer);
+    for (const wake of this.stopWaiters) wake();
     this.host.off('stray', this.onStray);
+    this.host.off('state', this.onHostState);
     await Promise.allSettled([...this.running.values()]);
     await this.saf.stop();
   }
@@ -250,6 +263,11 @@ export class Engine extends EventEmitter {
     return this.journal.recentOperations(limit).map((o) => this.view(o.id));
   }
 
+  /** Operations whose flow is running in this process now (for shutdown: what is being waited for). */
+  inFlight(): OperationView[] {
+    return [...this.running.keys()].map((id) => this.view(id));
+  }
+
   /** Resolves when the operation's current run has ended (final state, or waiting for a decision). */
   async settled(id: string): Promise<OperationView> {
     await this.running.get(id);
@@ -268,26 +286,65 @@ export class Engine extends EventEmitter {
     return this.view(id);
   }
 
-  /** Cancels an operation that has not reached the host; after that, cancel means reversal. */
+  /**
+   * The operator's cancel. It wins or loses atomically, never half (docs/protocol.md "Cancelling"):
+   * - before the card is read: the reader cancels, the payment ends `cancelled`, nothing is sent;
+   * - card read, at the host (`authorizing`, `unknown`), approved or completing: the cancel is journaled
+   *   and the payment's flow honours it at its next decision point (and start-up recovery after a
+   *   crash): nothing is sent if nothing was yet; an approval is reversed (06) and the card told to
+   *   decline; a decline stays a decline. It never ends `completed`;
+   * - partially approved: the partial approval is declined and reversed;
+   * - already reversing, or final without money moved (declined, failed, cancelled, reversed): unchanged;
+   * - completed: too late (`already_completed`: void or refund it); needs_attention: `wrong_state`.
+   */
   async cancel(id: string, operatorId: string): Promise<OperationView> {
     const op = this.journal.getOperation(id);
     if (!op) throw new EngineError('not_found', 'no such operation', { path: 'paymentId' });
-    if (FINAL_STATES.has(op.state)) return this.view(id);
+    if (op.state === 'completed')
+      throw new EngineError(
+        'already_completed',
+        'the payment is completed: void it (same batch) or refund it instead',
+        { path: 'paymentId' },
+      );
+    if (op.state === 'needs_attention')
+      throw new EngineError('wrong_state', 'the payment needs attention: resolve it by reconciliation', {
+        path: 'paymentId',
+      });
+    if (FINAL_STATES.has(op.state) || op.state === 'reversing') return this.view(id);
     this.journal.audit(operatorId, 'cancel', id, { state: op.state });
-    if (op.state === 'awaiting_card' || op.state === 'created') {
-      const r = await this.reader.cancel();
-      if (r.status === 'too_late') this.log?.info({ paymentId: id }, 'cancel too late: card already read');
-      return this.view(id);
-    }
-    if (op.state === 'partially_approved') {
+    if (op.state === 'partially_approved' && this.partialDecisions.has(id)) {
+      this.requestCancel(op, operatorId);
       this.decidePartial(id, false);
       return this.view(id);
     }
-    if (op.state === 'approved') {
-      // Cancel after approval: reverse (06).
-      this.startReversal(op, '06', 'cancelled_after_approval');
+    if (op.state === 'awaiting_card' || op.state === 'created') {
+      // Journaled first: if the card is read before the reader takes the cancel, the flow stops there.
+      this.requestCancel(op, operatorId);
+      const r = await this.reader.cancel();
+      if (r.status === 'too_late') this.log?.info({ paymentId: id }, 'cancel too late for the reader: card read');
+      return this.view(id);
+    }
+    this.requestCancel(op, operatorId);
+    if (!this.running.has(id) && (op.state === 'approved' || op.state === 'completing')) {
+      // No flow of this process holds it (left by a crash, before recovery ran): reverse now.
+      this.startReversal(this.journal.getOperation(id)!, '06', 'cancelled_by_operator');
     }
     return this.view(id);
+  }
+
+  /** Journals the operator's cancel of an in-flight operation (once; later cancels keep the first). */
+  private requestCancel(op: OperationRow, operatorId: string): void {
+    if (op.cancelRequested) return;
+    const request = { operatorId, at: this.now().toISOString(), state: op.state };
+    const seq = this.journal.transaction(() => {
+      this.journal.updateOperation(op.id, { cancelRequested: request });
+      return this.journal.appendEvent(op.id, 'operation.cancel_requested', { ...request });
+    });
+    this.emitDurable(seq, op.id, 'operation.cancel_requested', { ...request });
+  }
+
+  private cancelRequested(id: string): boolean {
+    return this.journal.getOperation(id)?.cancelRequested != null;
   }
 
   orderSummary(orderId: string): OrderSummary {
@@ -456,7 +513,7 @@ export class Engine extends EventEmitter {
     // Never ask for a card that cannot be authorised: wait (bounded) for the host link and its keys.
     const hostReady = (): boolean => this.host.state === 'ready';
     if (!hostReady()) {
-      await this.host.whenReady(this.config.hostWaitMs).catch(() => undefined);
+      await this.waitForHost(this.config.hostWaitMs);
       if (!hostReady()) {
         this.transition(op.id, 'failed', { reason: 'host_unavailable' });
         return;
@@ -512,6 +569,11 @@ export class Engine extends EventEmitter {
         return;
       }
       card = started.card;
+      if (this.cancelRequested(op.id)) {
+        this.transition(op.id, 'cancelled', { reason: 'cancelled_by_operator' });
+        await this.finishCard(op.id, { approved: false, responseCode: '06' });
+        return;
+      }
       if (original) {
         const mismatch = this.sameCard(original, card);
         if (mismatch) {
@@ -589,6 +651,12 @@ export class Engine extends EventEmitter {
           responseCode: '96',
           unableToGoOnline: true,
         });
+      return;
+    }
+    if (this.cancelRequested(op.id)) {
+      // Checked with no await before the write-ahead below: a cancel journaled by now wins, nothing leaves.
+      this.transition(op.id, 'cancelled', { reason: 'cancelled_by_operator' });
+      if (card) await this.finishCard(op.id, { approved: false, responseCode: '06' });
       return;
     }
     let pan: Pan | undefined = card?.pan;
@@ -758,13 +826,23 @@ export class Engine extends EventEmitter {
       return;
     }
     if (state === 'partially_approved') {
-      const accept = await new Promise<boolean>((resolve) => this.partialDecisions.set(id, resolve));
+      const accept =
+        !this.cancelRequested(id) &&
+        (await new Promise<boolean>((resolve) => this.partialDecisions.set(id, resolve)));
       if (!accept) {
+        const why = this.cancelRequested(id) ? 'cancelled_by_operator' : 'partial_declined_by_crm';
+        // Reversal first (journaled), then the card: a crash between them still reverses.
+        this.startReversal(this.journal.getOperation(id)!, '06', why);
         if (card) await this.finishCard(id, { approved: false, responseCode: '06' });
-        this.startReversal(this.journal.getOperation(id)!, '06', 'partial_declined_by_crm');
         return;
       }
       this.journal.audit(this.journal.getOperation(id)!.operatorId, 'partial_accepted', id, {});
+    }
+    if (this.cancelRequested(id)) {
+      // Cancelled after the host approved, before the card was asked: reverse, and the card declines.
+      this.startReversal(this.journal.getOperation(id)!, '06', 'cancelled_by_operator');
+      if (card) await this.finishCard(id, { approved: false, responseCode: '06' });
+      return;
     }
     // approved (or accepted partial): the card decides (TC or AAC) when it is still in the reader.
     let completion: CompleteResult = { status: 'completed', cryptogram: 'none' };
@@ -780,9 +858,12 @@ export class Engine extends EventEmitter {
       // The link dropped while the card decided: ask the reader, once it is back, what it did.
       completion = await this.askReaderAfterDrop(id, completion);
     }
-    if (completion.status !== 'completed' || completion.cryptogram === 'aac') {
-      const reason =
-        completion.status === 'completed'
+    if (completion.status !== 'completed' || completion.cryptogram === 'aac' || this.cancelRequested(id)) {
+      // A cancel that came while the card decided wins: the charge is reversed, never completed.
+      // (No await between this check and complete(): a cancel is either seen here or finds `completed`.)
+      const reason = this.cancelRequested(id)
+        ? 'cancelled_by_operator'
+        : completion.status === 'completed'
           ? 'chip_declined_after_approval'
           : completion.status === 'card_removed'
             ? 'card_removed_before_completion'
@@ -900,6 +981,11 @@ export class Engine extends EventEmitter {
           break;
         case 'approved':
         case 'completing': {
+          if (op.cancelRequested) {
+            toReverse.push([op, '06', 'cancelled_by_operator']);
+            count('reversal_queued');
+            break;
+          }
           if (!op.iccRequest) {
             // No chip decision pending (magstripe, contactless without second AC, or no card at all).
             this.complete(op.id, { status: 'completed', cryptogram: 'none' });
@@ -1018,6 +1104,14 @@ export class Engine extends EventEmitter {
       this.startReversal(op, '98', op.reason ?? 'no_answer');
       return;
     }
+    // Ask first, even after a dropped link: wait (bounded) for it; if it stays down, the operation stays
+    // `unknown` and is asked about as soon as the link is back (docs/recovery.md, status inquiry).
+    if (this.host.state !== 'ready') await this.waitForHost(this.config.inquiryWaitMs);
+    if (this.host.state !== 'ready') {
+      this.deferInquiry(id, 'host link down');
+      return;
+    }
+    this.deferredInquiries.delete(id);
     let attemptId = 0;
     const message = this.journal.transaction(() => {
       const ctx = this.context(this.host.stan.next());
@@ -1036,6 +1130,16 @@ export class Engine extends EventEmitter {
       settledAt: this.now().toISOString(),
       ...(outcome.status === 'answered' ? { responseCode: strOrNull(outcome.response.fields[39]) } : {}),
     });
+    const asked = this.journal.attemptsOf(id).filter((a) => a.purpose === 'inquiry').length;
+    if (
+      outcome.status === 'not_sent' ||
+      (outcome.status === 'unknown' && outcome.reason !== 'timeout' && asked < this.config.inquiryAttempts)
+    ) {
+      // Nothing learnt because the link dropped (before or after the inquiry left): ask again when it is
+      // back. An inquiry changes nothing at the host, so asking twice is harmless.
+      this.deferInquiry(id, `inquiry ${outcome.status}: ${outcome.reason}`);
+      return;
+    }
     if (outcome.status !== 'answered') {
       // Still no answer: reversing is always safe (a reversal of something the host never saw is answered 00).
       this.startReversal(op, '98', 'no_answer_inquiry_failed');
@@ -1057,6 +1161,62 @@ export class Engine extends EventEmitter {
       return;
     }
     this.settleFinal(id, 'declined', `declined_${rc}`);
+  }
+
+  /** Waits for the host link up to `ms`, or until the engine stops. */
+  private async waitForHost(ms: number): Promise<void> {
+    if (this.stopping) return;
+    let wake!: () => void;
+    const stopped = new Promise<void>((r) => {
+      wake = r;
+      this.stopWaiters.add(r);
+    });
+    try {
+      await Promise.race([this.host.whenReady(ms).catch(() => undefined), stopped]);
+    } finally {
+      this.stopWaiters.delete(wake);
+    }
+  }
+
+  private deferInquiry(id: string, why: string): void {
+    if (this.stopping) return; // start-up recovery asks next time
+    this.deferredInquiries.add(id);
+    this.log?.info({ paymentId: id, why }, 'status inquiry waits for the host link; the payment stays unknown');
+    if (this.host.state === 'ready') this.retrySoon();
+  }
+
+  /** The link came back while a flow still held the operation: look again shortly. */
+  private retrySoon(): void {
+    if (this.stopping || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.retryDeferredInquiries();
+    }, this.config.saf.pollMs);
+    this.retryTimer.unref?.();
+  }
+
+  /** The link is back: ask about every `unknown` operation that waited for it. */
+  private retryDeferredInquiries(): void {
+    if (this.stopping) return;
+    for (const id of [...this.deferredInquiries]) {
+      if (this.running.has(id)) {
+        if (this.host.state === 'ready') this.retrySoon();
+        continue;
+      }
+      this.deferredInquiries.delete(id);
+      if (this.journal.getOperation(id)?.state !== 'unknown') continue;
+      this.track(id, this.resolveUnknown(id));
+    }
+  }
+
+  /** Keeps a background flow of `id` in `running` (stop waits for it; crashes are logged, not lost). */
+  private track(id: string, flow: Promise<void>): void {
+    const run = flow
+      .catch((e: unknown) => this.crash(id, e))
+      .finally(() => {
+        if (this.running.get(id) === run) this.running.delete(id);
+      });
+    this.running.set(id, run);
   }
 
   private settleFinal(id: string, state: 'failed' | 'declined', reason: string): void {

@@ -5,6 +5,7 @@ export type EngineErrorCode =
   | 'reader_busy'
   | 'not_found'
   | 'wrong_state'
+  | 'already_completed'
   | 'amount_exceeds_original'
   | 'refund_exceeds_captured'
   | 'void_not_same_batch'

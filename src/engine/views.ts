@@ -31,6 +31,8 @@ export interface OperationView {
   voided: boolean;
   refundedAmount: number;
   capturedAmount: number;
+  /** The operator cancelled while it was in flight (it will not end completed). */
+  cancelRequested: boolean;
   result: Record<string, unknown> | null;
   createdAt: string;
   updatedAt: string;
@@ -80,6 +82,7 @@ export function toView(op: OperationRow, referencing: readonly OperationRow[]): 
     voided,
     refundedAmount,
     capturedAmount,
+    cancelRequested: op.cancelRequested != null,
     result: op.result,
     createdAt: op.createdAt,
     updatedAt: op.updatedAt,

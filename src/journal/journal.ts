@@ -270,6 +270,7 @@ export class Journal {
       iccFinal: 'icc_final',
       result: 'result',
       supervisor: 'supervisor',
+      cancelRequested: 'cancel_requested',
       operatorId: 'operator_id',
       originalId: 'original_id',
       amount: 'amount',
@@ -281,7 +282,7 @@ export class Journal {
       const col = map[k];
       if (!col || v === undefined) continue;
       cols.push(`${col} = ?`);
-      values.push(k === 'card' || k === 'result' || k === 'supervisor' ? json(v) : v);
+      values.push(k === 'card' || k === 'result' || k === 'supervisor' || k === 'cancelRequested' ? json(v) : v);
     }
     cols.push('updated_at = ?');
     values.push(this.stamp(), id);
@@ -562,6 +563,7 @@ function toOperation(r: Row): OperationRow {
     iccFinal: (r['icc_final'] as Buffer | null) ?? null,
     result: parse(r['result']),
     supervisor: parse(r['supervisor']),
+    cancelRequested: parse(r['cancel_requested']),
     createdAt: String(r['created_at']),
     updatedAt: String(r['updated_at']),
   };

@@ -215,4 +215,10 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX receipt_prints_op ON receipt_prints(operation_id, copy);
   `,
+  `
+  -- A cancel the operator asked for while the operation was in flight (card read, at the host, approved):
+  -- {operatorId, at, state}. The flow, and start-up recovery after a crash, honour it at the next decision
+  -- point: nothing is sent, or an approval is reversed; never completed.
+  ALTER TABLE operations ADD COLUMN cancel_requested TEXT;
+  `,
 ];

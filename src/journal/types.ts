@@ -46,6 +46,13 @@ export interface CardFacts {
   fundingLast4?: string;
 }
 
+export interface CancelRequest {
+  operatorId: string;
+  at: string;
+  /** The state the operation was in when the cancel came. */
+  state: OperationState;
+}
+
 export interface OperationRow {
   id: string;
   kind: OperationKind;
@@ -72,6 +79,8 @@ export interface OperationRow {
   iccFinal: Buffer | null;
   result: Record<string, unknown> | null;
   supervisor: Record<string, unknown> | null;
+  /** Set when the operator cancelled while the operation was in flight (see Engine.cancel). */
+  cancelRequested: CancelRequest | null;
   createdAt: string;
   updatedAt: string;
 }

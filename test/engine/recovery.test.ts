@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { harness, TID, type Harness } from './harness.js';
+import { FingerprintKey } from '../../src/card/index.js';
+import { Engine } from '../../src/engine/index.js';
+import { loadDialect } from '../../src/iso8583/index.js';
+import type { CompleteTransaction, LastTransactionStatus } from '../../src/terminal/reader.js';
+import { InstantReader } from '../../simulators/shared/instant-reader.js';
+import { harness, MID, TID, type Harness } from './harness.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -175,5 +180,89 @@ describe('lost-transaction recovery', () => {
     await h.engine.saf.drainReversals();
     expect(h.engine.view(v.id)).toMatchObject({ state: 'needs_attention', reason: 'batch_closed' });
     expect(h.journal.dueOutbox().some((o) => o.topic === 'payment.needs_attention')).toBe(true);
+  });
+
+  it('a dropped connection: the status inquiry waits for the link and asks before any reversal (defect 3)', async () => {
+    h = await harness({ responseMs: 300, config: { inquiryWaitMs: 3000 } });
+    h.sim.faults.add({ match: { mti: '0200' }, action: 'close_before_response', times: 1 });
+    const v = h.engine.submit({ kind: 'sale', idempotencyKey: 'cut-ask', operatorId: 'op', amount: 5_500 });
+    await h.engine.settled(v.id);
+    await until(() => ['reversed', 'failed', 'declined'].includes(h.engine.view(v.id).state));
+    const purposes = h.journal.attemptsOf(v.id).map((a) => `${a.purpose}:${a.outcome}`);
+    // Asked first (answered), never a reversal sent without asking.
+    expect(purposes[0]).toBe('request:unknown');
+    expect(purposes[1]).toBe('inquiry:answered');
+    expect(h.journal.getOperation(v.id)!.reason).not.toBe('no_answer_inquiry_failed');
+  });
+
+  it('a link that stays down longer than inquiryWaitMs: the payment stays unknown and is asked about once the link is back', async () => {
+    h = await harness({ responseMs: 300, config: { inquiryWaitMs: 100 } });
+    h.sim.faults.add({ match: { mti: '0200' }, action: 'close_before_response', times: 1 });
+    // The link goes down for good the moment the answer is lost.
+    h.engine.on('event', (e) => {
+      if (e.kind === 'durable' && e.data['state'] === 'unknown') void h.link.close();
+    });
+    const v = h.engine.submit({ kind: 'sale', idempotencyKey: 'down-ask', operatorId: 'op', amount: 6_600 });
+    await h.engine.settled(v.id);
+    expect(h.engine.view(v.id).state).toBe('unknown');
+    expect(h.journal.attemptsOf(v.id).map((a) => a.purpose)).toEqual(['request']);
+    h.link.start();
+    await until(() => ['reversed', 'failed', 'declined'].includes(h.engine.view(v.id).state), 5000);
+    const purposes = h.journal.attemptsOf(v.id).map((a) => `${a.purpose}:${a.outcome}`);
+    expect(purposes.slice(0, 2)).toEqual(['request:unknown', 'inquiry:answered']);
+  });
+
+  it('a link that flaps: inquiries lost to dropped connections are asked again, then reversed', async () => {
+    h = await harness({ responseMs: 300, config: { inquiryWaitMs: 2000 } });
+    h.sim.faults.add({ match: { mti: '0200' }, action: 'close_before_response', times: 1 });
+    h.sim.faults.add({ match: { mti: '0820' }, action: 'close_before_response', times: 2 });
+    const v = h.engine.submit({ kind: 'sale', idempotencyKey: 'flap-ask', operatorId: 'op', amount: 6_700 });
+    await until(() => ['reversed', 'failed', 'declined'].includes(h.engine.view(v.id).state), 5000);
+    const purposes = h.journal.attemptsOf(v.id).map((a) => `${a.purpose}:${a.outcome}`);
+    expect(purposes.slice(0, 4)).toEqual([
+      'request:unknown',
+      'inquiry:unknown',
+      'inquiry:unknown',
+      'inquiry:answered',
+    ]);
+  });
+
+  it('a cancel journaled before a crash wins at start-up recovery, even when the card accepted', async () => {
+    // The first process: approved by the host, the card deciding (stuck), the operator cancels, then it dies.
+    let release!: () => void;
+    const stuck = new (class extends InstantReader {
+      override async completeTransaction(reference: string, answer: CompleteTransaction) {
+        if (answer.approved) await new Promise<void>((r) => (release = r));
+        return super.completeTransaction(reference, answer);
+      }
+    })();
+    h = await harness({ responseMs: 300, reader: stuck });
+    const v = h.engine.submit({ kind: 'sale', idempotencyKey: 'crash-cancel', operatorId: 'op', amount: 7_700 });
+    await until(() => h.engine.view(v.id).state === 'approved');
+    expect((await h.engine.cancel(v.id, 'op')).cancelRequested).toBe(true);
+    // The next process: same journal; its reader says the card accepted (TC) this very payment.
+    const tcReader = new (class extends InstantReader {
+      override async lastTransactionStatus(): Promise<LastTransactionStatus> {
+        return { reference: v.id, stage: 'completed', cryptogram: 'tc' };
+      }
+    })();
+    const next = new Engine({
+      journal: h.journal,
+      host: h.link,
+      reader: tcReader,
+      dialect: loadDialect('cup-pos'),
+      fingerprintKey: FingerprintKey.generate(),
+      config: { terminalId: TID, merchantId: MID, saf: { backoffInitialMs: 20, pollMs: 50 } },
+    });
+    const report = await next.recover();
+    expect(report.actions['reversal_queued']).toBe(1);
+    await until(() => next.view(v.id).state === 'reversed');
+    expect(next.view(v.id).reason).toBe('cancelled_by_operator');
+    const tx = hostTx(h.journal.getOperation(v.id)!.stan!)!;
+    expect(tx.reversal).toBeDefined();
+    await next.stop();
+    release();
+    await h.engine.settled(v.id);
+    expect(h.engine.view(v.id).state).toBe('reversed');
   });
 });

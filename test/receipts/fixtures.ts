@@ -53,6 +53,7 @@ export function row(patch: Partial<OperationRow> = {}): OperationRow {
     iccFinal: encodeTlv([tlv('9F26', h('A1B2C3D4E5F60718')), tlv('9F27', h('40'))]),
     result: null,
     supervisor: null,
+    cancelRequested: null,
     createdAt: '2024-05-01T06:03:09.000Z',
     updatedAt: '2024-05-01T06:03:11.000Z',
     ...patch,

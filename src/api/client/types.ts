@@ -121,6 +121,11 @@ export interface Payment {
   voided: boolean;
   refundedAmount: number;
   capturedAmount: number;
+  /**
+   * The operator cancelled while the payment was in flight: it will end cancelled, declined, failed or
+   * reversed, never completed (docs/protocol.md, "Cancelling a payment").
+   */
+  cancelRequested: boolean;
   /** Balance inquiries only: the balance the host reported (null when it sent none). */
   balance?: { amount: number; currency: string } | null;
   createdAt: string;
@@ -177,7 +182,10 @@ export interface PaymentEvent {
   paymentId: string | null;
   seq: number;
   durable: boolean;
-  /** `state` (a state transition), `progress` (reader prompt), `late_response`, or another journal event type. */
+  /**
+   * `state` (a state transition), `progress` (reader prompt), `cancel_requested` (the operator cancelled an
+   * in-flight payment; a state event follows), `late_response`, or another journal event type.
+   */
   type: string;
   state?: PaymentState;
   final?: boolean;
@@ -528,6 +536,7 @@ export type ApiErrorCode =
   | 'terminal_error'
   | 'idempotency_conflict'
   | 'wrong_state'
+  | 'already_completed'
   | 'amount_exceeds_refundable'
   | 'amount_exceeds_original'
   | 'void_not_same_batch'
