@@ -2,12 +2,13 @@
  * QA scenarios: `posbridge-sim run <scenario.json ...>`. A scenario names the card, the payments, the
  * reader and host faults, daemon kills, and the expected final states and host ledger; the runner starts
  * the host and reader simulators and the engine runner as processes, plays the steps, and prints
- * pass/fail per expectation. Format (every key optional except name, steps, expect):
+ * pass/fail per expectation. The format and its rules are in docs/qa-scenarios.md; the JSON Schema is
+ * built in `./scenario-schema.ts` (`posbridge-sim run --schema` prints it). Example:
  *
  * {
  *   "name": "lost answer: the host committed, the answer was dropped",
  *   "card": "cup-debit-chip",
- *   "steps": [
+ *   "steps": [                                  // one action per step, played in order
  *     { "hostFault": { "action": "drop_response", "match": { "mti": "0200" }, "times": 1 } },
  *     { "reader": { "dropLinkAt": "after_host_approval" } },
  *     { "pay": { "key": "s1", "amount": 10000, "kind": "sale" } },
@@ -15,19 +16,29 @@
  *     { "partial": { "key": "s1", "accept": false } },
  *     { "settle": { "key": "s1" } }             // wait until s1 is final and the reversal lane is empty
  *   ],
- *   "expect": [
+ *   "expect": [                                 // one check per expectation
  *     { "key": "s1", "state": "reversed" },     // or a list of acceptable states
  *     { "key": "s1", "host": "reversed" },      // host ledger status of its request, or "absent"
  *     { "key": "s1", "reason": "approved_at_host_after_timeout" },
  *     { "key": "s1", "consistent": true }       // completed here ⇔ held (approved, not reversed) there
  *   ]
  * }
+ *
+ * Files are validated (strict schema, then cross references) before anything starts: `run` exits 2
+ * listing every problem as `<file>: <JSON path>: <what was expected>`. During a run, any control-API
+ * answer outside 2xx (host or reader simulator, engine runner) fails the scenario with the step, the
+ * request, the status and the body.
  */
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { httpJson, killAndWait, sleep, startSim, type Proc } from './processes.js';
+import { killAndWait, sleep, startSim, type Proc } from './processes.js';
+import { DEFAULT_BEHAVIOUR, type Behaviour } from './reader/behaviour.js';
+import { ScenarioValidationError, scenarioSchema, validateScenario } from './scenario-schema.js';
 
+export { ScenarioValidationError } from './scenario-schema.js';
+
+/** One action per step (the schema enforces it). */
 export interface ScenarioStep {
   hostFault?: Record<string, unknown>;
   reader?: Record<string, unknown>;
@@ -38,6 +49,7 @@ export interface ScenarioStep {
   sleep?: number;
 }
 
+/** One check per expectation (the schema enforces it). */
 export interface ScenarioExpectation {
   key: string;
   state?: string | string[];
@@ -73,14 +85,65 @@ interface OpView {
   host: { stan: string | null; batch: string | null };
 }
 
+/** A control-API answer outside 2xx, or no answer: fails the scenario. */
+export class ControlApiError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly body?: string,
+  ) {
+    super(message);
+    this.name = 'ControlApiError';
+  }
+}
+
+const API_NAMES = { host: 'host simulator', reader: 'reader simulator', engine: 'engine runner' } as const;
+
+/**
+ * One control-API request; any status outside 2xx throws `ControlApiError` with the status and body.
+ * Network errors (an engine that is restarting) are thrown as they are.
+ */
+async function control(
+  api: keyof typeof API_NAMES,
+  port: number,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    ...(body !== undefined
+      ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
+      : {}),
+  });
+  const text = await res.text();
+  if (res.status < 200 || res.status > 299) {
+    const shown = text.replace(/\s+/g, ' ').trim().slice(0, 500);
+    throw new ControlApiError(
+      `${API_NAMES[api]} ${method} ${path} answered ${res.status}: ${shown || '(empty body)'}`,
+      res.status,
+      text,
+    );
+  }
+  if (!text) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ControlApiError(
+      `${API_NAMES[api]} ${method} ${path} answered ${res.status} with a body that is not JSON`,
+    );
+  }
+}
+
+const stepKind = (step: ScenarioStep): string => Object.keys(step).join('+') || 'empty';
+
 const FINAL = ['completed', 'declined', 'reversed', 'cancelled', 'failed', 'needs_attention'];
-const QUIET_READER = {
-  customerCancels: false,
-  wrongPin: false,
-  cardRemovedBeforeCompletion: false,
-  noCard: false,
-  dropLinkAt: null,
-  chipDeclines: false,
+/**
+ * The reader each scenario starts with: every behaviour at its default (nothing a previous scenario
+ * set carries over), no customer or card delays.
+ */
+const QUIET_READER: Behaviour = {
+  ...DEFAULT_BEHAVIOUR,
   cardDelayMs: 0,
   pinDigitDelayMs: 0,
   processingDelayMs: 0,
@@ -136,72 +199,92 @@ export class ScenarioRig {
     this.log.end();
   }
 
-  async run(s: Scenario): Promise<ScenarioResult> {
+  /**
+   * Plays a scenario (validated first: an invalid one fails without touching the simulators). Any
+   * control-API error fails it, naming the step.
+   */
+  async run(s: Scenario, source = `scenario ${JSON.stringify(s?.name ?? '')}`): Promise<ScenarioResult> {
+    const name = typeof s?.name === 'string' ? s.name : source;
+    try {
+      validateScenario(s, source);
+    } catch (e) {
+      return { name, pass: false, results: [], error: (e as Error).message };
+    }
     const keys = new Map<string, string>();
     const prefix = `${basename(s.name).replace(/\W+/g, '-').slice(0, 24)}-${Date.now()}`;
+    let at = 'setup';
     try {
-      await httpJson(this.hostCtl, 'DELETE', '/faults');
-      await httpJson(this.readerCtl, 'POST', '/behaviour', {
+      await control('host', this.hostCtl, 'DELETE', '/faults');
+      await control('reader', this.readerCtl, 'POST', '/behaviour', {
         ...QUIET_READER,
         card: s.card ?? 'cup-debit-chip',
       });
-      for (const step of s.steps) {
-        if (step.hostFault) await httpJson(this.hostCtl, 'POST', '/faults', step.hostFault);
-        if (step.reader) await httpJson(this.readerCtl, 'POST', '/behaviour', step.reader);
-        if (step.sleep) await sleep(step.sleep);
-        if (step.pay) {
-          const p = step.pay;
-          const body: Record<string, unknown> = {
-            kind: p.kind ?? 'sale',
-            idempotencyKey: `${prefix}-${p.key}`,
-          };
-          if (p.amount !== undefined) body['amount'] = p.amount;
-          if (p.originalKey) body['originalId'] = keys.get(p.originalKey);
-          if (p.cardPresent) body['cardPresent'] = true;
-          const r = (await httpJson(this.enginePort, 'POST', '/control/operations', body)).json as {
-            id?: string;
-            error?: unknown;
-          };
-          if (!r.id) throw new Error(`pay ${p.key}: ${JSON.stringify(r.error)}`);
-          keys.set(p.key, r.id);
-        }
-        if (step.kill) {
-          await sleep(step.kill.afterMs ?? 0);
-          await killAndWait(this.engine);
-          await httpJson(this.hostCtl, 'DELETE', '/faults');
-          this.engine = await startSim(this.engineArgs, this.log);
-        }
-        if (step.partial) {
-          const id = keys.get(step.partial.key);
-          for (let i = 0; i < 200; i++) {
-            const v = (await httpJson(this.enginePort, 'GET', `/control/operations/${id}`)).json as OpView;
-            if (v.state === 'partially_approved') break;
-            await sleep(25);
-          }
-          await httpJson(this.enginePort, 'POST', `/control/partial/${id}`, { accept: step.partial.accept });
-        }
-        if (step.settle) await this.settle(keys.get(step.settle.key)!, step.settle.timeoutMs ?? 20_000);
+      for (const [i, step] of s.steps.entries()) {
+        at = `steps[${i}] (${stepKind(step)})`;
+        await this.step(step, keys, prefix);
       }
+      at = 'settling';
       for (const id of keys.values()) await this.settle(id, 20_000);
+      at = 'checking';
       const results: ExpectationResult[] = [];
       for (const e of s.expect) results.push(await this.check(e, keys));
       return { name: s.name, pass: results.every((r) => r.pass), results };
     } catch (e) {
-      return { name: s.name, pass: false, results: [], error: (e as Error).message };
+      return { name: s.name, pass: false, results: [], error: `${at}: ${(e as Error).message}` };
     }
+  }
+
+  private async step(step: ScenarioStep, keys: Map<string, string>, prefix: string): Promise<void> {
+    if (step.hostFault) await control('host', this.hostCtl, 'POST', '/faults', step.hostFault);
+    if (step.reader) await control('reader', this.readerCtl, 'POST', '/behaviour', step.reader);
+    if (step.sleep) await sleep(step.sleep);
+    if (step.pay) {
+      const p = step.pay;
+      const body: Record<string, unknown> = {
+        kind: p.kind ?? 'sale',
+        idempotencyKey: `${prefix}-${p.key}`,
+      };
+      if (p.amount !== undefined) body['amount'] = p.amount;
+      if (p.originalKey) body['originalId'] = keys.get(p.originalKey);
+      if (p.cardPresent) body['cardPresent'] = true;
+      const r = (await control('engine', this.enginePort, 'POST', '/control/operations', body)) as {
+        id?: string;
+      } | null;
+      if (!r?.id) throw new ControlApiError(`pay ${p.key}: the engine runner answered no operation id`);
+      keys.set(p.key, r.id);
+    }
+    if (step.kill) {
+      await sleep(step.kill.afterMs ?? 0);
+      await killAndWait(this.engine);
+      await control('host', this.hostCtl, 'DELETE', '/faults');
+      this.engine = await startSim(this.engineArgs, this.log);
+    }
+    if (step.partial) {
+      const id = keys.get(step.partial.key)!;
+      for (let i = 0; i < 200; i++) {
+        const v = (await control('engine', this.enginePort, 'GET', `/control/operations/${id}`)) as OpView;
+        if (v.state === 'partially_approved') break;
+        await sleep(25);
+      }
+      await control('engine', this.enginePort, 'POST', `/control/partial/${id}`, {
+        accept: step.partial.accept,
+      });
+    }
+    if (step.settle) await this.settle(keys.get(step.settle.key)!, step.settle.timeoutMs ?? 20_000);
   }
 
   private async settle(id: string, timeoutMs: number): Promise<void> {
     const end = Date.now() + timeoutMs;
     while (Date.now() < end) {
       try {
-        const v = (await httpJson(this.enginePort, 'GET', `/control/operations/${id}`)).json as OpView;
-        const all = (await httpJson(this.enginePort, 'GET', '/control/operations')).json as {
+        const v = (await control('engine', this.enginePort, 'GET', `/control/operations/${id}`)) as OpView;
+        const all = (await control('engine', this.enginePort, 'GET', '/control/operations')) as {
           saf: { lane: string; count: number }[];
         };
         if (FINAL.includes(v.state) && !all.saf.some((x) => x.lane === 'reversal' && x.count > 0)) return;
-      } catch {
-        // the engine may be restarting
+      } catch (e) {
+        // The engine may be restarting (no answer); an answer that is an error fails the scenario.
+        if (e instanceof ControlApiError) throw e;
       }
       await sleep(50);
     }
@@ -210,18 +293,17 @@ export class ScenarioRig {
   private async check(e: ScenarioExpectation, keys: Map<string, string>): Promise<ExpectationResult> {
     const id = keys.get(e.key);
     const v = id
-      ? ((await httpJson(this.enginePort, 'GET', `/control/operations/${id}`)).json as OpView)
+      ? ((await control('engine', this.enginePort, 'GET', `/control/operations/${id}`)) as OpView)
       : undefined;
     if (!v) return { expectation: e, pass: false, actual: 'no such payment' };
     const tx = v.host.stan
       ? (
-          (
-            await httpJson(
-              this.hostCtl,
-              'GET',
-              `/transactions?tid=CHAOS001&stan=${v.host.stan}&batch=${v.host.batch}`,
-            )
-          ).json as { mti: string; status: string }[]
+          (await control(
+            'host',
+            this.hostCtl,
+            'GET',
+            `/transactions?tid=CHAOS001&stan=${v.host.stan}&batch=${v.host.batch}`,
+          )) as { mti: string; status: string }[]
         ).find((t) => t.mti !== '0400' && t.mti !== '0401' && t.mti !== '0820')
       : undefined;
     const hostStatus = tx?.status ?? 'absent';
@@ -245,11 +327,20 @@ export class ScenarioRig {
   }
 }
 
+/**
+ * Reads and validates a scenario file; throws `ScenarioValidationError` naming the file, each JSON path
+ * and what was expected there (every problem at once).
+ */
 export function loadScenario(path: string): Scenario {
-  const s = JSON.parse(readFileSync(path, 'utf8')) as Scenario;
-  if (typeof s.name !== 'string' || !Array.isArray(s.steps) || !Array.isArray(s.expect))
-    throw new Error(`${path}: a scenario needs name, steps and expect`);
-  return s;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    const why = e instanceof SyntaxError ? `not valid JSON: ${e.message}` : (e as Error).message;
+    throw new ScenarioValidationError(path, [{ path: '', message: why }]);
+  }
+  validateScenario(raw, path);
+  return raw as Scenario;
 }
 
 export function formatResult(r: ScenarioResult): string {
@@ -264,24 +355,61 @@ export function formatResult(r: ScenarioResult): string {
   return lines.join('\n');
 }
 
+const USAGE = `usage: posbridge-sim run [--check] <scenario.json> [...]
+       posbridge-sim run --schema
+Shipped scenarios: simulators/scenarios/*.json; the format: docs/qa-scenarios.md.
+Every file is validated before anything starts. Exit 0 when all pass, 1 when an expectation or a
+control-API request fails, 2 when a file is invalid (nothing was run).
+  --check    validate only, start nothing
+  --schema   print the scenario JSON Schema (card ids from simulators/cards.json)
+`;
+
 export async function runScenarioCli(argv: string[]): Promise<number> {
   if (!argv.length || argv.includes('--help')) {
-    process.stdout.write(
-      'usage: posbridge-sim run <scenario.json> [...]\nShipped scenarios: simulators/scenarios/*.json. Exit 1 when an expectation fails.\n',
-    );
+    process.stdout.write(USAGE);
     return argv.length ? 0 : 2;
+  }
+  if (argv.includes('--schema')) {
+    process.stdout.write(`${JSON.stringify(scenarioSchema(), null, 2)}\n`);
+    return 0;
+  }
+  const checkOnly = argv.includes('--check');
+  const files = argv.filter((a) => a !== '--check');
+  const unknown = files.filter((a) => a.startsWith('--'));
+  if (unknown.length || !files.length) {
+    process.stderr.write(`${unknown.length ? `unknown option ${unknown.join(', ')}\n` : ''}${USAGE}`);
+    return 2;
+  }
+  const scenarios: Scenario[] = [];
+  const invalid: string[] = [];
+  for (const file of files) {
+    try {
+      scenarios.push(loadScenario(file));
+    } catch (e) {
+      invalid.push((e as Error).message);
+    }
+  }
+  if (invalid.length) {
+    process.stderr.write(
+      `${invalid.join('\n')}\n${invalid.length} of ${files.length} scenario file(s) invalid; nothing was run\n`,
+    );
+    return 2;
+  }
+  if (checkOnly) {
+    process.stdout.write(`${files.length} scenario file(s) valid\n`);
+    return 0;
   }
   const rig = await ScenarioRig.start();
   let failed = 0;
   try {
-    for (const file of argv) {
-      const r = await rig.run(loadScenario(file));
+    for (const [i, s] of scenarios.entries()) {
+      const r = await rig.run(s, files[i]);
       process.stdout.write(`${formatResult(r)}\n`);
       if (!r.pass) failed++;
     }
   } finally {
     await rig.close();
   }
-  process.stdout.write(`${argv.length - failed} passed, ${failed} failed\n`);
+  process.stdout.write(`${scenarios.length - failed} passed, ${failed} failed\n`);
   return failed ? 1 : 0;
 }

@@ -3,8 +3,14 @@
  * the in-process handle. One-shot behaviours (`dropLinkAt`, `corruptFrames`) clear themselves once
  * they happened.
  */
-export type DropStep = 'before_card_read' | 'after_card_read' | 'after_host_approval';
-export const DROP_STEPS: readonly DropStep[] = ['before_card_read', 'after_card_read', 'after_host_approval'];
+/** `during_load_keys`: the reader takes the working keys, then the link drops before its answer. */
+export type DropStep = 'before_card_read' | 'after_card_read' | 'after_host_approval' | 'during_load_keys';
+export const DROP_STEPS: readonly DropStep[] = [
+  'before_card_read',
+  'after_card_read',
+  'after_host_approval',
+  'during_load_keys',
+];
 
 export type Presentation = 'auto' | 'chip' | 'contactless' | 'magstripe' | 'fallback' | 'keyed';
 export const PRESENTATIONS: readonly Presentation[] = [

@@ -536,6 +536,11 @@ export class ReaderSimulator extends EventEmitter {
     }
     const k = this.keyCheckValues;
     this.log?.info({ layout, kcv: k }, 'working keys loaded');
+    if (this.behaviour.dropLinkAt === 'during_load_keys') {
+      this.behaviour.dropLinkAt = null;
+      this.dropLink();
+      return;
+    }
     await reply('ok', [
       ['kcv_tmk', Buffer.from(k.tmk, 'hex')],
       ['kcv_pik', k.pik ? Buffer.from(k.pik, 'hex') : undefined],

@@ -147,7 +147,11 @@ export function durableEvent(e: Extract<EngineEvent, { kind: 'durable' }>): Paym
     };
   }
   if (e.type === 'operation.cancel_requested') {
-    return { ...base, type: 'cancel_requested', ...('state' in d ? { reason: `cancelled_in_${str(d['state'])}` } : {}) };
+    return {
+      ...base,
+      type: 'cancel_requested',
+      ...('state' in d ? { reason: `cancelled_in_${str(d['state'])}` } : {}),
+    };
   }
   if (e.type === 'host.late_response') {
     return {

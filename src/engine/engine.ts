@@ -321,7 +321,8 @@ export class Engine extends EventEmitter {
       // Journaled first: if the card is read before the reader takes the cancel, the flow stops there.
       this.requestCancel(op, operatorId);
       const r = await this.reader.cancel();
-      if (r.status === 'too_late') this.log?.info({ paymentId: id }, 'cancel too late for the reader: card read');
+      if (r.status === 'too_late')
+        this.log?.info({ paymentId: id }, 'cancel too late for the reader: card read');
       return this.view(id);
     }
     this.requestCancel(op, operatorId);
@@ -1181,7 +1182,10 @@ export class Engine extends EventEmitter {
   private deferInquiry(id: string, why: string): void {
     if (this.stopping) return; // start-up recovery asks next time
     this.deferredInquiries.add(id);
-    this.log?.info({ paymentId: id, why }, 'status inquiry waits for the host link; the payment stays unknown');
+    this.log?.info(
+      { paymentId: id, why },
+      'status inquiry waits for the host link; the payment stays unknown',
+    );
     if (this.host.state === 'ready') this.retrySoon();
   }
 

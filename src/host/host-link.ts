@@ -233,7 +233,7 @@ export class HostLink extends EventEmitter {
     }
     if (wantMac) {
       try {
-        body = d.applyMac(body, await this.config.securityModule.mac(d.macInput(body)));
+        body = d.applyMac(body, await this.macWithKeys(d.macInput(body), options));
       } catch (e) {
         p.resolve({ status: 'not_sent', attempt, reason: 'mac_unavailable', error: safeError(e) });
         return;
@@ -320,8 +320,30 @@ export class HostLink extends EventEmitter {
       return true;
     } catch (e) {
       this.log?.error({ err: safeError(e) }, 'working keys rejected');
+      this.keysLoaded = false;
       this.emit('signOn', { ok: false });
+      // Never stay "ready" on keys nobody can use: drop the connection; the reconnect signs on again
+      // (with back-off) until the security module takes the keys.
+      if (this.linkState === 'ready') this.socket?.destroy();
       return false;
+    }
+  }
+
+  /**
+   * MAC through the security module. A module that has lost its working keys (a reader that restarted or
+   * dropped while taking them at sign-on) gets fresh ones: sign on again, then MAC once more. The request
+   * has not left, so this is safe; without it every later request would fail `mac_unavailable`.
+   */
+  private async macWithKeys(input: Buffer, options: RequestOptions): Promise<Buffer> {
+    try {
+      return await this.config.securityModule.mac(input);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code !== 'no_working_keys' || options === this.signOnOptions || !this.socketReady) throw e;
+      this.log?.warn('the security module has no working keys; signing on again');
+      this.keysLoaded = false;
+      if (!(await this.signOn())) throw e;
+      return this.config.securityModule.mac(input);
     }
   }
 

@@ -15,7 +15,10 @@ import { harness, TID, type Harness } from './harness.js';
 /** A reader whose completion can run a hook while the card "decides" (the `completing` point). */
 class HookReader extends InstantReader {
   onComplete: ((reference: string, answer: CompleteTransaction) => Promise<void> | void) | undefined;
-  override async completeTransaction(reference: string, answer: CompleteTransaction): Promise<CompleteResult> {
+  override async completeTransaction(
+    reference: string,
+    answer: CompleteTransaction,
+  ): Promise<CompleteResult> {
     const hook = this.onComplete;
     if (hook && answer.approved) await hook(reference, answer);
     return super.completeTransaction(reference, answer);
@@ -110,7 +113,8 @@ async function saleWithCancel(point: Point, delay: Delay, amount = 1_000_000): P
   };
   const onEvent = (e: EngineEvent): void => {
     // The first event (awaiting_card) comes before submit returns: it names the operation.
-    if (!id && e.kind === 'durable' && e.data['state'] === 'awaiting_card' && e.operationId) id = e.operationId;
+    if (!id && e.kind === 'durable' && e.data['state'] === 'awaiting_card' && e.operationId)
+      id = e.operationId;
     if (!id || e.operationId !== id || cancel !== 'not_reached' || pending.length) return;
     if (e.kind === 'progress' && e.progress === point) doCancel();
     if (e.kind === 'durable' && e.type === 'operation.state' && e.data['state'] === point) doCancel();
@@ -146,9 +150,10 @@ async function saleWithCancel(point: Point, delay: Delay, amount = 1_000_000): P
 function check(o: Outcome, label: string): void {
   const { view } = o;
   // The journal and the host agree, whatever the cancel did.
-  expect(view.state === 'completed', `${label}: state ${view.state} (${view.reason}), host holds ${o.held}`).toBe(
-    o.held,
-  );
+  expect(
+    view.state === 'completed',
+    `${label}: state ${view.state} (${view.reason}), host holds ${o.held}`,
+  ).toBe(o.held);
   if (o.cancel === 'accepted') {
     expect(view.state, `${label}: an accepted cancel never ends completed`).not.toBe('completed');
     expect(['cancelled', 'reversed', 'declined', 'failed'], label).toContain(view.state);
@@ -176,7 +181,6 @@ describe('payment.cancel at every engine event point', () => {
 
   it('cancel while authorizing is queued and applied once the answer is known (defect 2)', async () => {
     h.sim.faults.add({ action: 'delay', delayMs: 150, times: 1, match: { mti: '0200' } });
-    let seen: OperationView | undefined;
     const v = h.engine.submit({
       kind: 'sale',
       idempotencyKey: key('authorizing'),
@@ -185,7 +189,7 @@ describe('payment.cancel at every engine event point', () => {
     });
     for (let i = 0; i < 100 && h.engine.view(v.id).state !== 'authorizing'; i++)
       await new Promise((r) => setTimeout(r, 5));
-    seen = await h.engine.cancel(v.id, 'op-cancel');
+    const seen = await h.engine.cancel(v.id, 'op-cancel');
     expect(seen.state).toBe('authorizing');
     expect(seen.cancelRequested).toBe(true);
     expect(h.events.some((e) => e.kind === 'durable' && e.type === 'operation.cancel_requested')).toBe(true);

@@ -24,7 +24,7 @@ afterEach(async () => {
   cleanup = undefined;
 });
 
-async function rig(): Promise<{
+async function rig(options: { beforeSignOn?: (rs: ReaderSimulatorHandle) => void } = {}): Promise<{
   engine: Engine;
   sim: HostSimulator;
   rs: ReaderSimulatorHandle;
@@ -44,6 +44,7 @@ async function rig(): Promise<{
   });
   reader.start();
   await reader.whenReady(3000);
+  options.beforeSignOn?.(rs);
   const dialect = loadDialect('cup-pos');
   const journal = Journal.open({ dir, sealer: await Sealer.load(dir) });
   const link = new HostLink({
@@ -58,7 +59,7 @@ async function rig(): Promise<{
     timers: { responseMs: 1500, idleEchoMs: 0, backoffInitialMs: 20, backoffMaxMs: 100 },
   });
   link.start();
-  await link.whenReady(3000);
+  await link.whenReady(5000);
   const engine = new Engine({
     journal,
     host: link,
@@ -106,5 +107,23 @@ describe('engine with the real reader driver and the reader simulator', () => {
       engine.submit({ kind: 'sale', idempotencyKey: 'rr-n', operatorId: 'op', amount: 2_000 }).id,
     );
     expect(next.state).toBe('completed');
+  });
+
+  it('the reader drops while it takes the working keys at sign-on: keys usable again, sales complete (defect 4)', async () => {
+    const { engine, journal } = await rig({
+      beforeSignOn: (rs) => rs.setBehaviour({ dropLinkAt: 'during_load_keys', dropForMs: 200 }),
+    });
+    const v = await engine.settled(
+      engine.submit({ kind: 'sale', idempotencyKey: 'rr-keys', operatorId: 'op', amount: 6_100 }).id,
+    );
+    expect({
+      state: v.state,
+      reason: v.reason,
+      attempt: journal.attemptsOf(v.id)[0]?.reason ?? null,
+    }).toEqual({
+      state: 'completed',
+      reason: null,
+      attempt: null,
+    });
   });
 });

@@ -237,7 +237,12 @@ describe('lost-transaction recovery', () => {
       }
     })();
     h = await harness({ responseMs: 300, reader: stuck });
-    const v = h.engine.submit({ kind: 'sale', idempotencyKey: 'crash-cancel', operatorId: 'op', amount: 7_700 });
+    const v = h.engine.submit({
+      kind: 'sale',
+      idempotencyKey: 'crash-cancel',
+      operatorId: 'op',
+      amount: 7_700,
+    });
     await until(() => h.engine.view(v.id).state === 'approved');
     expect((await h.engine.cancel(v.id, 'op')).cancelRequested).toBe(true);
     // The next process: same journal; its reader says the card accepted (TC) this very payment.

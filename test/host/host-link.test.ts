@@ -185,6 +185,44 @@ describe('host link', () => {
     expect(host.signOns).toBe(2);
   });
 
+  it('a security module that lost its working keys gets fresh ones: sign on again, then the request goes out (defect 4)', async () => {
+    const sm = new SoftwareSecurityModule(TMK, { macAlgorithm: 'cup-ecb' });
+    const l = makeLink({ securityModule: sm });
+    await l.whenReady();
+    sm.clearWorkingKeys(); // the reader restarted and nothing reloaded its keys
+    const o = await l.request(sale());
+    expect(o.status).toBe('answered');
+    expect(host.signOns).toBe(2);
+    expect((await l.request(sale('000000020000'))).status).toBe('answered');
+  });
+
+  it('a re-sign-on whose keys the reader could not take (it dropped): the link reconnects and signs on until it can (defect 4)', async () => {
+    const sm = new SoftwareSecurityModule(TMK, { macAlgorithm: 'cup-ecb' });
+    let loads = 0;
+    const flaky = Object.assign(Object.create(sm) as SoftwareSecurityModule, {
+      mac: (d: Buffer) => sm.mac(d),
+      verifyMac: (d: Buffer, m: Buffer) => sm.verifyMac(d, m),
+      keyCheckValues: () => sm.keyCheckValues(),
+      loadWorkingKeys: async (f62: Buffer, layout: 'single' | 'double') => {
+        loads++;
+        if (loads === 2) {
+          sm.clearWorkingKeys(); // the reader went away mid-command and came back empty
+          throw Object.assign(new Error('reader link lost'), { code: 'reader_disconnected' });
+        }
+        return sm.loadWorkingKeys(f62, layout);
+      },
+    });
+    const l = makeLink({ securityModule: flaky });
+    await l.whenReady();
+    host.behaviour = 'sign_on_flag';
+    expect((await l.request(sale())).status).toBe('answered');
+    host.behaviour = 'answer';
+    await new Promise((r) => setTimeout(r, 300));
+    await l.whenReady(3000);
+    expect(loads).toBeGreaterThanOrEqual(3);
+    expect((await l.request(sale('000000030000'))).status).toBe('answered');
+  });
+
   it('echoes when idle', async () => {
     const l = makeLink({
       timers: {
