@@ -7,7 +7,8 @@
  *
  * Control API (JSON): POST /control/operations {kind, idempotencyKey, amount?, originalId?, orderId?}
  * → the operation view (or {error: {code, path}}); GET /control/operations → every operation;
- * GET /control/operations/<id>; POST /control/partial/<id> {accept}; GET /healthz.
+ * GET /control/operations/<id>; POST /control/partial/<id> {accept}; POST /control/cancel/<id> (the
+ * operator's cancel; 409 {error: {code}} e.g. already_completed); GET /healthz.
  * With --webhook-url and --webhook-secret, results go to that URL as signed webhooks (docs/webhooks.md).
  */
 import type http from 'node:http';
@@ -64,6 +65,20 @@ export const CONTROL_ROUTES: Route[] = [
         json(res, 200, d.engine.view(id));
       } catch {
         json(res, 404, { error: { code: 'unknown_payment' } });
+      }
+    },
+  },
+  {
+    method: 'POST',
+    path: '/control/cancel/*',
+    async handler(req, res, d) {
+      const id = decodeURIComponent((req.url ?? '').split('/').pop() ?? '');
+      try {
+        json(res, 200, await d.engine.cancel(id, 'runner'));
+      } catch (e) {
+        if (e instanceof EngineError)
+          json(res, 409, { error: { code: e.code, path: e.path ?? null, message: e.message } });
+        else throw e;
       }
     },
   },

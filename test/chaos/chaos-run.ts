@@ -15,12 +15,16 @@ export interface ChaosOptions {
   payments: number;
   kills: number;
   seed: number;
+  /** Share of payments the operator cancels at a random moment (default 0.15). */
+  cancelShare?: number;
   log?: (line: string) => void;
 }
 export interface ChaosReport {
   seed: number;
   payments: number;
   kills: number;
+  /** Operator cancels made (accepted or answered already_completed). */
+  cancels: number;
   states: Record<string, number>;
   hostApproved: number;
   problems: string[];
@@ -85,6 +89,9 @@ export async function chaosRun(o: ChaosOptions): Promise<ChaosReport> {
   const problems: string[] = [];
   const keys = new Map<string, string>(); // idempotency key → operation id
   let kills = 0;
+  let cancels = 0;
+  /** Operations whose cancel the runner accepted: none may end completed. */
+  const cancelled = new Set<string>();
   const killEvery = Math.max(1, Math.floor(o.payments / Math.max(1, o.kills)));
 
   const restart = async (): Promise<void> => {
@@ -149,6 +156,22 @@ export async function chaosRun(o: ChaosOptions): Promise<ChaosReport> {
       } catch {
         // the runner may be restarting
       }
+      // The operator cancels some payments at a random moment (before, during or after the host).
+      let cancelling: Promise<void> | undefined;
+      if (rand() < (o.cancelShare ?? 0.15)) {
+        const delay = int(rand, 0, 400);
+        cancelling = (async () => {
+          await sleep(delay);
+          const id = keys.get(key);
+          if (!id) return;
+          const res = await http(port, 'POST', `/control/cancel/${id}`).catch(() => undefined);
+          if (!res) return;
+          const err = (res.json as { error?: { code: string } }).error;
+          if (err && err.code !== 'already_completed') problems.push(`cancel ${key}: ${JSON.stringify(err)}`);
+          if (!err) cancelled.add(id);
+          cancels++;
+        })();
+      }
       const killNow = kills < o.kills && (i % killEvery === killEvery - 1 || rand() < 0.02);
       if (killNow) {
         await sleep(int(rand, 0, 250));
@@ -169,6 +192,7 @@ export async function chaosRun(o: ChaosOptions): Promise<ChaosReport> {
           await sleep(25);
         }
       }
+      await cancelling;
       if (i % 50 === 0) log(`chaos: ${i}/${o.payments} payments, ${kills} kills`);
     }
     // Calm: no faults; one more restart so recovery runs; wait for everything to settle.
@@ -214,6 +238,9 @@ export async function chaosRun(o: ChaosOptions): Promise<ChaosReport> {
       held.delete(k);
     }
     for (const [k] of held) problems.push(`host-only charge ${k}: lost transaction`);
+    for (const op of view.operations)
+      if (cancelled.has(op.id) && op.state === 'completed')
+        problems.push(`operation ${op.id} was cancelled (accepted) but ended completed`);
 
     // No PAN anywhere at rest or in any log.
     const pans = ['6212345678000000010', '6225880000000019', '4111112222333347'];
@@ -242,6 +269,7 @@ export async function chaosRun(o: ChaosOptions): Promise<ChaosReport> {
       seed: o.seed,
       payments: o.payments,
       kills,
+      cancels,
       states,
       hostApproved: sales.filter((t) => t.status === 'approved').length,
       problems,

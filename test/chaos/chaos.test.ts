@@ -12,10 +12,11 @@ describe('chaos: payments under random faults with the engine process killed and
       const kills = Number(process.env['CHAOS_KILLS'] ?? 30);
       const report = await chaosRun({ payments, kills, seed });
       console.log(
-        `[chaos] seed ${seed}: ${JSON.stringify({ kills: report.kills, states: report.states, hostApproved: report.hostApproved, dir: report.dir })}`,
+        `[chaos] seed ${seed}: ${JSON.stringify({ kills: report.kills, cancels: report.cancels, states: report.states, hostApproved: report.hostApproved, dir: report.dir })}`,
       );
       expect(report.problems).toEqual([]);
       expect(report.kills).toBeGreaterThanOrEqual(kills);
+      expect(report.cancels, 'the operator cancelled some payments at random moments').toBeGreaterThan(0);
       const total = Object.values(report.states).reduce((a, b) => a + b, 0);
       expect(total).toBeGreaterThan(payments / 3);
     },
