@@ -41,6 +41,7 @@ const ENGINE_CODES: Record<EngineErrorCode, ApiErrorCode> = {
   not_found: 'unknown_payment',
   wrong_state: 'wrong_state',
   already_completed: 'already_completed',
+  not_supported_by_terminal: 'not_supported_by_terminal',
   amount_exceeds_original: 'amount_exceeds_original',
   refund_exceeds_captured: 'amount_exceeds_refundable',
   void_not_same_batch: 'void_not_same_batch',

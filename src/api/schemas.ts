@@ -1009,6 +1009,11 @@ export const ERROR_CODES: Record<ApiErrorCode, { rpc: number; retryable: boolean
     meaning:
       'The payment is not in a state that allows this (e.g. refund of a declined sale, acceptPartial of a completed one).',
   },
+  not_supported_by_terminal: {
+    rpc: -32000,
+    retryable: false,
+    meaning: 'The connected terminal does not offer this operation (its capabilities are in terminal.list).',
+  },
   already_completed: {
     rpc: -32000,
     retryable: false,

@@ -31,6 +31,8 @@ import {
   type Context,
 } from './messages.js';
 import { Receipts } from './receipts/index.js';
+import type { IntegratedTerminal } from '../terminal/integrated.js';
+import { CAPABILITY_OF, IntegratedFlow, integratedMarker, isIntegrated } from './integrated-flow.js';
 import { SafWorker } from './saf.js';
 import { toView, type OperationView, type OrderSummary } from './views.js';
 
@@ -38,6 +40,11 @@ export interface EngineDeps {
   journal: Journal;
   host: HostLink;
   reader: CardReader;
+  /**
+   * An integrated terminal (ZVT) that reads the card and authorises itself: when given, every payment
+   * goes to it and `host` / `reader` only serve what they still can (nothing, for a ZVT-only desk).
+   */
+  integrated?: IntegratedTerminal;
   dialect: Dialect;
   fingerprintKey: FingerprintKey;
   config: Partial<Omit<EngineConfig, 'saf'>> &
@@ -97,6 +104,8 @@ export class Engine extends EventEmitter {
   private readonly partialDecisions = new Map<string, (accept: boolean) => void>();
   private readonly retriedBusy = new Set<string>();
   private readonly onStray = (s: StrayResponse): void => this.recordStray(s);
+  private readonly integrated: IntegratedTerminal | undefined;
+  private readonly integratedFlow: IntegratedFlow | undefined;
   /** `unknown` operations whose status inquiry waits for the host link to come back. */
   private readonly deferredInquiries = new Set<string>();
   private readonly onHostState = (e: { state: string }): void => {
@@ -140,6 +149,26 @@ export class Engine extends EventEmitter {
     });
     this.host.on('stray', this.onStray);
     this.host.on('state', this.onHostState);
+    this.integrated = deps.integrated;
+    if (this.integrated) {
+      this.integratedFlow = new IntegratedFlow({
+        journal: this.journal,
+        terminal: this.integrated,
+        now: this.now,
+        ...(this.log ? { logger: this.log } : {}),
+        transition: (id, state, patch) => this.transition(id, state, patch),
+        emitDurable: (seq, id, type, data) => this.emitDurable(seq, id, type, data),
+        emitProgress: (id, e) =>
+          this.emit('event', {
+            kind: 'progress',
+            lastSeq: this.journal.lastSeq(),
+            operationId: id,
+            progress: e.progress === 'waiting' ? 'processing' : e.progress,
+          } satisfies EngineEvent),
+        cancelRequested: (id) => this.cancelRequested(id),
+        resultPayload,
+      });
+    }
   }
 
   /** Stops background work (not the host link or reader, which the caller owns). */
@@ -171,8 +200,11 @@ export class Engine extends EventEmitter {
       return this.view(existing.id);
     }
     const original = req.originalId ? this.checkOriginal(req) : undefined;
-    const needsCard = CARD_KINDS.has(req.kind) || req.cardPresent === true;
-    if (needsCard && this.readerOwner)
+    const needsCard =
+      CARD_KINDS.has(req.kind) || req.cardPresent === true || (req.kind === 'refund' && !!this.integrated);
+    // An integrated terminal does one command at a time, whatever the kind.
+    const holdsTerminal = needsCard || !!this.integrated;
+    if (holdsTerminal && this.readerOwner)
       throw new EngineError('reader_busy', 'the card reader is busy with another payment', {
         retryable: true,
       });
@@ -197,7 +229,7 @@ export class Engine extends EventEmitter {
         currency: req.currency ?? this.config.currency,
         state: needsCard ? 'awaiting_card' : 'created',
         terminalId: this.config.terminalId,
-        readerId: null,
+        readerId: this.integrated ? integratedMarker(this.integrated) : null,
         batch: batchOf(this.host),
       });
       if (supervisor) {
@@ -223,7 +255,7 @@ export class Engine extends EventEmitter {
       amount,
       orderId: op.row.orderId,
     });
-    if (needsCard) this.readerOwner = id;
+    if (holdsTerminal) this.readerOwner = id;
     const run = this.run(op.row, original, needsCard)
       .catch((e: unknown) => this.crash(id, e))
       .finally(() => {
@@ -320,12 +352,21 @@ export class Engine extends EventEmitter {
     if (op.state === 'awaiting_card' || op.state === 'created') {
       // Journaled first: if the card is read before the reader takes the cancel, the flow stops there.
       this.requestCancel(op, operatorId);
+      if (this.integrated) {
+        await this.integrated.abort().catch(() => undefined);
+        return this.view(id);
+      }
       const r = await this.reader.cancel();
       if (r.status === 'too_late')
         this.log?.info({ paymentId: id }, 'cancel too late for the reader: card read');
       return this.view(id);
     }
     this.requestCancel(op, operatorId);
+    if (this.integrated && isIntegrated(op)) {
+      // The terminal is asked to abort; if it approved anyway, the flow voids it.
+      if (op.state === 'authorizing') await this.integrated.abort().catch(() => undefined);
+      return this.view(id);
+    }
     if (!this.running.has(id) && (op.state === 'approved' || op.state === 'completing')) {
       // No flow of this process holds it (left by a crash, before recovery ran): reverse now.
       this.startReversal(this.journal.getOperation(id)!, '06', 'cancelled_by_operator');
@@ -398,6 +439,15 @@ export class Engine extends EventEmitter {
     }
     if (req.currency !== undefined && req.currency !== this.config.currency)
       bad('currency', `this terminal takes currency ${this.config.currency}`);
+    if (this.integrated) {
+      const cap = CAPABILITY_OF[req.kind];
+      if (!cap || !this.integrated.capabilities.has(cap))
+        throw new EngineError(
+          'not_supported_by_terminal',
+          `the ${this.integrated.kind.toUpperCase()} terminal does not support ${req.kind}`,
+          { path: 'kind' },
+        );
+    }
     const needsOriginal = ['preauth_void', 'capture', 'void', 'refund'].includes(req.kind);
     if (needsOriginal && !req.originalId) bad('originalId', `${req.kind} needs originalId`);
     if (!needsOriginal && req.originalId) bad('originalId', `${req.kind} takes no originalId`);
@@ -449,7 +499,7 @@ export class Engine extends EventEmitter {
             { path: 'amount' },
           );
         }
-        if (!req.cardPresent && !this.journal.sealedPans().includes(original.id)) {
+        if (!this.integrated && !req.cardPresent && !this.journal.sealedPans().includes(original.id)) {
           throw new EngineError('card_required', 'the card number is no longer kept: present the card', {
             path: 'cardPresent',
           });
@@ -510,6 +560,7 @@ export class Engine extends EventEmitter {
   // ------------------------------------------------------------------ flows
 
   private async run(op: OperationRow, original: OperationRow | undefined, needsCard: boolean): Promise<void> {
+    if (this.integratedFlow) return this.integratedFlow.run(op, original);
     let card: CardResult | undefined;
     // Never ask for a card that cannot be authorised: wait (bounded) for the host link and its keys.
     const hostReady = (): boolean => this.host.state === 'ready';
@@ -932,7 +983,7 @@ export class Engine extends EventEmitter {
       actions[k] = (actions[k] ?? 0) + 1;
     };
     const open = this.journal.openOperations();
-    const readerStatus = await this.readerStatus();
+    const readerStatus = this.integrated ? undefined : await this.readerStatus();
     const toReverse: [OperationRow, string, string][] = [];
     // One transaction for every attempt a crash left pending.
     this.journal.transaction(() => {
@@ -951,6 +1002,10 @@ export class Engine extends EventEmitter {
     });
     for (const op of open) {
       if (this.running.has(op.id)) continue;
+      if (isIntegrated(op)) {
+        count(await this.recoverIntegrated(op));
+        continue;
+      }
       switch (op.state) {
         case 'created':
         case 'awaiting_card':
@@ -1030,6 +1085,28 @@ export class Engine extends EventEmitter {
     await this.saf.drainReversals();
     void this.saf.drainAdvices();
     return { examined: open.length, actions };
+  }
+
+  /** Start-up recovery of an integrated terminal's operation; returns what it did. */
+  private async recoverIntegrated(op: OperationRow): Promise<string> {
+    switch (op.state) {
+      case 'created':
+      case 'awaiting_card':
+      case 'card_read':
+        this.transition(op.id, 'cancelled', { reason: 'interrupted_before_terminal' });
+        return 'cancelled_before_terminal';
+      case 'authorizing':
+      case 'unknown':
+      case 'approved':
+        if (!this.integratedFlow) return 'integrated_terminal_not_configured';
+        if (op.state !== 'unknown')
+          this.transition(op.id, 'unknown', { reason: 'no_answer_process_restart' });
+        await this.integratedFlow.resolveUnknown(op.id);
+        return 'asked_terminal';
+      default:
+        this.transition(op.id, 'needs_attention', { reason: `interrupted_${op.state}` });
+        return 'needs_attention';
+    }
   }
 
   /** The reader's last transaction status once it is connected (bounded wait), or undefined. */

@@ -6,6 +6,7 @@ export type EngineErrorCode =
   | 'not_found'
   | 'wrong_state'
   | 'already_completed'
+  | 'not_supported_by_terminal'
   | 'amount_exceeds_original'
   | 'refund_exceeds_captured'
   | 'void_not_same_batch'

@@ -12,6 +12,7 @@ import {
   type HostSimulator,
   type HostSimulatorOptions,
 } from '../../simulators/host/index.js';
+import type { IntegratedTerminal } from '../../src/terminal/integrated.js';
 import { InstantReader } from '../../simulators/shared/instant-reader.js';
 
 export interface Harness {
@@ -36,6 +37,8 @@ export async function harness(
     responseMs?: number;
     /** A reader of the test's own (e.g. one whose card prompt it controls). */
     reader?: InstantReader;
+    /** An integrated terminal (ZVT) that takes every payment. */
+    integrated?: IntegratedTerminal;
   } = {},
 ): Promise<Harness> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'pb-engine-'));
@@ -68,6 +71,7 @@ export async function harness(
     journal,
     host: link,
     reader,
+    ...(options.integrated ? { integrated: options.integrated } : {}),
     dialect,
     fingerprintKey: FingerprintKey.generate(),
     config: {

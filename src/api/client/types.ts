@@ -537,6 +537,7 @@ export type ApiErrorCode =
   | 'idempotency_conflict'
   | 'wrong_state'
   | 'already_completed'
+  | 'not_supported_by_terminal'
   | 'amount_exceeds_refundable'
   | 'amount_exceeds_original'
   | 'void_not_same_batch'
