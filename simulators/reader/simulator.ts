@@ -15,6 +15,7 @@ import {
   DesKey,
   computeMac,
   keyCheckValueHex,
+  kcvForLog,
   unwrapWorkingKeys,
   wipeWorkingKeys,
   type MacAlgorithm,
@@ -535,7 +536,7 @@ export class ReaderSimulator extends EventEmitter {
       throw e;
     }
     const k = this.keyCheckValues;
-    this.log?.info({ layout, kcv: k }, 'working keys loaded');
+    this.log?.info({ layout, kcv: kcvForLog(k) }, 'working keys loaded');
     if (this.behaviour.dropLinkAt === 'during_load_keys') {
       this.behaviour.dropLinkAt = null;
       this.dropLink();

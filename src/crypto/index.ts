@@ -25,7 +25,7 @@ export {
   type MacAlgorithm,
   type CupEcbMacTrace,
 } from './mac.js';
-export { keyCheckValue, keyCheckValueHex, type KcvLength } from './kcv.js';
+export { keyCheckValue, keyCheckValueHex, kcvForLog, type KcvLength } from './kcv.js';
 export {
   buildPinBlockIso0,
   encryptPinBlockIso0,

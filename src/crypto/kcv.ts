@@ -15,3 +15,14 @@ export function keyCheckValue(key: KeyInput, bytes: number = 4): Buffer {
 export function keyCheckValueHex(key: KeyInput, bytes: number = 4): string {
   return keyCheckValue(key, bytes).toString('hex').toUpperCase();
 }
+
+/**
+ * Check values as logs show them: the first 4 hex digits of each. Enough for an operator to match a key
+ * against its HSM print-out; a full check value is a known-plaintext pair for the key, so it stays out of
+ * logs (PCI DSS 4.0 3.6).
+ */
+export function kcvForLog(kcv: object): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(kcv)) if (typeof v === 'string' && v) out[k] = `${v.slice(0, 4)}…`;
+  return out;
+}

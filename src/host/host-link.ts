@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import type { SecurityModule, WorkingKeyLayout } from '../crypto/index.js';
+import { kcvForLog, type SecurityModule, type WorkingKeyLayout } from '../crypto/index.js';
 import {
   Composite,
   Iso8583Error,
@@ -315,7 +315,7 @@ export class HostLink extends EventEmitter {
       const hostBatch = f60 instanceof Composite ? f60.get('2') : undefined;
       if (hostBatch && /^[0-9]{6}$/.test(hostBatch) && Number(hostBatch) > 0)
         this.batch.set(Number(hostBatch));
-      this.log?.info({ kcv }, 'signed on');
+      this.log?.info({ kcv: kcvForLog(kcv) }, 'signed on');
       this.emit('signOn', { ok: true, kcv });
       return true;
     } catch (e) {

@@ -282,7 +282,9 @@ export class Journal {
       const col = map[k];
       if (!col || v === undefined) continue;
       cols.push(`${col} = ?`);
-      values.push(k === 'card' || k === 'result' || k === 'supervisor' || k === 'cancelRequested' ? json(v) : v);
+      values.push(
+        k === 'card' || k === 'result' || k === 'supervisor' || k === 'cancelRequested' ? json(v) : v,
+      );
     }
     cols.push('updated_at = ?');
     values.push(this.stamp(), id);

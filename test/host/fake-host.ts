@@ -19,6 +19,8 @@ export class FakeHost {
   readonly received: Iso8583Message[] = [];
   readonly sockets = new Set<net.Socket>();
   behaviour: Behaviour = 'answer';
+  /** Field 62 of the last sign-on answer (tests check it never reaches a log). */
+  lastField62: Buffer | undefined;
   /** Answers to send together in one write (coalescing), flushed when this many are queued. */
   coalesce = 1;
   delayMs = 0;
@@ -98,6 +100,7 @@ export class FakeHost {
     this.signOns++;
     const keys = generateWorkingKeys('double');
     const f62 = wrapWorkingKeys(TMK, keys, 'double');
+    this.lastField62 = Buffer.from(f62);
     void this.hsm.loadWorkingKeys(f62, 'double').then(() => {
       const out = this.dialect.pack({
         mti: '0810',

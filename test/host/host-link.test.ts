@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -295,5 +296,25 @@ describe('counters', () => {
     expect(stan.next()).toBe('000001');
     const again = new Counter(new FileCounterStore(join(dir, 'counters.json')), 'stan');
     expect(again.next()).toBe('000002');
+  });
+});
+
+describe('working keys stay out of logs (PCI DSS 4.0 3.6)', () => {
+  it('host rx shows field 62 only as its length; "signed on" shows no full check value', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (l: string) => void lines.push(l) });
+    const l = makeLink({ logger });
+    await l.whenReady();
+    const text = lines.join('\n');
+    expect(text).toContain('signed on');
+    expect(text).toMatch(/62 Reserved private \(keys, terminal data\): <\d+ bytes key-block>/);
+    // The field 62 the host sent and the full check values it carries never appear.
+    const f62 = host.lastField62!.toString('hex').toUpperCase();
+    expect(text.toUpperCase()).not.toContain(f62.slice(0, 32));
+    for (let i = 0; i + 8 <= f62.length; i += 8) {
+      // every 4-byte chunk of the key block (encrypted keys and KCVs) is absent
+      if (/^0+$/.test(f62.slice(i, i + 8))) continue;
+      expect(text.toUpperCase(), `chunk ${i / 8} of field 62`).not.toContain(f62.slice(i, i + 8));
+    }
   });
 });
