@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Pan } from '../card/index.js';
@@ -32,6 +32,22 @@ export interface JournalOptions {
 type Row = Record<string, unknown>;
 
 const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
+/**
+ * The journal and its WAL and shared-memory files are the owner's alone (0600). SQLite creates `-wal` and
+ * `-shm` with the database file's mode, so the database file is created 0600 before SQLite opens it, and
+ * files an older version left 0644 are tightened.
+ */
+export function restrictJournalFiles(file: string): void {
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      chmodSync(f, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+}
+
 const parse = <T>(v: unknown): T | null => (typeof v === 'string' ? (JSON.parse(v) as T) : null);
 
 /**
@@ -53,7 +69,9 @@ export class Journal {
     this.sealer = options.sealer;
     this.now = options.now ?? (() => new Date());
     try {
-      this.db = new Database(join(options.dir, JOURNAL_FILE));
+      const file = join(options.dir, JOURNAL_FILE);
+      restrictJournalFiles(file);
+      this.db = new Database(file);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       this.db.pragma('foreign_keys = ON');
