@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { decodeHex } from '../src/daemon/decode-command.js';
+import { describeFailure, exitAfterFlush } from '../src/daemon/failures.js';
 import { sampleSaleFrame } from './sample.js';
 import { runHostCli } from './host/cli.js';
 import { runReaderCli } from './reader/cli.js';
@@ -11,6 +12,7 @@ const HELP = `posbridge-sim: simulators for QA
 
 Usage:
   posbridge-sim demo     The daemon with host and reader simulators and the demo CRM page (what npm start runs).
+                         State directory: --home, else POSBRIDGE_HOME, else ~/.posbridge-demo (posbridge-sim demo --help).
   posbridge-sim run <scenario.json ...>   Run QA scenarios (simulators/scenarios/*.json); pass/fail per expectation.
   posbridge-sim sample   Build a sample cup-pos chip sale frame, decode it and describe it (card data masked).
   posbridge-sim host     The acquirer host simulator (posbridge-sim host --help; docs/host-simulator.md).
@@ -52,15 +54,20 @@ function main(argv: string[]): number | Promise<number> {
   }
 }
 
-const result = main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const result = main(argv);
 if (typeof result === 'number') process.exitCode = result;
 else
   result.then(
     (code) => {
-      process.exitCode = code;
+      // The demo exits explicitly once stopped: nothing it no longer needs may keep the process alive.
+      if (argv[0] === 'demo') exitAfterFlush(code);
+      else process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`posbridge-sim: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 1;
+      // One line naming the cause and the fix, the exit code of its class (docs/operations.md), and an
+      // exit: whatever was started has been closed, and nothing may keep a failed process alive.
+      const f = describeFailure(err);
+      exitAfterFlush(f.exitCode, `posbridge-sim${argv[0] ? ` ${argv[0]}` : ''}: ${f.message}`);
     },
   );

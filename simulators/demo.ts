@@ -1,24 +1,32 @@
 /**
  * `posbridge-sim demo` (what `npm start` runs): the daemon with an acquirer host simulator and a card
- * reader simulator, all in this process, state in POSBRIDGE_HOME when set, else ~/.posbridge-demo (never
- * the production ~/.posbridge). The simulators' control APIs are proxied on the daemon's own server under
- * /sim/host/ and /sim/reader/, so a page served by the daemon needs no other origin.
+ * reader simulator, all in this process. One rule for the state directory, the same as every `posbridge`
+ * command: --home, else POSBRIDGE_HOME, else ~/.posbridge-demo (never the production ~/.posbridge) IS the
+ * daemon's state directory, so `POSBRIDGE_HOME=<it> posbridge token` (or doctor, journal, pair...) finds
+ * this daemon; the simulators keep their own state in its `simulators/` subdirectory. The simulators'
+ * control APIs are proxied on the daemon's own server under /sim/host/ and /sim/reader/, so a page served
+ * by the daemon needs no other origin.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type http from 'node:http';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino, { type LoggerOptions } from 'pino';
 import { cardLogOptions } from '../src/card/index.js';
+import { shellQuote } from '../src/daemon/commands.js';
 import { parseConfig } from '../src/daemon/config.js';
 import { createDaemon, type Daemon, type Route } from '../src/daemon/daemon.js';
+import { CliFailure, describeFailure, EXIT, parsePortOption } from '../src/daemon/failures.js';
+import { recoveryLine, stopOnSignal, watchSignals } from '../src/daemon/lifecycle.js';
 import { removeDaemonFile, writeDaemonFile } from '../src/daemon/running.js';
+import { ensureUsableStateDir } from '../src/daemon/state-dir.js';
 import { crmRoutes, demoTokenRoute } from './crm/routes.js';
 import { startHostSimulator } from './host/index.js';
 import { DEFAULT_SERIAL_NUMBER, startReaderSimulator } from './reader/index.js';
 
 export interface DemoOptions {
+  /** The daemon's state directory (default: demoStateDir()); the simulators use its `simulators/`. */
   stateDir?: string;
   port?: number;
   logLevel?: string;
@@ -33,13 +41,20 @@ export interface DemoOptions {
 export interface Demo {
   daemon: Daemon;
   port: number;
+  /** The daemon's state directory (what POSBRIDGE_HOME names for every posbridge command). */
   stateDir: string;
+  /** The simulators' own state (the host's ledger): `<stateDir>/simulators`. */
+  simulatorsDir: string;
   stop(): Promise<void>;
 }
 
+/** The demo's state directory: POSBRIDGE_HOME, else ~/.posbridge-demo (never the production ~/.posbridge). */
 export function demoStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return env['POSBRIDGE_HOME'] ? resolve(env['POSBRIDGE_HOME']) : join(homedir(), '.posbridge-demo');
 }
+
+/** Where the simulators keep their state, inside the daemon's state directory. */
+export const SIMULATORS_SUBDIR = 'simulators';
 
 /** Forwards /sim/<name>/<rest> to a simulator's loopback control API. */
 function proxy(prefix: string, port: () => number | undefined): Route[] {
@@ -71,114 +86,189 @@ function proxy(prefix: string, port: () => number | undefined): Route[] {
   return ['GET', 'POST', 'DELETE', 'PUT'].map((method) => ({ method, path: `${prefix}*`, handler }));
 }
 
+/**
+ * Starts the simulators and the daemon. When anything fails (port in use, state directory locked or not
+ * writable, invalid settings) everything already started is closed again before it rejects: no port, no
+ * lock is left behind.
+ */
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
-  const stateDir = options.stateDir ?? demoStateDir();
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const stateDir = resolve(options.stateDir ?? demoStateDir());
+  const simulatorsDir = join(stateDir, SIMULATORS_SUBDIR);
+  ensureUsableStateDir(stateDir);
+  ensureUsableStateDir(simulatorsDir);
   const logLevel = options.logLevel ?? 'warn';
   const logger = pino(
     { ...(cardLogOptions() as unknown as LoggerOptions), level: logLevel, base: { name: 'posbridge-demo' } },
     pino.destination({ fd: 2, sync: true }),
   );
-  const host = await startHostSimulator({
-    controlPort: 0,
-    ledgerFile: join(stateDir, 'host-ledger.json'),
-    logger: logger.child({ sim: 'host' }),
-  });
-  const reader = await startReaderSimulator({
-    tcp: { port: 0 },
-    control: { port: 0 },
-    logger: logger.child({ sim: 'reader' }),
-  });
-  const delay = options.customerDelayMs ?? 400;
-  reader.setBehaviour({
-    card: 'cup-debit-chip',
-    cardDelayMs: delay,
-    pinDigitDelayMs: Math.round(delay / 4),
-    processingDelayMs: Math.round(delay / 2),
-  });
-  const config = parseConfig(
-    {
-      port: options.port ?? 7583,
-      stateDir: join(stateDir, 'daemon'),
-      terminalId: 'DEMO0001',
-      merchantId: '898310048160001',
-      merchantName: 'posbridge demo motors',
-      host: { address: '127.0.0.1', port: host.isoPort },
-      readers: [
-        { transport: 'tcp', host: '127.0.0.1', port: reader.port!, pairedSerials: [DEFAULT_SERIAL_NUMBER] },
+  const started: Array<() => Promise<void>> = [];
+  try {
+    const host = await startHostSimulator({
+      controlPort: 0,
+      ledgerFile: join(simulatorsDir, 'host-ledger.json'),
+      logger: logger.child({ sim: 'host' }),
+    });
+    started.push(() => host.close());
+    const reader = await startReaderSimulator({
+      tcp: { port: 0 },
+      control: { port: 0 },
+      logger: logger.child({ sim: 'reader' }),
+    });
+    started.push(() => reader.close());
+    const delay = options.customerDelayMs ?? 400;
+    reader.setBehaviour({
+      card: 'cup-debit-chip',
+      cardDelayMs: delay,
+      pinDigitDelayMs: Math.round(delay / 4),
+      processingDelayMs: Math.round(delay / 2),
+    });
+    const config = parseConfig(
+      {
+        port: options.port ?? 7583,
+        stateDir,
+        terminalId: 'DEMO0001',
+        merchantId: '898310048160001',
+        merchantName: 'posbridge demo motors',
+        host: { address: '127.0.0.1', port: host.isoPort },
+        readers: [
+          { transport: 'tcp', host: '127.0.0.1', port: reader.port!, pairedSerials: [DEFAULT_SERIAL_NUMBER] },
+        ],
+        allowedOrigins: [],
+        defaultOperatorId: 'demo',
+        timers: { hostResponseMs: options.hostResponseMs ?? 10_000, hostIdleEchoMs: 60_000 },
+        logLevel,
+      },
+      'demo',
+      // The demo's own options decide the state directory and port, not the environment.
+      {},
+    );
+    const daemon = await createDaemon({
+      config,
+      logger,
+      routes: [
+        ...proxy('/sim/host', () => host.controlPort),
+        ...proxy('/sim/reader', () => reader.controlPort),
+        // The demo CRM page (simulators/crm) and, for it only, the token (see simulators/crm/routes.ts).
+        ...crmRoutes(),
+        demoTokenRoute(),
+        ...(options.routes ?? []),
       ],
-      allowedOrigins: [],
-      defaultOperatorId: 'demo',
-      timers: { hostResponseMs: options.hostResponseMs ?? 10_000, hostIdleEchoMs: 60_000 },
-      logLevel,
-    },
-    'demo',
-  );
-  const daemon = await createDaemon({
-    config,
-    logger,
-    routes: [
-      ...proxy('/sim/host', () => host.controlPort),
-      ...proxy('/sim/reader', () => reader.controlPort),
-      // The demo CRM page (simulators/crm) and, for it only, the token (see simulators/crm/routes.ts).
-      ...crmRoutes(),
-      demoTokenRoute(),
-      ...(options.routes ?? []),
-    ],
-    extraOrigins: (port) => [`http://127.0.0.1:${port}`, `http://localhost:${port}`],
-  });
-  const { port } = await daemon.start();
-  // So `posbridge pair --home <demo state>/daemon` and the other CLI commands find this daemon.
-  writeDaemonFile(daemon.config.stateDir, { pid: process.pid, port });
-  return {
-    daemon,
-    port,
-    stateDir,
-    async stop() {
-      await daemon.stop();
-      removeDaemonFile(daemon.config.stateDir);
-      await reader.close();
-      await host.close();
-    },
-  };
+      extraOrigins: (port) => [`http://127.0.0.1:${port}`, `http://localhost:${port}`],
+    });
+    // start() closes the daemon (journal and lock included) itself when it cannot listen.
+    const { port } = await daemon.start();
+    // So `posbridge pair`, `token`, `doctor`... with POSBRIDGE_HOME=<stateDir> find this daemon.
+    writeDaemonFile(stateDir, { pid: process.pid, port });
+    return {
+      daemon,
+      port,
+      stateDir,
+      simulatorsDir,
+      async stop() {
+        await daemon.stop();
+        removeDaemonFile(stateDir);
+        await reader.close();
+        await host.close();
+      },
+    };
+  } catch (e) {
+    for (const close of started.reverse()) await close().catch(() => undefined);
+    throw e;
+  }
 }
 
+const DEMO_PORT_FIX =
+  'stop the program using it (another demo?), or choose another port with --port <n> or POSBRIDGE_PORT (0 picks a free one)';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * `posbridge-sim demo`. Resolves with the exit code after a stop; a start-up failure rejects with a
+ * CliFailure (one line, its exit code) after everything started was closed again.
+ */
 export async function runDemoCli(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
       port: { type: 'string' },
+      home: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
-      'usage: posbridge-sim demo [--port 7583] [--log-level warn]\nState: POSBRIDGE_HOME, else ~/.posbridge-demo. Ctrl-C stops.\n',
+      'usage: posbridge-sim demo [--port 7583] [--home <dir>] [--log-level warn]\n' +
+        "State directory: --home, else POSBRIDGE_HOME, else ~/.posbridge-demo; it is the daemon's, so\n" +
+        '`POSBRIDGE_HOME=<it> posbridge token` (doctor, journal, pair...) finds this daemon; the simulators\n' +
+        'keep their state in its simulators/ subdirectory. Ctrl-C stops (a second Ctrl-C at once).\n' +
+        'Exit codes: as posbridge (posbridge --help): 2 usage, 4 invalid POSBRIDGE_PORT, 5 state directory, 6 port in use.\n',
     );
-    return 0;
+    return EXIT.ok;
   }
-  const envPort = process.env['POSBRIDGE_PORT'];
-  const demo = await startDemo({
-    ...(values.port !== undefined ? { port: Number(values.port) } : envPort ? { port: Number(envPort) } : {}),
-    ...(values['log-level'] ? { logLevel: values['log-level'] } : {}),
-  });
-  const tokenFile = join(demo.daemon.config.stateDir, 'token');
+  let port: number | undefined;
+  if (values.port !== undefined) port = parsePortOption(values.port, '--port');
+  else {
+    const envPort = process.env['POSBRIDGE_PORT'];
+    if (envPort !== undefined && envPort !== '') {
+      try {
+        port = parsePortOption(envPort, 'POSBRIDGE_PORT');
+      } catch {
+        throw new CliFailure(
+          EXIT.config,
+          `POSBRIDGE_PORT must be a port number 0-65535, got ${JSON.stringify(envPort)}: set it to a number (0 picks a free port) or unset it (default 7583)`,
+        );
+      }
+    }
+  }
+  const logLevel = values['log-level'];
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel))
+    throw new CliFailure(
+      EXIT.usage,
+      `--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}: e.g. --log-level warn`,
+    );
+  const stateDir = resolve(values.home ?? demoStateDir());
+  const signals = watchSignals();
+  let demo: Demo;
+  try {
+    demo = await startDemo({
+      stateDir,
+      ...(port !== undefined ? { port } : {}),
+      ...(logLevel ? { logLevel } : {}),
+    });
+  } catch (e) {
+    signals.dispose();
+    throw describeFailure(e, { stateDir, port: port ?? 7583, portFix: DEMO_PORT_FIX });
+  }
+  const tokenFile = join(demo.stateDir, 'token');
+  const home = shellQuote(demo.stateDir);
+  const earlier = join(demo.stateDir, 'daemon', 'journal.db');
   process.stdout.write(
-    `${JSON.stringify({ ready: true, ws: demo.port, http: demo.port })}\n` +
+    `${JSON.stringify({ ready: true, ws: demo.port, http: demo.port, stateDir: demo.stateDir })}\n` +
       `posbridge demo running\n` +
       `  WebSocket  ws://127.0.0.1:${demo.port}/ws\n` +
       `  CRM page   http://127.0.0.1:${demo.port}/\n` +
       `  health     http://127.0.0.1:${demo.port}/healthz\n` +
+      `  state      ${demo.stateDir}  (the daemon's state directory; simulators in ${demo.simulatorsDir})\n` +
       `  token      ${tokenFile}  (scripts read it; pages pair)\n` +
-      `  state      ${demo.stateDir}\n` +
+      `  commands   POSBRIDGE_HOME=${home} npx posbridge token   (same for doctor, journal, pair, tokens, settle)\n` +
+      (existsSync(earlier)
+        ? `  note       ${join(demo.stateDir, 'daemon')} is an earlier demo's state, no longer used: delete it\n`
+        : '') +
       `Ctrl-C to stop.\n`,
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+  const say = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
+  let stopping = false;
+  void signals.first.then(() => (stopping = true));
+  void demo.daemon.recovered().then((r) => {
+    if (!stopping) say(recoveryLine(r));
   });
-  process.stdout.write('stopping: finishing what is in flight, closing the journal...\n');
-  await demo.stop();
-  return 0;
+  return stopOnSignal(signals, {
+    inFlight: () => demo.daemon.engine.inFlight(),
+    stop: () => demo.stop(),
+    say,
+    logger: demo.daemon.logger,
+  });
 }

@@ -1,8 +1,9 @@
 /**
  * Starting the simulators and the engine runner as child processes (their ready lines give the ports),
- * for the chaos run and the QA scenarios: processes the run can SIGKILL.
+ * for the chaos run and the QA scenarios: processes the run can SIGKILL. Also the `posbridge` CLI and the
+ * demo as child processes with every output line timestamped (`spawnCli`), for the daemon's tests.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,6 +21,130 @@ export function simCli(): string[] {
   return existsSync(built) && process.env['CHAOS_USE_TSX'] !== '1'
     ? [built]
     : ['--import', 'tsx', join(ROOT, 'simulators', 'cli.ts')];
+}
+
+/** How to run `posbridge`: the built CLI when there is one (what users run), else through tsx. */
+export function posbridgeCli(): string[] {
+  const built = join(ROOT, 'dist', 'src', 'daemon', 'cli.js');
+  return existsSync(built) && process.env['CHAOS_USE_TSX'] !== '1'
+    ? [built]
+    : ['--import', 'tsx', join(ROOT, 'src', 'daemon', 'cli.ts')];
+}
+
+export interface CliLine {
+  stream: 'stdout' | 'stderr';
+  line: string;
+  /** Date.now() when the line arrived. */
+  at: number;
+}
+
+export interface CliProcess {
+  child: ChildProcess;
+  /** Date.now() at spawn. */
+  startedAt: number;
+  lines: CliLine[];
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the first line (already seen or to come) matching `re`; rejects after `timeoutMs`. */
+  waitForLine(re: RegExp, timeoutMs?: number, stream?: 'stdout' | 'stderr'): Promise<CliLine>;
+  /** Resolves when the process has exited (and its output is read), with its code and when. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+}
+
+/**
+ * Spawns `node <cli...> <args>` (`posbridgeCli()` or `simCli()`), recording every stdout and stderr
+ * line with its arrival time.
+ */
+export function spawnCli(
+  cli: string[],
+  args: string[],
+  options: Pick<SpawnOptions, 'env' | 'cwd' | 'uid' | 'gid'> = {},
+): CliProcess {
+  const child = spawn(process.execPath, [...cli, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.uid !== undefined ? { uid: options.uid } : {}),
+    ...(options.gid !== undefined ? { gid: options.gid } : {}),
+  });
+  const startedAt = Date.now();
+  const lines: CliLine[] = [];
+  const waiters = new Set<(l: CliLine) => void>();
+  const read = (stream: 'stdout' | 'stderr'): Promise<void> =>
+    new Promise((resolve) => {
+      const rl = createInterface({ input: child[stream]! });
+      rl.on('line', (line) => {
+        const l = { stream, line, at: Date.now() };
+        lines.push(l);
+        for (const w of [...waiters]) w(l);
+      });
+      rl.once('close', () => resolve());
+    });
+  const reads = Promise.all([read('stdout'), read('stderr')]);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>(
+    (resolve) => {
+      child.once('exit', (code, signal) => {
+        const at = Date.now();
+        void reads.then(() => resolve({ code, signal, at }));
+      });
+    },
+  );
+  const text = (stream: 'stdout' | 'stderr'): string =>
+    lines
+      .filter((l) => l.stream === stream)
+      .map((l) => `${l.line}\n`)
+      .join('');
+  return {
+    child,
+    startedAt,
+    lines,
+    stdout: () => text('stdout'),
+    stderr: () => text('stderr'),
+    exited,
+    waitForLine(re, timeoutMs = 20_000, stream) {
+      const match = (l: CliLine): boolean => (!stream || l.stream === stream) && re.test(l.line);
+      const seen = lines.find(match);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => {
+          waiters.delete(w);
+          reject(
+            new Error(
+              `no line matching ${String(re)} within ${timeoutMs} ms; output so far:\n${lines.map((l) => `[${l.stream}] ${l.line}`).join('\n')}`,
+            ),
+          );
+        }, timeoutMs);
+        const w = (l: CliLine): void => {
+          if (!match(l)) return;
+          clearTimeout(t);
+          waiters.delete(w);
+          resolve(l);
+        };
+        waiters.add(w);
+        void exited.then(() => {
+          if (!waiters.has(w)) return;
+          clearTimeout(t);
+          waiters.delete(w);
+          reject(
+            new Error(
+              `exited before a line matching ${String(re)}; output:\n${lines.map((l) => `[${l.stream}] ${l.line}`).join('\n')}`,
+            ),
+          );
+        });
+      });
+    },
+  };
+}
+
+/** Runs `node <cli...> <args>` to its end: exit code, output, and how long it took. */
+export async function runCli(
+  cli: string[],
+  args: string[],
+  options: Pick<SpawnOptions, 'env' | 'cwd' | 'uid' | 'gid'> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string; ms: number; lines: CliLine[] }> {
+  const p = spawnCli(cli, args, options);
+  const { code, at } = await p.exited;
+  return { code, stdout: p.stdout(), stderr: p.stderr(), ms: at - p.startedAt, lines: p.lines };
 }
 
 export interface Proc {

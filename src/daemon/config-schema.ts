@@ -15,7 +15,8 @@ export const CONFIG_SCHEMA = {
     },
     stateDir: {
       type: 'string',
-      description: 'Journal, keys, lock and token file (default POSBRIDGE_HOME, else ~/.posbridge).',
+      description:
+        'Journal, keys, lock and token file. POSBRIDGE_HOME (or start --home) overrides it, as for every other command; default ~/.posbridge.',
     },
     terminalId: { type: 'string', pattern: '^[\\x20-\\x7e]{8}$', description: 'Field 41: 8 characters.' },
     merchantId: { type: 'string', pattern: '^[\\x20-\\x7e]{15}$', description: 'Field 42: 15 characters.' },

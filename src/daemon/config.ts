@@ -83,7 +83,10 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
 
 let validator: ReturnType<Ajv['compile']> | undefined;
 
-/** Validates a configuration object and fills defaults (environment: POSBRIDGE_PORT, POSBRIDGE_HOME). */
+/**
+ * Validates a configuration object and fills defaults. The environment overrides the file:
+ * POSBRIDGE_PORT the port, POSBRIDGE_HOME the state directory (as it does for every other command).
+ */
 export function parseConfig(
   raw: unknown,
   source = 'config',
@@ -135,7 +138,13 @@ export function parseConfig(
   if (problems.length) throw new ConfigError(source, problems);
   return {
     port,
-    stateDir: c.stateDir ? resolve(c.stateDir) : defaultStateDir(env),
+    // One rule for every command: POSBRIDGE_HOME (or --home) names the state directory; the file's
+    // stateDir is the default when it is unset.
+    stateDir: env['POSBRIDGE_HOME']
+      ? resolve(env['POSBRIDGE_HOME'])
+      : c.stateDir
+        ? resolve(c.stateDir)
+        : defaultStateDir(env),
     terminalId: c.terminalId,
     merchantId: c.merchantId,
     ...(c.merchantName ? { merchantName: c.merchantName } : {}),

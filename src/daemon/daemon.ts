@@ -60,9 +60,24 @@ export interface Daemon {
   readonly settlement: SettlementService;
   /** The bound port (after start). */
   port: number;
+  /**
+   * Listens, then starts the reader, the host link, store-and-forward and start-up recovery. When it
+   * cannot listen (port in use) it closes everything it opened (journal and its lock included) and
+   * rejects with the listen error: nothing is left running.
+   */
   start(): Promise<{ port: number }>;
+  /**
+   * Start-up recovery's result once it has run (`examined`, `actions`); undefined when it failed or the
+   * daemon stopped first. Resolves only after `start()`.
+   */
+  recovered(): Promise<RecoveryResult | undefined>;
   stop(): Promise<void>;
   health(): Record<string, unknown>;
+}
+
+export interface RecoveryResult {
+  examined: number;
+  actions: Record<string, number>;
 }
 
 /** The composition root: journal, keys, reader, host link, engine, HTTP server. */
@@ -166,6 +181,9 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
     if (webhooks) engine.on('event', (e: { kind: string }) => e.kind === 'durable' && webhooks.kick());
     const started = Date.now();
     let recovering = true;
+    let stopping = false;
+    let resolveRecovered!: (r: RecoveryResult | undefined) => void;
+    const recovered = new Promise<RecoveryResult | undefined>((r) => (resolveRecovered = r));
     // Reader reconnects: every time it comes up again after having been up once.
     let readerReconnects = 0;
     let readerSeen = false;
@@ -204,13 +222,25 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
         };
       },
       async start() {
+        // Listen first: a port in use must not leave a reader, a host link or the journal's lock behind.
+        try {
+          await new Promise<void>((resolve, reject) => {
+            daemon.server.once('error', reject);
+            daemon.server.listen(config.port, '127.0.0.1', () => {
+              daemon.server.off('error', reject);
+              resolve();
+            });
+          });
+        } catch (e) {
+          stopping = true;
+          resolveRecovered(undefined);
+          await Promise.allSettled([host.close(), reader.close()]);
+          journal.close();
+          throw e;
+        }
+        daemon.port = (daemon.server.address() as AddressInfo).port;
         (reader as { start?: () => void }).start?.();
         host.start();
-        await new Promise<void>((resolve, reject) => {
-          daemon.server.once('error', reject);
-          daemon.server.listen(config.port, '127.0.0.1', () => resolve());
-        });
-        daemon.port = (daemon.server.address() as AddressInfo).port;
         api = attachApi(daemon, {
           allowedOrigins: [...config.allowedOrigins, ...(options.extraOrigins?.(daemon.port) ?? [])],
           ...(config.timers.helloDeadlineMs ? { helloDeadlineMs: config.timers.helloDeadlineMs } : {}),
@@ -223,17 +253,26 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
         // Start-up recovery runs in the background: reversals still go out before any new sale.
         void engine
           .recover()
-          .then((r) => logger.info({ recovery: r }, 'start-up recovery done'))
-          .catch((e: unknown) =>
-            logger.error({ err: e }, 'start-up recovery failed; will retry on the next poll'),
-          )
+          .then((r) => {
+            logger.info({ recovery: r }, `start-up recovery done: ${recoverySummary(r)}`);
+            resolveRecovered(r);
+          })
+          .catch((e: unknown) => {
+            // Cut short by a stop (the journal closed under it): the next start runs it again.
+            if (!stopping) logger.error({ err: e }, 'start-up recovery failed; will retry on the next poll');
+            resolveRecovered(undefined);
+          })
           .finally(() => {
             recovering = false;
           });
         logger.info({ port: daemon.port, stateDir: config.stateDir }, 'posbridge ready');
         return { port: daemon.port };
       },
+      recovered() {
+        return recovered;
+      },
       async stop() {
+        stopping = true;
         await api?.close();
         await new Promise<void>((resolve) => {
           daemon.server.close(() => resolve());
@@ -244,6 +283,7 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
         await host.close();
         await reader.close();
         journal.close();
+        resolveRecovered(undefined);
         logger.info('posbridge stopped');
         logger.flush?.();
       },
@@ -296,6 +336,15 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
     journal.close();
     throw e;
   }
+}
+
+/** "examined 2 open operations: reversal_queued 1, cancelled_before_host 1" (or "... nothing to do"). */
+export function recoverySummary(r: RecoveryResult): string {
+  const actions = Object.entries(r.actions).filter(([, n]) => n > 0);
+  return (
+    `examined ${r.examined} open operation${r.examined === 1 ? '' : 's'}: ` +
+    (actions.length ? actions.map(([k, n]) => `${k} ${n}`).join(', ') : 'nothing to do')
+  );
 }
 
 function makeReader(config: DaemonConfig, logger: Logger): CardReader & { start(): void } {

@@ -1,11 +1,16 @@
-import { existsSync, statSync, statfsSync } from 'node:fs';
+import { statfsSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { bluetoothAvailability, listSerialPorts } from '../terminal/index.js';
 import type { DaemonConfig } from './config.js';
 import { openReadOnly } from './journal-command.js';
+import { permissionDeniedMessage, StateAccessError } from './failures.js';
 import { runningDaemon } from './running.js';
+import { probe } from './state-dir.js';
 import pino from 'pino';
+
+const PERMISSION_FIX =
+  'run posbridge as the user that owns the state directory (the one the daemon runs as), or fix the mode: chmod 700 <dir>, chmod 600 the files in it';
 
 /** noble's own console chatter goes here, not into the command's output. */
 const quiet = pino({ level: 'silent' });
@@ -27,7 +32,12 @@ export async function doctor(
     checks.push(c);
   };
 
-  if (!existsSync(dir))
+  // A path this user may not read fails with "permission denied", never "not created yet".
+  const denied = (name: string, path: string): void =>
+    add({ name, status: 'fail', detail: permissionDeniedMessage(path), fix: PERMISSION_FIX });
+  const dirProbe = probe(dir);
+  if (dirProbe.kind === 'denied') denied('state directory', dir);
+  else if (dirProbe.kind === 'missing')
     add({
       name: 'state directory',
       status: 'warn',
@@ -35,7 +45,7 @@ export async function doctor(
       fix: 'it is created on the first `posbridge start`',
     });
   else {
-    const mode = statSync(dir).mode & 0o777;
+    const mode = dirProbe.mode;
     add(
       mode & 0o077
         ? {
@@ -50,7 +60,12 @@ export async function doctor(
 
   for (const file of ['token', 'seal-keys.json', 'fingerprint.key']) {
     const p = join(dir, file);
-    if (!existsSync(p)) {
+    const fileProbe = dirProbe.kind === 'denied' ? dirProbe : probe(p);
+    if (fileProbe.kind === 'denied') {
+      denied(`key file ${file}`, p);
+      continue;
+    }
+    if (fileProbe.kind === 'missing') {
       add({
         name: `key file ${file}`,
         status: 'warn',
@@ -59,7 +74,7 @@ export async function doctor(
       });
       continue;
     }
-    const mode = statSync(p).mode & 0o777;
+    const mode = fileProbe.mode;
     add(
       mode & 0o077
         ? {
@@ -72,7 +87,10 @@ export async function doctor(
     );
   }
 
-  if (existsSync(join(dir, 'journal.db'))) {
+  const journalPath = join(dir, 'journal.db');
+  const journalProbe = dirProbe.kind === 'denied' ? dirProbe : probe(journalPath);
+  if (journalProbe.kind === 'denied') denied('journal integrity', journalPath);
+  else if (journalProbe.kind === 'ok') {
     try {
       const db = openReadOnly(dir);
       const ok = String(db.pragma('integrity_check', { simple: true }));
@@ -121,7 +139,8 @@ export async function doctor(
         name: 'journal integrity',
         status: 'fail',
         detail: (e as Error).message,
-        fix: 'check the state directory path and permissions',
+        fix:
+          e instanceof StateAccessError ? PERMISSION_FIX : 'check the state directory path and permissions',
       });
     }
   } else
@@ -133,7 +152,7 @@ export async function doctor(
     });
 
   try {
-    const fs = statfsSync(existsSync(dir) ? dir : '/');
+    const fs = statfsSync(dirProbe.kind === 'ok' ? dir : '/');
     const free = Number(fs.bavail) * Number(fs.bsize);
     const mb = Math.round(free / 1024 / 1024);
     add(
@@ -194,8 +213,23 @@ export async function doctor(
     add(reach);
   }
 
-  const running = runningDaemon(dir);
-  if (running) {
+  let running: ReturnType<typeof runningDaemon>;
+  let runningUnknown = false;
+  try {
+    running = runningDaemon(dir);
+  } catch (e) {
+    if (!(e instanceof StateAccessError)) throw e;
+    runningUnknown = true;
+    add({
+      name: 'sign-on',
+      status: 'fail',
+      detail: `not checked: ${e.message}`,
+      fix: PERMISSION_FIX,
+    });
+  }
+  if (runningUnknown) {
+    // reported above
+  } else if (running) {
     try {
       const h = (await (await fetch(`http://127.0.0.1:${running.port}/healthz`)).json()) as Record<
         string,

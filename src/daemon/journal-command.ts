@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { JOURNAL_FILE } from '../journal/index.js';
+import { StateAccessError } from './failures.js';
+import { probe } from './state-dir.js';
 
 type Row = Record<string, unknown>;
 
@@ -12,7 +13,13 @@ type Row = Record<string, unknown>;
  */
 export function openReadOnly(stateDir: string): Database.Database {
   const path = join(stateDir, JOURNAL_FILE);
-  if (!existsSync(path)) throw new Error(`no journal in ${stateDir}`);
+  // A directory or file this user may not read is "permission denied", never "no journal".
+  const dir = probe(stateDir);
+  if (dir.kind === 'denied') throw new StateAccessError(stateDir, dir.code);
+  const file = probe(path);
+  if (file.kind === 'denied') throw new StateAccessError(path, file.code);
+  if (file.kind === 'missing')
+    throw new Error(`no journal in ${stateDir}: it is created on the first \`posbridge start\``);
   return new Database(path, { readonly: true, fileMustExist: true });
 }
 

@@ -4,13 +4,13 @@ import { Journal } from '../journal/index.js';
 import { Sealer } from '../crypto/index.js';
 import { bluetoothAvailability, listSerialPorts, scanReaders } from '../terminal/index.js';
 import { defaultStateDir } from './config.js';
+import { EXIT } from './failures.js';
 import { adminCall, runningDaemon } from './running.js';
 import pino from 'pino';
 
 /** noble's own console chatter goes here, not into the command's output. */
 const quiet = pino({ level: 'silent' });
 
-const EXIT = { ok: 0, problem: 1, usage: 2, notRunning: 3 } as const;
 const out = (s: string): void => {
   process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 };

@@ -5,14 +5,13 @@
  * token's open sessions), or, when none runs, work on the state directory's `paired-tokens.json`
  * directly under the state directory's lock.
  */
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { StateDirLock } from '../journal/index.js';
 import { defaultStateDir } from './config.js';
+import { EXIT, StateAccessError } from './failures.js';
 import { Pairing, type IssuedCode, type PairedToken } from './pairing.js';
 import { adminCall, runningDaemon } from './running.js';
-
-const EXIT = { ok: 0, problem: 1, usage: 2, notRunning: 3 } as const;
+import { probe } from './state-dir.js';
 
 export interface CommandIo {
   out(text: string): void;
@@ -120,8 +119,10 @@ export async function tokensCommand(args: string[], io: CommandIo = processIo): 
   }
   const home = values.home ?? defaultStateDir();
   const d = runningDaemon(home);
-  if (!d && !existsSync(home)) {
-    io.err(`no state directory ${home}`);
+  const dir = d ? undefined : probe(home);
+  if (dir?.kind === 'denied') throw new StateAccessError(home, dir.code);
+  if (dir?.kind === 'missing') {
+    io.err(`no state directory ${home}: it is created on the first \`posbridge start\``);
     return EXIT.problem;
   }
   if (sub === 'revoke') {

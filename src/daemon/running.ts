@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { StateDirLock } from '../journal/index.js';
-import { readToken } from './state-dir.js';
+import { LOCK_FILE, StateDirLock } from '../journal/index.js';
+import { accessError, StateAccessError } from './failures.js';
+import { probe, readToken } from './state-dir.js';
 
 export const DAEMON_FILE = 'daemon.json';
 
@@ -28,19 +29,36 @@ export interface RunningDaemon {
   token: string;
 }
 
-/** The daemon that owns `stateDir` right now, if one does (its lock's pid is alive and matches). */
+/**
+ * The daemon that owns `stateDir` right now, if one does (its lock's pid is alive and matches). A state
+ * directory, lock or daemon.json this user may not read throws a StateAccessError (exit 5) instead of
+ * answering "not running".
+ */
 export function runningDaemon(stateDir: string): RunningDaemon | undefined {
-  const owner = StateDirLock.owner(stateDir);
+  for (const path of [stateDir, join(stateDir, LOCK_FILE)]) {
+    const p = probe(path);
+    if (p.kind === 'denied') throw new StateAccessError(path, p.code);
+  }
   const file = join(stateDir, DAEMON_FILE);
-  if (!owner || !existsSync(file)) return undefined;
+  let text: string;
   try {
-    const info = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; port: number };
-    const token = readToken(stateDir);
-    if (info.pid !== owner || !token) return undefined;
-    return { pid: info.pid, port: info.port, token };
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw accessError(e, file);
+  }
+  const owner = StateDirLock.owner(stateDir);
+  if (!owner) return undefined;
+  let info: { pid: number; port: number };
+  try {
+    info = JSON.parse(text) as { pid: number; port: number };
   } catch {
     return undefined;
   }
+  const token = readToken(stateDir);
+  if (info.pid !== owner || !token) return undefined;
+  return { pid: info.pid, port: info.port, token };
 }
 
 /** Calls an admin route of the running daemon (loopback, token-authenticated). */

@@ -955,7 +955,7 @@ export class Engine extends EventEmitter {
   private async askReaderAfterDrop(id: string, fallback: CompleteResult): Promise<CompleteResult> {
     const deadline = Date.now() + this.config.readerRecoveryMs;
     while (this.reader.state === 'disconnected' || this.reader.state === 'connecting') {
-      if (Date.now() > deadline) return fallback;
+      if (Date.now() > deadline || this.stopping) return fallback;
       await new Promise((r) => setTimeout(r, 50));
     }
     try {
@@ -1113,7 +1113,7 @@ export class Engine extends EventEmitter {
   private async readerStatus(): Promise<LastTransactionStatus | undefined> {
     const deadline = Date.now() + this.config.readerRecoveryMs;
     while (this.reader.state === 'disconnected' || this.reader.state === 'connecting') {
-      if (Date.now() > deadline) return undefined;
+      if (Date.now() > deadline || this.stopping) return undefined;
       await new Promise((r) => setTimeout(r, 50));
     }
     return this.reader.lastTransactionStatus().catch(() => undefined);

@@ -142,6 +142,13 @@ export class HostLink extends EventEmitter {
         reject(new HostLinkError('link_closed', `link not ready within ${timeoutMs} ms`));
       }, timeoutMs);
       const on = (e: LinkStateEvent): void => {
+        if (e.state === 'closed') {
+          // close() ends every wait at once: no timer outlives the link.
+          clearTimeout(t);
+          this.off('state', on);
+          reject(new HostLinkError('link_closed', 'link closed'));
+          return;
+        }
         if (e.state !== 'ready') return;
         clearTimeout(t);
         this.off('state', on);
