@@ -245,6 +245,17 @@ export const DEFS: Record<string, JsonSchema> = {
         type: 'string',
         description: 'Why the last connection attempt failed, if it did.',
       }),
+      kind: {
+        type: 'string',
+        enum: ['reader', 'zvt'],
+        description:
+          'reader: posbridge builds the acquirer messages; zvt: an integrated terminal that authorises itself. Payments work the same on both.',
+      },
+      capabilities: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'The payment operations this terminal offers; others answer not_supported_by_terminal.',
+      },
     },
     ['terminalId', 'state'],
   ),

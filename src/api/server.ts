@@ -399,6 +399,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       ...(t.firmware !== undefined ? { firmware: t.firmware } : {}),
       ...(t.batteryPercent !== undefined ? { batteryPercent: t.batteryPercent } : {}),
       ...(t.lastError !== undefined ? { lastError: t.lastError } : {}),
+      ...(t.kind !== undefined ? { kind: t.kind } : {}),
+      ...(t.capabilities !== undefined ? { capabilities: [...t.capabilities] } : {}),
     };
   }
 

@@ -7,6 +7,7 @@ import {
   type TerminalsBackend,
   type TokenVerifier,
 } from '../api/index.js';
+import type { IntegratedTerminal } from '../terminal/integrated.js';
 import type { CardReader, ReaderInfo } from '../terminal/reader.js';
 import type { Daemon } from './daemon.js';
 
@@ -24,7 +25,8 @@ export function tokenVerifier(daemon: Pick<Daemon, 'token'>, extra?: TokenVerifi
 }
 
 /** The one configured reader as the API's terminal list. */
-export function terminalsBackend(daemon: Pick<Daemon, 'reader' | 'config'>): TerminalsBackend {
+export function terminalsBackend(daemon: Pick<Daemon, 'reader' | 'config' | 'integrated'>): TerminalsBackend {
+  if (daemon.integrated) return integratedBackend(daemon.integrated, daemon.config.terminalId);
   const reader = daemon.reader as CardReader & {
     start?: () => void;
     whenReady?: (ms?: number) => Promise<void>;
@@ -37,6 +39,7 @@ export function terminalsBackend(daemon: Pick<Daemon, 'reader' | 'config'>): Ter
     return {
       terminalId: id,
       state: reader.state,
+      kind: 'reader' as const,
       ...(entry ? { transport: entry.transport } : {}),
       ...(i
         ? {
@@ -73,6 +76,51 @@ export function terminalsBackend(daemon: Pick<Daemon, 'reader' | 'config'>): Ter
       const on = (): void => listener(info());
       reader.on('state', on);
       return () => reader.off('state', on);
+    },
+  };
+}
+
+/** terminal.list and friends for an integrated terminal (ZVT): its state, kind and capabilities. */
+function integratedBackend(t: IntegratedTerminal, id: string): TerminalsBackend {
+  const info = () => {
+    const i = t.info();
+    return {
+      terminalId: id,
+      state: t.state,
+      transport: i.address.startsWith('tcp://') ? 'tcp' : 'serial',
+      kind: t.kind,
+      capabilities: [...t.capabilities],
+      name: `${t.kind.toUpperCase()} ${i.address}`,
+      ...(i.model ? { model: i.model } : {}),
+      ...(i.terminalId ? { serialNumber: i.terminalId } : {}),
+      ...(i.firmware ? { firmware: i.firmware } : {}),
+    };
+  };
+  const check = (terminalId?: string): void => {
+    if (terminalId !== undefined && terminalId !== id)
+      throw new ApiError('unknown_terminal', `no terminal ${terminalId}`);
+  };
+  return {
+    list: () => [info()],
+    status(terminalId) {
+      check(terminalId);
+      return info();
+    },
+    async connect(terminalId) {
+      check(terminalId);
+      t.start();
+      await t.whenReady(5000).catch(() => undefined);
+      return info();
+    },
+    async disconnect(terminalId) {
+      check(terminalId);
+      if (t.state === 'busy') throw new ApiError('reader_busy', 'the terminal is in a transaction');
+      return info();
+    },
+    subscribe(listener) {
+      const on = (): void => listener(info());
+      t.on('state', on);
+      return () => t.off('state', on);
     },
   };
 }

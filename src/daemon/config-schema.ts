@@ -4,7 +4,9 @@ export const CONFIG_SCHEMA = {
   title: 'posbridge daemon configuration',
   type: 'object',
   additionalProperties: false,
-  required: ['terminalId', 'merchantId', 'host', 'readers'],
+  required: ['terminalId', 'merchantId'],
+  // A card reader with the acquirer host (posbridge builds ISO 8583), or an integrated terminal (ZVT).
+  anyOf: [{ required: ['host', 'readers'] }, { required: ['zvt'] }],
   properties: {
     $schema: { type: 'string' },
     port: {
@@ -77,6 +79,53 @@ export const CONFIG_SCHEMA = {
           },
         },
       },
+    },
+    zvt: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'An integrated ZVT terminal (it reads the card and authorises with its own acquirer): tcp or serial, its password. docs/zvt.md.',
+      required: ['password'],
+      properties: {
+        tcp: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['host'],
+          properties: {
+            host: { type: 'string', minLength: 1 },
+            port: { type: 'integer', minimum: 1, maximum: 65535, description: 'Default 20007.' },
+          },
+        },
+        serial: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['path'],
+          properties: {
+            path: { type: 'string', minLength: 1 },
+            baudRate: { enum: [9600, 19200, 38400, 57600, 115200] },
+          },
+        },
+        password: { type: 'string', pattern: '^[0-9]{6}$', description: 'The terminal password, 6 digits.' },
+        currency: {
+          type: 'string',
+          pattern: '^[0-9]{3}$',
+          description: 'ISO 4217 numeric sent at registration.',
+        },
+        capabilities: {
+          type: 'array',
+          items: { enum: ['sale', 'refund', 'void', 'preauth', 'capture', 'preauth_void'] },
+          description: 'What this terminal may do (default all); anything else is not_supported_by_terminal.',
+        },
+        textBlocks: {
+          type: 'boolean',
+          description: 'Receipts as text blocks (06 D3) rather than print lines.',
+        },
+        charset: {
+          enum: ['cp437', 'latin1'],
+          description: 'Receipt text encoding (ZVT default cp437; many terminals send ISO 8859-1).',
+        },
+      },
+      oneOf: [{ required: ['tcp'] }, { required: ['serial'] }],
     },
     allowedOrigins: { type: 'array', items: { type: 'string', pattern: '^https?://[^/]+$' } },
     defaultOperatorId: { type: 'string', minLength: 1, maxLength: 64 },

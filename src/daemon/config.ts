@@ -16,6 +16,17 @@ export interface ReaderEntry {
   expectedKcv?: Record<string, string>;
 }
 
+/** An integrated ZVT terminal (docs/zvt.md). */
+export interface ZvtEntry {
+  tcp?: { host: string; port?: number };
+  serial?: { path: string; baudRate?: number };
+  password: string;
+  currency?: string;
+  capabilities?: ('sale' | 'refund' | 'void' | 'preauth' | 'capture' | 'preauth_void')[];
+  textBlocks?: boolean;
+  charset?: 'cp437' | 'latin1';
+}
+
 export interface DaemonConfig {
   port: number;
   stateDir: string;
@@ -40,6 +51,9 @@ export interface DaemonConfig {
     masterKeyFile?: string;
   };
   readers: ReaderEntry[];
+  /** The acquirer host link is configured (false on a ZVT-only desk: the terminal does its own acquiring). */
+  hostEnabled: boolean;
+  zvt?: ZvtEntry;
   allowedOrigins: string[];
   defaultOperatorId: string;
   webhook?: { url: string; secret: string };
@@ -113,10 +127,17 @@ export function parseConfig(
       })),
     );
   }
-  const c = raw as Partial<DaemonConfig> &
-    Pick<DaemonConfig, 'terminalId' | 'merchantId' | 'readers'> & {
-      host: Partial<DaemonConfig['host']> & { address: string; port: number };
+  const given = raw as Partial<DaemonConfig> &
+    Pick<DaemonConfig, 'terminalId' | 'merchantId'> & {
+      host?: Partial<DaemonConfig['host']> & { address: string; port: number };
     };
+  const hostEnabled = given.host !== undefined;
+  // A ZVT-only desk has no acquirer link: an inert one (never started) keeps the engine's shape.
+  const c = {
+    ...given,
+    readers: given.readers ?? [],
+    host: given.host ?? ({ address: '127.0.0.1', port: 1 } as NonNullable<typeof given.host>),
+  };
   const problems: ConfigProblem[] = [];
   const envPort = env['POSBRIDGE_PORT'];
   let port = c.port ?? DEFAULT_PORT;
@@ -161,6 +182,8 @@ export function parseConfig(
       ...(c.host.masterKeyFile ? { masterKeyFile: c.host.masterKeyFile } : {}),
     },
     readers: c.readers,
+    hostEnabled,
+    ...(c.zvt ? { zvt: c.zvt } : {}),
     allowedOrigins: c.allowedOrigins ?? [],
     defaultOperatorId: c.defaultOperatorId ?? 'default',
     ...(c.webhook ? { webhook: c.webhook } : {}),

@@ -9,7 +9,10 @@ import { HostLink } from '../host/index.js';
 import { loadDialect } from '../iso8583/index.js';
 import { Journal } from '../journal/index.js';
 import { createCardReader, type ReaderConfig } from '../terminal/index.js';
+import type { IntegratedTerminal } from '../terminal/integrated.js';
+import { NoReader } from '../terminal/no-reader.js';
 import type { CardReader } from '../terminal/reader.js';
+import { ZvtTerminal } from '../terminal/zvt/index.js';
 import type { DaemonConfig } from './config.js';
 import type { ApiServer } from '../api/index.js';
 import { WebhookDelivery, type WebhookTimers } from '../api/webhooks.js';
@@ -35,6 +38,8 @@ export interface DaemonOptions {
   logDestination?: pino.DestinationStream;
   /** Replace the reader (tests, the instant reader of benchmarks). */
   reader?: CardReader & { start?: () => void };
+  /** Replace the integrated terminal `config.zvt` describes (tests). */
+  integrated?: IntegratedTerminal;
   /** Extra engine settings (tests run timers short). */
   engineConfig?: Partial<ConstructorParameters<typeof Engine>[0]['config']>;
   /** Extra origins for the WebSocket API (the demo adds its own page's), given the bound port. */
@@ -52,6 +57,8 @@ export interface Daemon {
   readonly engine: Engine;
   readonly host: HostLink;
   readonly reader: CardReader;
+  /** The integrated terminal (ZVT) that takes the payments, when one is configured. */
+  readonly integrated: IntegratedTerminal | undefined;
   readonly server: http.Server;
   readonly token: string;
   /** Paired CRM pages: one-time codes and per-origin tokens (`posbridge pair`, `posbridge tokens`). */
@@ -99,7 +106,8 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
     const { key: fingerprintKey } = await loadOrCreateFingerprintKey(config.stateDir);
     const token = loadOrCreateToken(config.stateDir);
     const dialect = loadDialect(config.host.dialect);
-    const reader = options.reader ?? makeReader(config, logger);
+    const reader = options.reader ?? (config.readers.length ? makeReader(config, logger) : new NoReader());
+    const integrated = options.integrated ?? (config.zvt ? makeZvt(config, logger) : undefined);
     const securityModule: SecurityModule =
       config.host.security === 'software'
         ? new SoftwareSecurityModule(
@@ -129,6 +137,7 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
       journal,
       host,
       reader,
+      ...(integrated ? { integrated } : {}),
       dialect,
       fingerprintKey,
       logger,
@@ -203,6 +212,7 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
       engine,
       host,
       reader,
+      integrated,
       token,
       pairing,
       settlement,
@@ -210,11 +220,16 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
       server: http.createServer((req, res) => void handle(req, res)),
       health() {
         const saf = journal.safDepth();
+        // Ready to take payments: the integrated terminal is up, or the acquirer link is.
+        const up = integrated
+          ? integrated.state === 'idle' || integrated.state === 'busy'
+          : host.state === 'ready';
         return {
-          ready: host.state === 'ready' && !recovering,
+          ready: up && !recovering,
           uptimeMs: Date.now() - started,
-          host: host.state,
+          host: config.hostEnabled ? host.state : 'not_configured',
           reader: reader.state,
+          ...(integrated ? { terminal: { kind: integrated.kind, state: integrated.state } } : {}),
           recovering,
           saf: Object.fromEntries(saf.map((s) => [s.lane, { depth: s.count, oldest: s.oldest }])),
           openOperations: journal.openOperations().length,
@@ -234,13 +249,15 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
         } catch (e) {
           stopping = true;
           resolveRecovered(undefined);
-          await Promise.allSettled([host.close(), reader.close()]);
+          await Promise.allSettled([host.close(), reader.close(), integrated?.close()]);
           journal.close();
           throw e;
         }
         daemon.port = (daemon.server.address() as AddressInfo).port;
         (reader as { start?: () => void }).start?.();
-        host.start();
+        integrated?.start();
+        // A ZVT-only desk has no acquirer link to start.
+        if (config.hostEnabled) host.start();
         api = attachApi(daemon, {
           allowedOrigins: [...config.allowedOrigins, ...(options.extraOrigins?.(daemon.port) ?? [])],
           ...(config.timers.helloDeadlineMs ? { helloDeadlineMs: config.timers.helloDeadlineMs } : {}),
@@ -282,6 +299,7 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
         await webhooks?.stop();
         await host.close();
         await reader.close();
+        await integrated?.close();
         journal.close();
         resolveRecovered(undefined);
         logger.info('posbridge stopped');
@@ -345,6 +363,22 @@ export function recoverySummary(r: RecoveryResult): string {
     `examined ${r.examined} open operation${r.examined === 1 ? '' : 's'}: ` +
     (actions.length ? actions.map(([k, n]) => `${k} ${n}`).join(', ') : 'nothing to do')
   );
+}
+
+function makeZvt(config: DaemonConfig, logger: Logger): IntegratedTerminal {
+  const z = config.zvt!;
+  return new ZvtTerminal({
+    ...(z.tcp ? { tcp: { host: z.tcp.host, ...(z.tcp.port ? { port: z.tcp.port } : {}) } } : {}),
+    ...(z.serial
+      ? { serial: { path: z.serial.path, ...(z.serial.baudRate ? { baudRate: z.serial.baudRate } : {}) } }
+      : {}),
+    password: z.password,
+    currency: z.currency ?? config.currency,
+    ...(z.capabilities ? { capabilities: z.capabilities } : {}),
+    ...(z.textBlocks !== undefined ? { textBlocks: z.textBlocks } : {}),
+    ...(z.charset ? { charset: z.charset } : {}),
+    logger,
+  });
 }
 
 function makeReader(config: DaemonConfig, logger: Logger): CardReader & { start(): void } {

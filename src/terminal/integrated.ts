@@ -80,6 +80,8 @@ export interface TerminalResult {
   time?: string;
   /** Receipt lines the terminal printed on the ECR (06 D1 / 06 D3), per copy, as printed (masked). */
   receipt?: { merchant: string[]; customer: string[] };
+  /** The cardholder signs (ZVT TLV 2F/1F10 says signature): the merchant copy carries a signature line. */
+  signatureRequired?: boolean;
 }
 
 /**
@@ -131,7 +133,9 @@ export interface IntegratedTerminal extends EventEmitter {
   /** Refund (ZVT Refund 06 31); the card is presented again. */
   refund(cmd: PaymentCommand, onProgress?: (e: IntegratedProgressEvent) => void): Promise<IntegratedOutcome>;
   /** Capture part or all of a pre-authorisation (ZVT Book Total 06 24), by its receipt number. */
-  capture(cmd: PaymentCommand & { receiptNo: string; trace?: string }): Promise<IntegratedOutcome>;
+  capture(
+    cmd: PaymentCommand & { receiptNo: string; trace?: string; authCode?: string },
+  ): Promise<IntegratedOutcome>;
   /** Release a pre-authorisation (ZVT Partial Reversal 06 25 for the full amount), by its receipt number. */
   preauthVoid(cmd: PaymentCommand & { receiptNo: string; trace?: string }): Promise<IntegratedOutcome>;
   /** Ask the terminal to abort the command in progress (ZVT Abort 06 B0). */

@@ -170,6 +170,13 @@ export interface TerminalInfo {
   batteryPercent?: number;
   /** Why the last connection attempt failed, if it did (no card data). */
   lastError?: string | null;
+  /**
+   * `reader` (posbridge builds the acquirer messages) or `zvt` (an integrated terminal that authorises
+   * itself). Payments work the same on both; this is the only place a page sees which kind it is.
+   */
+  kind?: 'reader' | 'zvt';
+  /** The payment operations this terminal offers; others answer `not_supported_by_terminal`. */
+  capabilities?: string[];
 }
 
 /**
