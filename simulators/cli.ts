@@ -7,6 +7,7 @@ import { runReaderCli } from './reader/cli.js';
 import { runEngineCli } from './engine-runner.js';
 import { runDemoCli } from './demo.js';
 import { runScenarioCli } from './scenario.js';
+import { runZvtCli } from './zvt/cli.js';
 
 const HELP = `posbridge-sim: simulators for QA
 
@@ -17,6 +18,7 @@ Usage:
   posbridge-sim sample   Build a sample cup-pos chip sale frame, decode it and describe it (card data masked).
   posbridge-sim host     The acquirer host simulator (posbridge-sim host --help; docs/host-simulator.md).
   posbridge-sim reader   The card reader simulator (posbridge-sim reader --help; docs/reader-protocol.md).
+  posbridge-sim zvt      The ZVT terminal simulator, TCP and/or serial (posbridge-sim zvt --help; docs/zvt.md).
   posbridge-sim engine   The engine as its own process with a control API (tests kill it; see simulators/engine-runner.ts).
   posbridge-sim --help   This text.
 
@@ -29,6 +31,8 @@ function main(argv: string[]): number | Promise<number> {
       return runHostCli(argv.slice(1));
     case 'reader':
       return runReaderCli(argv.slice(1));
+    case 'zvt':
+      return runZvtCli(argv.slice(1));
     case 'engine':
       return runEngineCli(argv.slice(1));
     case 'demo':
