@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { csvField } from '../engine/settlement/index.js';
 import { JOURNAL_FILE } from '../journal/index.js';
 import { StateAccessError } from './failures.js';
 import { probe } from './state-dir.js';
@@ -79,9 +80,11 @@ export function exportCsv(db: Database.Database): string {
     )
     .all() as Row[];
   const cols = [...LIST_COLUMNS.split(', '), 'masked_pan'];
-  const esc = (v: unknown): string => {
-    const s = v === null || v === undefined ? '' : String(v);
-    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return [cols.join(','), ...rows.map((r) => cols.map((c) => esc(r[c])).join(','))].join('\n') + '\n';
+  // CRM-supplied text (orderId, operatorId) that a spreadsheet would run as a formula is defused
+  // (OWASP CSV injection): a leading = + - @ tab or CR gets a quote mark.
+  const cell = (v: unknown): string =>
+    csvField(
+      typeof v === 'number' || typeof v === 'string' ? v : v === null || v === undefined ? null : String(v),
+    );
+  return [cols.join(','), ...rows.map((r) => cols.map((c) => cell(r[c])).join(','))].join('\n') + '\n';
 }

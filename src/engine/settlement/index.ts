@@ -18,7 +18,7 @@ export {
 } from './api.js';
 export { reconcile, ACTIONS, type ReconcileInput } from './reconcile.js';
 export { parseHostFile, type HostFile } from './hostfile.js';
-export { reportCsv, reportJson, REPORT_CSV_HEADER } from './report.js';
+export { csvField, reportCsv, reportJson, REPORT_CSV_HEADER } from './report.js';
 export { eraseSealedPans, type PanErasure } from './pans.js';
 export { computeTotals, field48, parseField48 } from './totals.js';
 export { SettlementStore } from './store.js';
