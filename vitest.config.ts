@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -5,5 +7,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
+    env: {
+      // Daemons the tests start (and the CLIs they spawn) keep their key-encrypting key in a file outside
+      // every state directory: CI machines have no OS credential store. One per run.
+      POSBRIDGE_KEY_FILE: join(tmpdir(), `posbridge-test-kek-${process.pid}`, 'kek'),
+    },
   },
 });

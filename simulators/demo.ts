@@ -137,6 +137,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         defaultOperatorId: 'demo',
         timers: { hostResponseMs: options.hostResponseMs ?? 10_000, hostIdleEchoMs: 60_000 },
         logLevel,
+        // The key-encrypting key beside, never inside, the state directory (docs/operations.md, "Keys").
+        keyStore: { kind: 'file', path: process.env['POSBRIDGE_KEY_FILE'] ?? `${stateDir}.kek` },
       },
       'demo',
       // The demo's own options decide the state directory and port, not the environment.

@@ -12,6 +12,7 @@
  * With --webhook-url and --webhook-secret, results go to that URL as signed webhooks (docs/webhooks.md).
  */
 import type http from 'node:http';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino, { type LoggerOptions } from 'pino';
 import { cardLogOptions } from '../src/card/index.js';
@@ -123,6 +124,8 @@ export async function runEngineCli(argv: string[]): Promise<number> {
     {
       port: Number(values.port),
       stateDir: values.dir,
+      // The key-encrypting key outside the state directory, surviving the runner's kills.
+      keyStore: { kind: 'file', path: `${resolve(values.dir)}.kek` },
       terminalId: 'CHAOS001',
       merchantId: '898310048160001',
       host: { address: '127.0.0.1', port: Number(values['host-port']) },

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { CardDataError } from './errors.js';
 import { Pan } from './pan.js';
 
@@ -137,6 +137,8 @@ export interface FingerprintKeyFile {
   readonly path: string;
   /** True when this call created the key (first start of a state directory). */
   readonly created: boolean;
+  /** Rewrites the key file wrapped under another key-encrypting key (the key itself is unchanged). */
+  rewrap(protector: FingerprintKeyProtector): Promise<void>;
 }
 
 /**
@@ -154,11 +156,17 @@ export interface FingerprintKeyFile {
  */
 export async function loadOrCreateFingerprintKey(
   stateDir: string,
-  options: { fileName?: string } = {},
+  options: { fileName?: string; protector?: FingerprintKeyProtector } = {},
 ): Promise<FingerprintKeyFile> {
-  const path = join(stateDir, options.fileName ?? FINGERPRINT_KEY_FILE);
-  const existing = await readKey(path);
-  if (existing) return { key: existing, path, created: false };
+  const name = options.fileName ?? FINGERPRINT_KEY_FILE;
+  const path = join(stateDir, name);
+  const p = options.protector;
+  const existing = await readKey(path, p, name);
+  if (existing) {
+    // A clear key file of an older version: rewrite it wrapped (temporary file + rename).
+    if (p && existing.clear) await replaceKeyFile(path, p.wrap(existing.key.reveal(), name));
+    return { key: existing.key, path, created: false, rewrap: rewrapper(existing.key, path, name) };
+  }
 
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(FINGERPRINT_KEY_BYTES);
@@ -167,7 +175,7 @@ export async function loadOrCreateFingerprintKey(
   let created = false;
   try {
     try {
-      await handle.writeFile(key);
+      await handle.writeFile(p ? p.wrap(key, name) : key);
       await handle.chmod(0o600); // the umask can only remove bits, but be explicit
       await handle.sync();
     } finally {
@@ -198,18 +206,68 @@ export async function loadOrCreateFingerprintKey(
     key.fill(0);
   }
   if (created) await syncDir(stateDir);
-  const loaded = await readKey(path);
+  const loaded = await readKey(path, p, name);
   if (!loaded) throw new CardDataError('invalid_fingerprint_key', `fingerprint key file vanished: ${path}`);
-  return { key: loaded, path, created };
+  return { key: loaded.key, path, created, rewrap: rewrapper(loaded.key, path, name) };
 }
 
-async function readKey(path: string): Promise<FingerprintKey | undefined> {
+function rewrapper(key: FingerprintKey, path: string, name: string) {
+  return async (protector: FingerprintKeyProtector): Promise<void> => {
+    const bytes = key.reveal();
+    try {
+      await replaceKeyFile(path, protector.wrap(bytes, name));
+    } finally {
+      bytes.fill(0);
+    }
+  };
+}
+
+/**
+ * Wraps the key file's content under a key-encrypting key kept outside the state directory (the crypto
+ * module's `KeyEncryptionKey` fits), so the state directory alone cannot fingerprint a candidate PAN.
+ */
+export interface FingerprintKeyProtector {
+  wrap(plain: Buffer, label: string): Buffer;
+  unwrap(bytes: Buffer, label: string): Buffer;
+}
+
+/** A wrapped key file is a JSON envelope; a clear one is the 32 raw key bytes. */
+const looksWrapped = (bytes: Buffer): boolean => bytes.length > FINGERPRINT_KEY_BYTES && bytes[0] === 0x7b;
+
+async function replaceKeyFile(path: string, content: Buffer): Promise<void> {
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const handle = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+  try {
+    await handle.writeFile(content);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, path);
+  await syncDir(dirname(path));
+}
+
+async function readKey(
+  path: string,
+  protector: FingerprintKeyProtector | undefined,
+  name: string,
+): Promise<{ key: FingerprintKey; clear: boolean } | undefined> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
+  }
+  const clear = !looksWrapped(bytes);
+  if (!clear) {
+    if (!protector)
+      throw new CardDataError(
+        'invalid_fingerprint_key',
+        `fingerprint key file ${path} is wrapped under a key-encrypting key: configure the key store that wrapped it`,
+      );
+    const wrapped = bytes;
+    bytes = protector.unwrap(wrapped, name);
   }
   try {
     if (bytes.length !== FINGERPRINT_KEY_BYTES) {
@@ -228,7 +286,7 @@ async function readKey(path: string): Promise<FingerprintKey | undefined> {
         );
       }
     }
-    return FingerprintKey.fromBytes(bytes);
+    return { key: FingerprintKey.fromBytes(bytes), clear };
   } finally {
     bytes.fill(0);
   }

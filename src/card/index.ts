@@ -17,7 +17,12 @@ export {
   FINGERPRINT_KEY_FILE,
   FINGERPRINT_VERSION,
 } from './fingerprint.js';
-export type { FingerprintMatch, ParsedFingerprint, FingerprintKeyFile } from './fingerprint.js';
+export type {
+  FingerprintMatch,
+  ParsedFingerprint,
+  FingerprintKeyFile,
+  FingerprintKeyProtector,
+} from './fingerprint.js';
 export {
   redactPaths,
   REDACT_CENSOR,

@@ -16,10 +16,16 @@ export type CryptoErrorCode =
   | 'key_destroyed'
   | 'seal_invalid'
   | 'key_file_invalid'
-  | 'key_file_insecure';
+  | 'key_file_insecure'
+  | 'kek_required'
+  | 'kek_mismatch'
+  | 'kek_unavailable'
+  | 'kek_missing'
+  | 'kek_inside_state_dir'
+  | 'kek_file_invalid';
 
 /** Which key an error is about. Names only: never the key's bytes or check value. */
-export type KeyRole = 'tmk' | 'pik' | 'mak' | 'tdk' | 'key' | 'seal';
+export type KeyRole = 'tmk' | 'pik' | 'mak' | 'tdk' | 'key' | 'seal' | 'kek';
 
 export interface CryptoErrorDetails {
   key?: KeyRole;

@@ -55,4 +55,14 @@ export {
 export type { SecurityModule, KeyCheckValues } from './security-module.js';
 export { SoftwareSecurityModule, type SoftwareSecurityModuleOptions } from './software-security-module.js';
 export { Sealer, SEAL_VERSION, SEAL_OVERHEAD, type SealerOptions } from './sealer.js';
-export { SEAL_KEY_FILE_NAME } from './seal-key-file.js';
+export { SEAL_KEY_FILE_NAME, type KeyFileProtector } from './seal-key-file.js';
+export {
+  KeyEncryptionKey,
+  KEK_BYTES,
+  isWrapped,
+  keyringAccount,
+  type KekSource,
+  type KekLoadOptions,
+  type KeyringEntry,
+  type KeyringFactory,
+} from './kek.js';

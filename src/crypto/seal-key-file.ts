@@ -16,11 +16,22 @@ import { constants as fsConstants } from 'node:fs';
 import { chmod, copyFile, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CryptoError } from './errors.js';
+import { isWrapped } from './kek.js';
 
 export const SEAL_KEY_FILE_NAME = 'seal-keys.json';
 export const SEAL_KEY_BYTES = 32;
 export const MAX_SEAL_KEY_ID = 0xffffffff;
 const FORMAT = 'posbridge-seal-keys';
+
+/**
+ * Wraps a key file's content under a key-encrypting key kept outside the state directory (`KeyEncryptionKey`).
+ * Without one the file is written in clear (tests, tools); with one, a clear file of an older version is
+ * rewritten wrapped at the next read.
+ */
+export interface KeyFileProtector {
+  wrap(plain: Buffer, label: string): Buffer;
+  unwrap(bytes: Buffer, label: string): Buffer;
+}
 
 export interface SealKeySet {
   current: number;
@@ -29,26 +40,29 @@ export interface SealKeySet {
 }
 
 /** Reads the key file, creating it with one fresh key (id 1) when it does not exist. */
-export async function readOrCreateKeyFile(path: string): Promise<SealKeySet> {
+export async function readOrCreateKeyFile(path: string, protector?: KeyFileProtector): Promise<SealKeySet> {
   try {
-    return await readKeyFile(path);
+    const { set, wrapped } = await readKeyFileState(path, protector);
+    // An older clear file: wrap it now (the clear copy is replaced by rename).
+    if (protector && !wrapped) await writeKeyFile(path, cloneSet(set), protector);
+    return set;
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
   }
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const fresh: SealKeySet = { current: 1, keys: new Map([[1, randomBytes(SEAL_KEY_BYTES)]]) };
-  const tmp = await writeTemp(path, fresh);
+  const tmp = await writeTemp(path, fresh, protector);
   try {
     try {
       await link(tmp, path);
     } catch (err) {
-      if (isErrno(err, 'EEXIST')) return await readKeyFile(path); // another process created it first
+      if (isErrno(err, 'EEXIST')) return await readKeyFile(path, protector); // another process created it first
       if (!isErrno(err, 'EPERM') && !isErrno(err, 'ENOTSUP') && !isErrno(err, 'ENOSYS')) throw err;
       // File systems without hard links: exclusive copy (not atomic, but never overwrites).
       try {
         await copyFile(tmp, path, fsConstants.COPYFILE_EXCL);
       } catch (copyErr) {
-        if (isErrno(copyErr, 'EEXIST')) return await readKeyFile(path);
+        if (isErrno(copyErr, 'EEXIST')) return await readKeyFile(path, protector);
         throw copyErr;
       }
       await chmod(path, 0o600);
@@ -61,8 +75,12 @@ export async function readOrCreateKeyFile(path: string): Promise<SealKeySet> {
 }
 
 /** Replaces the key file atomically with `set`. */
-export async function writeKeyFile(path: string, set: SealKeySet): Promise<void> {
-  const tmp = await writeTemp(path, set);
+export async function writeKeyFile(
+  path: string,
+  set: SealKeySet,
+  protector?: KeyFileProtector,
+): Promise<void> {
+  const tmp = await writeTemp(path, set, protector);
   try {
     await rename(tmp, path);
   } catch (err) {
@@ -72,7 +90,14 @@ export async function writeKeyFile(path: string, set: SealKeySet): Promise<void>
   await syncDir(dirname(path));
 }
 
-export async function readKeyFile(path: string): Promise<SealKeySet> {
+export async function readKeyFile(path: string, protector?: KeyFileProtector): Promise<SealKeySet> {
+  return (await readKeyFileState(path, protector)).set;
+}
+
+async function readKeyFileState(
+  path: string,
+  protector: KeyFileProtector | undefined,
+): Promise<{ set: SealKeySet; wrapped: boolean }> {
   const st = await stat(path);
   if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
     throw new CryptoError(
@@ -85,8 +110,24 @@ export async function readKeyFile(path: string): Promise<SealKeySet> {
       },
     );
   }
-  const text = await readFile(path, 'utf8');
-  return parseKeyFile(text, path);
+  const bytes = await readFile(path);
+  if (isWrapped(bytes)) {
+    if (!protector)
+      throw new CryptoError(
+        'kek_required',
+        `sealing key file ${path} is wrapped under a key-encrypting key: configure the key store that wrapped it`,
+        { key: 'seal' },
+      );
+    return {
+      set: parseKeyFile(protector.unwrap(bytes, SEAL_KEY_FILE_NAME).toString('utf8'), path),
+      wrapped: true,
+    };
+  }
+  return { set: parseKeyFile(bytes.toString('utf8'), path), wrapped: false };
+}
+
+function cloneSet(set: SealKeySet): SealKeySet {
+  return { current: set.current, keys: new Map([...set.keys].map(([id, k]) => [id, Buffer.from(k)])) };
 }
 
 function parseKeyFile(text: string, path: string): SealKeySet {
@@ -131,12 +172,14 @@ function serialise(set: SealKeySet): string {
 }
 
 /** Writes `set` to a fresh temporary file next to `path` (mode 0600, fsynced) and returns its name. */
-async function writeTemp(path: string, set: SealKeySet): Promise<string> {
+async function writeTemp(path: string, set: SealKeySet, protector?: KeyFileProtector): Promise<string> {
   const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const fh = await open(tmp, 'wx', 0o600);
   try {
     await fh.chmod(0o600);
-    await fh.writeFile(serialise(set), 'utf8');
+    const text = Buffer.from(serialise(set), 'utf8');
+    await fh.writeFile(protector ? protector.wrap(text, SEAL_KEY_FILE_NAME) : text);
+    text.fill(0);
     await fh.sync();
   } catch (err) {
     await fh.close();

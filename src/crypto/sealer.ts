@@ -31,6 +31,7 @@ import {
   SEAL_KEY_BYTES,
   SEAL_KEY_FILE_NAME,
   writeKeyFile,
+  type KeyFileProtector,
   type SealKeySet,
 } from './seal-key-file.js';
 
@@ -45,6 +46,8 @@ export const SEAL_OVERHEAD = HEADER_BYTES + NONCE_BYTES + TAG_BYTES;
 export interface SealerOptions {
   /** Key file name inside the state directory (default `seal-keys.json`). */
   fileName?: string;
+  /** The key-encrypting key the key file is wrapped under (kept outside the state directory). */
+  kek?: KeyFileProtector;
 }
 
 export class Sealer {
@@ -52,7 +55,11 @@ export class Sealer {
   #current: number;
   readonly #path: string | undefined;
 
-  private constructor(set: SealKeySet, path: string | undefined) {
+  private constructor(
+    set: SealKeySet,
+    path: string | undefined,
+    private kek?: KeyFileProtector,
+  ) {
     for (const [id, key] of set.keys) {
       this.#keys.set(id, createSecretKey(key));
       key.fill(0);
@@ -64,7 +71,7 @@ export class Sealer {
   /** Loads the key file from `stateDir`, creating the directory (0700) and file (0600) if absent. */
   static async load(stateDir: string, options: SealerOptions = {}): Promise<Sealer> {
     const path = join(stateDir, options.fileName ?? SEAL_KEY_FILE_NAME);
-    return new Sealer(await readOrCreateKeyFile(path), path);
+    return new Sealer(await readOrCreateKeyFile(path, options.kek), path, options.kek);
   }
 
   /** An in-memory sealer (tests, tools); `rotate` on it adds a key in memory only. */
@@ -163,6 +170,23 @@ export class Sealer {
   }
 
   /**
+   * Writes the key file wrapped under another key-encrypting key (KEK rotation). The sealing keys do
+   * not change: every sealed blob still opens.
+   */
+  async rewrap(kek: KeyFileProtector): Promise<void> {
+    const path = this.#path;
+    if (!path)
+      throw new CryptoError('bad_data', 'an in-memory sealer has no key file to rewrap', { key: 'seal' });
+    const set = await readKeyFile(path, this.kek);
+    try {
+      await writeKeyFile(path, set, kek);
+      this.kek = kek;
+    } finally {
+      for (const key of set.keys.values()) key.fill(0);
+    }
+  }
+
+  /**
    * Adds a fresh key, makes it current and (for a file-backed sealer) persists the key file before
    * switching. Returns the new key id.
    */
@@ -170,7 +194,7 @@ export class Sealer {
     const path = this.#path;
     let set: SealKeySet;
     if (path) {
-      set = await readKeyFile(path);
+      set = await readKeyFile(path, this.kek);
     } else {
       set = { current: this.#current, keys: new Map() };
     }
@@ -181,7 +205,7 @@ export class Sealer {
     set.keys.set(nextId, Buffer.from(fresh));
     set.current = nextId;
     try {
-      if (path) await writeKeyFile(path, set);
+      if (path) await writeKeyFile(path, set, this.kek);
       for (const [id, key] of set.keys) if (!this.#keys.has(id)) this.#keys.set(id, createSecretKey(key));
       this.#current = nextId;
     } finally {

@@ -12,6 +12,7 @@ import { doctor } from './doctor.js';
 import { exportCsv, listOperations, openReadOnly, showOperation } from './journal-command.js';
 import { RotatingLogFile, TeeDestination } from './log-file.js';
 import { pairCommand, tokensCommand } from './pair-command.js';
+import { keysCommand } from './keys-command.js';
 import { readersCommand, reconcileCommand, settleCommand } from './ops-commands.js';
 import { adminCall, removeDaemonFile, runningDaemon, writeDaemonFile } from './running.js';
 import { CliFailure, describeFailure, EXIT, parsePortOption } from './failures.js';
@@ -26,13 +27,14 @@ Usage:
   posbridge token                     Print the API token (for scripts and QA).
   posbridge pair                      Show a one-time code that pairs a CRM page (through the running daemon).
   posbridge tokens [revoke <id>]      List the paired pages' tokens, or revoke one (closes its sessions).
-  posbridge doctor --config <file>    Check the machine: state directory, keys, journal, disk, host, reader.
+  posbridge doctor --config <file>    Check the machine: state directory, keys, journal, disk, host, reader, ZVT terminal.
   posbridge journal list [--state S] [--limit N]   Recent operations (masked card data only).
   posbridge journal show <id>         One operation with its host attempts, events and store-and-forward.
   posbridge journal export            Every operation as CSV on stdout.
   posbridge recover                   Run start-up recovery now (through the running daemon).
   posbridge settle [--operator <id>]  Close the current batch (through the running daemon).
   posbridge reconcile --file <csv>    Compare the journal with a host settlement file (docs/reconciliation.md).
+  posbridge keys status | rewrap --to os|file:<path>   Where the key-encrypting key is; move the key files to another.
   posbridge readers scan | ports      Bluetooth LE readers in range (or why not); serial ports present.
   posbridge decode <hex> [--dialect cup-pos] [--length-header ...] [--no-tpdu] [--header <hex>|--no-header]
                                       Decode an ISO 8583 frame and describe it, card data masked.
@@ -198,7 +200,7 @@ export async function runCli(argv: string[]): Promise<number> {
       });
       if (values.help) {
         out(
-          'usage: posbridge doctor [--config <file> | --home <dir>] [--json]\nEach check passes, warns or fails with the fix. Exit 1 when any check fails. Without --config the host is not checked.',
+          'usage: posbridge doctor [--config <file> | --home <dir>] [--json]\nEach check passes, warns or fails with the fix. Exit 1 when any check fails. Without --config the host is not checked.\nA ZVT terminal (zvt in the configuration): connection, registration, status enquiry and diagnosis, over the\nrunning daemon’s connection when one runs (a terminal serves one cash register), else doctor connects itself.',
         );
         return EXIT.ok;
       }
@@ -286,6 +288,8 @@ export async function runCli(argv: string[]): Promise<number> {
       out(JSON.stringify(r.json, null, 2));
       return r.status === 200 ? EXIT.ok : EXIT.problem;
     }
+    case 'keys':
+      return keysCommand(rest, homeOf);
     case 'settle':
       return settleCommand(rest);
     case 'reconcile':

@@ -80,6 +80,19 @@ export const CONFIG_SCHEMA = {
         },
       },
     },
+    keyStore: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind'],
+      description:
+        'Where the key-encrypting key lives, outside the state directory: os (Keychain, Credential Manager, Secret Service; the default) or file (path outside the state directory). POSBRIDGE_KEY_FILE overrides it with a file.',
+      properties: {
+        kind: { enum: ['os', 'file'] },
+        path: { type: 'string', minLength: 1 },
+      },
+      if: { properties: { kind: { const: 'file' } } },
+      then: { required: ['path'] },
+    },
     zvt: {
       type: 'object',
       additionalProperties: false,

@@ -54,6 +54,8 @@ export interface DaemonConfig {
   /** The acquirer host link is configured (false on a ZVT-only desk: the terminal does its own acquiring). */
   hostEnabled: boolean;
   zvt?: ZvtEntry;
+  /** Where the key-encrypting key lives (never the state directory). */
+  keyStore: { kind: 'os' } | { kind: 'file'; path: string };
   allowedOrigins: string[];
   defaultOperatorId: string;
   webhook?: { url: string; secret: string };
@@ -184,6 +186,12 @@ export function parseConfig(
     readers: c.readers,
     hostEnabled,
     ...(c.zvt ? { zvt: c.zvt } : {}),
+    // POSBRIDGE_KEY_FILE (explicit, like POSBRIDGE_HOME) wins; else the file's keyStore; else the OS store.
+    keyStore: env['POSBRIDGE_KEY_FILE']
+      ? { kind: 'file', path: resolve(env['POSBRIDGE_KEY_FILE']) }
+      : c.keyStore?.kind === 'file'
+        ? { kind: 'file', path: resolve(c.keyStore.path) }
+        : { kind: 'os' },
     allowedOrigins: c.allowedOrigins ?? [],
     defaultOperatorId: c.defaultOperatorId ?? 'default',
     ...(c.webhook ? { webhook: c.webhook } : {}),
@@ -201,4 +209,11 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
     throw new ConfigError(path, [{ path: '', message: `cannot be read as JSON (${(e as Error).message})` }]);
   }
   return parseConfig(raw, path, env);
+}
+
+/** The key store commands use without a configuration file: POSBRIDGE_KEY_FILE, else the OS store. */
+export function keyStoreFromEnv(env: NodeJS.ProcessEnv): DaemonConfig['keyStore'] {
+  return env['POSBRIDGE_KEY_FILE']
+    ? { kind: 'file', path: resolve(env['POSBRIDGE_KEY_FILE']) }
+    : { kind: 'os' };
 }

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger, type LoggerOptions } from 'pino';
 import { cardLogOptions, loadOrCreateFingerprintKey } from '../card/index.js';
-import { Sealer, SoftwareSecurityModule, type SecurityModule } from '../crypto/index.js';
+import { KeyEncryptionKey, Sealer, SoftwareSecurityModule, type SecurityModule } from '../crypto/index.js';
 import { Engine, SettlementService } from '../engine/index.js';
 import { HostLink } from '../host/index.js';
 import { loadDialect } from '../iso8583/index.js';
@@ -101,9 +101,11 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
       },
       options.logDestination ?? pino.destination({ fd: 2, sync: false }),
     );
-  const journal = Journal.open({ dir: config.stateDir, sealer: await Sealer.load(config.stateDir) });
+  // The data-encrypting keys in the state directory open only under the KEK kept outside it.
+  const kek = await KeyEncryptionKey.load(config.keyStore, { stateDir: config.stateDir });
+  const journal = Journal.open({ dir: config.stateDir, sealer: await Sealer.load(config.stateDir, { kek }) });
   try {
-    const { key: fingerprintKey } = await loadOrCreateFingerprintKey(config.stateDir);
+    const { key: fingerprintKey } = await loadOrCreateFingerprintKey(config.stateDir, { protector: kek });
     const token = loadOrCreateToken(config.stateDir);
     const dialect = loadDialect(config.host.dialect);
     const reader = options.reader ?? (config.readers.length ? makeReader(config, logger) : new NoReader());

@@ -136,6 +136,12 @@ export function describeFailure(e: unknown, ctx: FailureContext = {}): CliFailur
     );
   }
   const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+  // The key-encrypting key: its store unavailable, misplaced, or not the one that wrapped the keys.
+  if (e instanceof Error && typeof err.code === 'string' && /^kek_/.test(err.code))
+    return new CliFailure(
+      err.code === 'kek_mismatch' || err.code === 'kek_required' ? EXIT.stateDir : EXIT.config,
+      e.message,
+    );
   if (err && typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) {
     return new CliFailure(EXIT.usage, `${err.message}: see --help`);
   }

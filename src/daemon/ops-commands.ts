@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { reconcileFileOffline } from '../engine/index.js';
 import { Journal } from '../journal/index.js';
-import { Sealer } from '../crypto/index.js';
+import { Sealer, KeyEncryptionKey } from '../crypto/index.js';
 import { bluetoothAvailability, listSerialPorts, scanReaders } from '../terminal/index.js';
-import { defaultStateDir } from './config.js';
+import { defaultStateDir, keyStoreFromEnv } from './config.js';
 import { EXIT } from './failures.js';
 import { adminCall, runningDaemon } from './running.js';
 import pino from 'pino';
@@ -85,7 +85,8 @@ export async function reconcileCommand(args: string[]): Promise<number> {
       process.stderr.write('no daemon running: give --terminal <tid> (the daemon knows its own)\n');
       return EXIT.usage;
     }
-    const journal = Journal.open({ dir: home, sealer: await Sealer.load(home) });
+    const kek = await KeyEncryptionKey.load(keyStoreFromEnv(process.env), { stateDir: home, create: false });
+    const journal = Journal.open({ dir: home, sealer: await Sealer.load(home, { kek }) });
     try {
       result = (await reconcileFileOffline(journal, values.terminal, { file: values.file })) as typeof result;
     } finally {

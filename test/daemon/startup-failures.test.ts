@@ -347,7 +347,9 @@ describe('in process: a failed start closes what it started', () => {
   it('daemon.start on a busy port closes the host link, the reader and the journal', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'pb-fatal-daemon-'));
     const daemon = await createDaemon({
-      config: parseConfig({ ...config({ port: busy.port, stateDir }), logLevel: 'silent' }, 'test', {}),
+      config: parseConfig({ ...config({ port: busy.port, stateDir }), logLevel: 'silent' }, 'test', {
+        POSBRIDGE_KEY_FILE: process.env['POSBRIDGE_KEY_FILE'],
+      }),
     });
     await expect(daemon.start()).rejects.toMatchObject({ code: 'EADDRINUSE' });
     expect(existsSync(join(stateDir, LOCK_FILE))).toBe(false);

@@ -48,7 +48,7 @@ beforeAll(async () => {
       logLevel: 'silent',
     },
     'test',
-    {},
+    { POSBRIDGE_KEY_FILE: process.env['POSBRIDGE_KEY_FILE'] },
   );
   daemon = await createDaemon({ config, reader, logger: pino({ level: 'silent' }) });
   const { port } = await daemon.start();

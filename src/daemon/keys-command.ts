@@ -1,0 +1,90 @@
+/**
+ * `posbridge keys status | rewrap`: where the key-encrypting key (KEK) is, whether the state directory's
+ * key files are wrapped under it, and moving them to another KEK (rotation, or from a key file to the OS
+ * credential store). The data-encrypting keys themselves do not change, so sealed PANs and stored
+ * fingerprints stay valid. Run it with the daemon stopped (it takes the state directory's lock).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { FINGERPRINT_KEY_FILE, loadOrCreateFingerprintKey } from '../card/index.js';
+import { isWrapped, KeyEncryptionKey, SEAL_KEY_FILE_NAME, Sealer, type KekSource } from '../crypto/index.js';
+import { StateDirLock } from '../journal/index.js';
+import { keyStoreFromEnv } from './config.js';
+import { EXIT } from './failures.js';
+
+const USAGE = `usage: posbridge keys status [--home <dir>]
+       posbridge keys rewrap --to os|file:<path> [--home <dir>]
+The key-encrypting key comes from POSBRIDGE_KEY_FILE when set, else the OS credential store.
+rewrap wraps the state directory's sealing and fingerprint keys under another key-encrypting key
+(rotation; or moving from a key file to the OS store). Stop the daemon first.`;
+
+export async function keysCommand(argv: string[], home: (v: { home?: string }) => string): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { home: { type: 'string' }, to: { type: 'string' }, help: { type: 'boolean', default: false } },
+  });
+  const [sub] = positionals;
+  if (values.help || !sub) {
+    process.stdout.write(`${USAGE}\n`);
+    return values.help ? EXIT.ok : EXIT.usage;
+  }
+  const stateDir = home(values);
+  const from = keyStoreFromEnv(process.env);
+  if (sub === 'status') {
+    const files = [SEAL_KEY_FILE_NAME, FINGERPRINT_KEY_FILE].map((f) => {
+      try {
+        return `${f}: ${isWrapped(readFileSync(resolve(stateDir, f))) ? 'wrapped' : 'CLEAR (wrapped at the next start)'}`;
+      } catch {
+        return `${f}: not created yet`;
+      }
+    });
+    const kek = await KeyEncryptionKey.load(from, { stateDir, create: false });
+    process.stdout.write(
+      `key-encrypting key: ${describeSource(from)}, id ${kek.id}\n${files.join('\n')}\n` +
+        (from.kind === 'file'
+          ? 'warning: a key file is weaker than the OS credential store: keep it off backups of the state directory\n'
+          : ''),
+    );
+    return EXIT.ok;
+  }
+  if (sub === 'rewrap') {
+    const to = parseTarget(values.to);
+    if (!to) {
+      process.stderr.write(`posbridge keys rewrap: --to must be os or file:<absolute path>\n${USAGE}\n`);
+      return EXIT.usage;
+    }
+    const lock = StateDirLock.acquire(stateDir);
+    try {
+      const oldKek = await KeyEncryptionKey.load(from, { stateDir, create: false });
+      const newKek = await KeyEncryptionKey.load(to, { stateDir });
+      // Read everything under the old KEK first: nothing is rewritten unless all of it opens.
+      const sealer = await Sealer.load(stateDir, { kek: oldKek });
+      const fp = await loadOrCreateFingerprintKey(stateDir, { protector: oldKek });
+      await sealer.rewrap(newKek);
+      await fp.rewrap(newKek);
+      process.stdout.write(
+        `rewrapped ${SEAL_KEY_FILE_NAME} and ${FINGERPRINT_KEY_FILE} from ${describeSource(from)} (id ${oldKek.id}) to ${describeSource(to)} (id ${newKek.id})\n` +
+          (to.kind === 'file'
+            ? `set POSBRIDGE_KEY_FILE=${to.path} (or keyStore in the configuration) from now on\n`
+            : ''),
+      );
+      return EXIT.ok;
+    } finally {
+      lock.release();
+    }
+  }
+  process.stderr.write(`posbridge keys: unknown subcommand ${sub}\n${USAGE}\n`);
+  return EXIT.usage;
+}
+
+function parseTarget(to: string | undefined): KekSource | undefined {
+  if (to === 'os') return { kind: 'os' };
+  if (to?.startsWith('file:') && to.length > 5) return { kind: 'file', path: resolve(to.slice(5)) };
+  return undefined;
+}
+
+function describeSource(s: KekSource): string {
+  return s.kind === 'os' ? 'the OS credential store' : `key file ${s.path}`;
+}
