@@ -1,11 +1,13 @@
 /**
  * `posbridge-sim demo` (what `npm start` runs): the daemon with an acquirer host simulator and a card
- * reader simulator, all in this process. One rule for the state directory, the same as every `posbridge`
+ * reader simulator, all in this process; with `--terminal zvt`, with a ZVT terminal simulator over TCP
+ * instead (an integrated terminal: it does its own acquiring, so there is no host simulator and no
+ * reader). One rule for the state directory, the same as every `posbridge`
  * command: --home, else POSBRIDGE_HOME, else ~/.posbridge-demo (never the production ~/.posbridge) IS the
  * daemon's state directory, so `POSBRIDGE_HOME=<it> posbridge token` (or doctor, journal, pair...) finds
  * this daemon; the simulators keep their own state in its `simulators/` subdirectory. The simulators'
- * control APIs are proxied on the daemon's own server under /sim/host/ and /sim/reader/, so a page served
- * by the daemon needs no other origin.
+ * control APIs are proxied on the daemon's own server under /sim/host/ and /sim/reader/ (or /sim/zvt/), so
+ * a page served by the daemon needs no other origin.
  */
 import { existsSync } from 'node:fs';
 import type http from 'node:http';
@@ -24,6 +26,11 @@ import { ensureUsableStateDir } from '../src/daemon/state-dir.js';
 import { crmRoutes, demoTokenRoute } from './crm/routes.js';
 import { startHostSimulator } from './host/index.js';
 import { DEFAULT_SERIAL_NUMBER, startReaderSimulator } from './reader/index.js';
+import { DEFAULT_SIM_PASSWORD, startZvtSimulator, type ZvtSimulatorHandle } from './zvt/index.js';
+
+/** The terminals the demo can run: a card reader (+ acquirer host simulator), or a ZVT terminal. */
+export const DEMO_TERMINALS = ['reader', 'zvt'] as const;
+export type DemoTerminal = (typeof DEMO_TERMINALS)[number];
 
 export interface DemoOptions {
   /** The daemon's state directory (default: demoStateDir()); the simulators use its `simulators/`. */
@@ -36,6 +43,11 @@ export interface DemoOptions {
   customerDelayMs?: number;
   /** How long the daemon waits for the host's answer (default 10 s; the browser suite runs it short). */
   hostResponseMs?: number;
+  /**
+   * `reader` (default): the reader and host simulators. `zvt`: the ZVT terminal simulator over TCP
+   * (password 123456), a `zvt` configuration block, no acquirer link and no reader.
+   */
+  terminal?: DemoTerminal;
 }
 
 export interface Demo {
@@ -45,6 +57,12 @@ export interface Demo {
   stateDir: string;
   /** The simulators' own state (the host's ledger): `<stateDir>/simulators`. */
   simulatorsDir: string;
+  /** Which terminal takes the payments. */
+  terminal: DemoTerminal;
+  /** One line for people: the terminal and where its simulator listens. */
+  terminalLine: string;
+  /** The ZVT terminal simulator (with `terminal: 'zvt'`). */
+  zvt?: ZvtSimulatorHandle;
   stop(): Promise<void>;
 }
 
@@ -102,54 +120,89 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     pino.destination({ fd: 2, sync: true }),
   );
   const started: Array<() => Promise<void>> = [];
+  const terminal = options.terminal ?? 'reader';
+  const delay = options.customerDelayMs ?? 400;
   try {
-    const host = await startHostSimulator({
-      controlPort: 0,
-      ledgerFile: join(simulatorsDir, 'host-ledger.json'),
-      logger: logger.child({ sim: 'host' }),
-    });
-    started.push(() => host.close());
-    const reader = await startReaderSimulator({
-      tcp: { port: 0 },
-      control: { port: 0 },
-      logger: logger.child({ sim: 'reader' }),
-    });
-    started.push(() => reader.close());
-    const delay = options.customerDelayMs ?? 400;
-    reader.setBehaviour({
-      card: 'cup-debit-chip',
-      cardDelayMs: delay,
-      pinDigitDelayMs: Math.round(delay / 4),
-      processingDelayMs: Math.round(delay / 2),
-    });
-    const config = parseConfig(
-      {
-        port: options.port ?? 7583,
-        stateDir,
-        terminalId: 'DEMO0001',
-        merchantId: '898310048160001',
-        merchantName: 'posbridge demo motors',
+    const base = {
+      port: options.port ?? 7583,
+      stateDir,
+      terminalId: 'DEMO0001',
+      merchantId: '898310048160001',
+      merchantName: 'posbridge demo motors',
+      allowedOrigins: [],
+      defaultOperatorId: 'demo',
+      logLevel,
+      // The key-encrypting key beside, never inside, the state directory (docs/operations.md, "Keys").
+      keyStore: { kind: 'file', path: process.env['POSBRIDGE_KEY_FILE'] ?? `${stateDir}.kek` },
+    };
+    let raw: Record<string, unknown>;
+    let simRoutes: Route[];
+    let terminalLine: string;
+    let zvt: ZvtSimulatorHandle | undefined;
+    if (terminal === 'zvt') {
+      // An integrated terminal: it reads the card and authorises with its own acquirer.
+      const sim = await startZvtSimulator({
+        tcp: { port: 0 },
+        control: { port: 0 },
+        password: DEFAULT_SIM_PASSWORD,
+        logger: logger.child({ sim: 'zvt' }),
+        behaviour: {
+          card: 'cup-debit-chip',
+          cardDelayMs: delay,
+          // The PIN entry, with the terminal's "watch the PIN pad" status while it lasts.
+          longPinEntryMs: delay * 2,
+          statusEveryMs: Math.max(10, delay),
+          processingMs: Math.round(delay / 2),
+        },
+      });
+      started.push(() => sim.close());
+      zvt = sim;
+      raw = {
+        ...base,
+        zvt: { tcp: { host: '127.0.0.1', port: sim.port! }, password: DEFAULT_SIM_PASSWORD },
+      };
+      simRoutes = proxy('/sim/zvt', () => sim.controlPort);
+      terminalLine = `zvt: ZVT terminal simulator on tcp://127.0.0.1:${sim.port} (password ${DEFAULT_SIM_PASSWORD}, control API /sim/zvt/); no acquirer link, no card reader (--terminal reader for those)`;
+    } else {
+      const host = await startHostSimulator({
+        controlPort: 0,
+        ledgerFile: join(simulatorsDir, 'host-ledger.json'),
+        logger: logger.child({ sim: 'host' }),
+      });
+      started.push(() => host.close());
+      const reader = await startReaderSimulator({
+        tcp: { port: 0 },
+        control: { port: 0 },
+        logger: logger.child({ sim: 'reader' }),
+      });
+      started.push(() => reader.close());
+      reader.setBehaviour({
+        card: 'cup-debit-chip',
+        cardDelayMs: delay,
+        pinDigitDelayMs: Math.round(delay / 4),
+        processingDelayMs: Math.round(delay / 2),
+      });
+      raw = {
+        ...base,
         host: { address: '127.0.0.1', port: host.isoPort },
         readers: [
           { transport: 'tcp', host: '127.0.0.1', port: reader.port!, pairedSerials: [DEFAULT_SERIAL_NUMBER] },
         ],
-        allowedOrigins: [],
-        defaultOperatorId: 'demo',
         timers: { hostResponseMs: options.hostResponseMs ?? 10_000, hostIdleEchoMs: 60_000 },
-        logLevel,
-        // The key-encrypting key beside, never inside, the state directory (docs/operations.md, "Keys").
-        keyStore: { kind: 'file', path: process.env['POSBRIDGE_KEY_FILE'] ?? `${stateDir}.kek` },
-      },
-      'demo',
-      // The demo's own options decide the state directory and port, not the environment.
-      {},
-    );
+      };
+      simRoutes = [
+        ...proxy('/sim/host', () => host.controlPort),
+        ...proxy('/sim/reader', () => reader.controlPort),
+      ];
+      terminalLine = `reader: card reader simulator on tcp://127.0.0.1:${reader.port} with the acquirer host simulator on 127.0.0.1:${host.isoPort} (control APIs /sim/reader/, /sim/host/; --terminal zvt for a ZVT terminal)`;
+    }
+    // The demo's own options decide the state directory and port, not the environment.
+    const config = parseConfig(raw, 'demo', {});
     const daemon = await createDaemon({
       config,
       logger,
       routes: [
-        ...proxy('/sim/host', () => host.controlPort),
-        ...proxy('/sim/reader', () => reader.controlPort),
+        ...simRoutes,
         // The demo CRM page (simulators/crm) and, for it only, the token (see simulators/crm/routes.ts).
         ...crmRoutes(),
         demoTokenRoute(),
@@ -166,11 +219,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       port,
       stateDir,
       simulatorsDir,
+      terminal,
+      terminalLine,
+      ...(zvt ? { zvt } : {}),
       async stop() {
         await daemon.stop();
         removeDaemonFile(stateDir);
-        await reader.close();
-        await host.close();
+        for (const close of started.reverse()) await close();
       },
     };
   } catch (e) {
@@ -195,12 +250,15 @@ export async function runDemoCli(argv: string[]): Promise<number> {
       port: { type: 'string' },
       home: { type: 'string' },
       'log-level': { type: 'string' },
+      terminal: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
-      'usage: posbridge-sim demo [--port 7583] [--home <dir>] [--log-level warn]\n' +
+      'usage: posbridge-sim demo [--terminal reader|zvt] [--port 7583] [--home <dir>] [--log-level warn]\n' +
+        '--terminal reader (default): a card reader simulator and an acquirer host simulator; zvt: a ZVT\n' +
+        'terminal simulator over TCP (an integrated terminal that does its own acquiring; docs/zvt.md).\n' +
         "State directory: --home, else POSBRIDGE_HOME, else ~/.posbridge-demo; it is the daemon's, so\n" +
         '`POSBRIDGE_HOME=<it> posbridge token` (doctor, journal, pair...) finds this daemon; the simulators\n' +
         'keep their state in its simulators/ subdirectory. Ctrl-C stops (a second Ctrl-C at once).\n' +
@@ -229,6 +287,12 @@ export async function runDemoCli(argv: string[]): Promise<number> {
       EXIT.usage,
       `--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}: e.g. --log-level warn`,
     );
+  const terminal = values.terminal ?? 'reader';
+  if (!(DEMO_TERMINALS as readonly string[]).includes(terminal))
+    throw new CliFailure(
+      EXIT.usage,
+      `--terminal must be one of ${DEMO_TERMINALS.join(', ')}, got ${JSON.stringify(terminal)}: e.g. --terminal zvt (default reader)`,
+    );
   const stateDir = resolve(values.home ?? demoStateDir());
   const signals = watchSignals();
   let demo: Demo;
@@ -237,6 +301,7 @@ export async function runDemoCli(argv: string[]): Promise<number> {
       stateDir,
       ...(port !== undefined ? { port } : {}),
       ...(logLevel ? { logLevel } : {}),
+      terminal: terminal as DemoTerminal,
     });
   } catch (e) {
     signals.dispose();
@@ -246,8 +311,9 @@ export async function runDemoCli(argv: string[]): Promise<number> {
   const home = shellQuote(demo.stateDir);
   const earlier = join(demo.stateDir, 'daemon', 'journal.db');
   process.stdout.write(
-    `${JSON.stringify({ ready: true, ws: demo.port, http: demo.port, stateDir: demo.stateDir })}\n` +
+    `${JSON.stringify({ ready: true, ws: demo.port, http: demo.port, stateDir: demo.stateDir, terminal: demo.terminal })}\n` +
       `posbridge demo running\n` +
+      `  terminal   ${demo.terminalLine}\n` +
       `  WebSocket  ws://127.0.0.1:${demo.port}/ws\n` +
       `  CRM page   http://127.0.0.1:${demo.port}/\n` +
       `  health     http://127.0.0.1:${demo.port}/healthz\n` +

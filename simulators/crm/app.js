@@ -1,8 +1,10 @@
 // The posbridge demo CRM page: plain ESM, no framework, no build step. It uses the typed client
 // (served by the demo at /client/index.js, compiled from src/api/client) exactly as a CRM page would:
-// connect, take payments for an order (several if the customer splits), follow the reader's prompts,
-// collect a signature, show the receipt, refund part of a payment. The simulator panel talks to the
-// simulators' control APIs through the demo's /sim/ proxies (same origin).
+// connect, take payments for an order (several if the customer splits), follow the terminal's prompts,
+// collect a signature, show the receipt, refund part of a payment, void one. The same code pays through a
+// card reader or an integrated (ZVT) terminal: only terminal.list tells them apart, and the page uses it
+// for its wording and its simulator panel. The simulator panel talks to the simulators' control APIs
+// through the demo's /sim/ proxies (same origin).
 import {
   PosbridgeClient,
   newIdempotencyKey,
@@ -73,6 +75,10 @@ const state = {
   signatures: new Map(),
   signFor: undefined,
   refundFor: undefined,
+  /** The payment whose void waits for the operator's confirmation. */
+  voidFor: undefined,
+  /** From terminal.list: 'reader' or 'zvt' (an integrated terminal), and what it offers. */
+  terminal: { kind: undefined, capabilities: undefined },
   /** Methods another daemon version may not have: undefined (not tried), true, false. */
   has: { signature: undefined, receipt: undefined },
   payTouched: false,
@@ -115,9 +121,30 @@ function banner(text) {
   b.textContent = text ?? '';
 }
 
-/** An error as the operator should read it. */
-function explain(e) {
-  if (e instanceof RpcError) return `${e.code}: ${e.message}`;
+const isZvt = () => state.terminal.kind === 'zvt';
+
+/** What the operator calls the operation kinds. */
+const KIND_WORDS = {
+  sale: 'card payments',
+  refund: 'refunds',
+  void: 'voids',
+  preauth: 'pre-authorisations',
+  capture: 'captures',
+  preauth_void: 'releasing pre-authorisations',
+};
+
+/** "This terminal cannot do refunds…": the cashier's words for not_supported_by_terminal. */
+function notSupportedText(kind) {
+  const what = KIND_WORDS[kind] ?? 'this';
+  return `This terminal cannot do ${what}: nothing was sent and nothing was charged. Use another way (e.g. the terminal's own menu, or a bank transfer) or ask the back office.`;
+}
+
+/** An error as the operator should read it (`kind`: the operation that was asked for). */
+function explain(e, kind) {
+  if (e instanceof RpcError) {
+    if (e.code === 'not_supported_by_terminal') return `${notSupportedText(kind)} (${e.code})`;
+    return `${e.code}: ${e.message}`;
+  }
   return e?.message ?? String(e);
 }
 
@@ -248,7 +275,10 @@ async function refreshPayment(paymentId) {
 async function refreshAll() {
   try {
     const { terminals } = await state.pb.terminal.list();
-    if (terminals[0]) showReader(terminals[0]);
+    if (terminals[0]) {
+      setTerminal(terminals[0]);
+      showReader(terminals[0]);
+    }
   } catch {
     // shown by the pill
   }
@@ -295,15 +325,36 @@ function onPaymentEvent(e) {
 function afterState(id, s) {
   const p = state.payments.get(id);
   if (!p || !FINAL.has(s)) return;
-  if ($('#sim').open) void loadFaults().catch(() => undefined);
+  if ($('#sim').open) void refreshSim();
   if (p.orderId === state.selected && !state.payTouched) setPayAmount(due(state.selected));
   if (s === 'completed' && p.kind === 'sale' && id === state.current) openSignature(id);
 }
 
+/**
+ * The terminal from terminal.list (or a terminal.event): a card reader, or an integrated terminal (kind
+ * zvt) that reads the card and authorises with its own acquirer. Payments are the same calls for both;
+ * the page adapts its words and its simulator panel.
+ */
+function setTerminal(t) {
+  const kind = t.kind ?? 'reader';
+  const changed = kind !== state.terminal.kind;
+  state.terminal = { kind, capabilities: t.capabilities };
+  document.body.dataset.terminal = kind;
+  if (changed) {
+    renderSimPanel();
+    renderLive();
+  }
+}
+
 function showReader(t) {
+  if (t.kind && t.kind !== state.terminal.kind) setTerminal(t);
   const el = $('#reader');
   el.dataset.state = t.state === 'idle' ? 'ready' : t.state;
-  el.textContent = `reader ${t.terminalId}: ${t.state}${t.batteryPercent !== undefined ? ` · ${t.batteryPercent}%` : ''}`;
+  el.dataset.kind = t.kind ?? 'reader';
+  el.textContent =
+    t.kind === 'zvt'
+      ? `ZVT terminal${t.serialNumber ? ` ${t.serialNumber}` : ''}: ${t.state}`
+      : `reader ${t.terminalId}: ${t.state}${t.batteryPercent !== undefined ? ` · ${t.batteryPercent}%` : ''}`;
 }
 
 function due(orderId) {
@@ -350,7 +401,7 @@ async function pay(ev) {
     renderLive();
     await refreshPayment(paymentId);
   } catch (e) {
-    err.textContent = explain(e);
+    err.textContent = explain(e, 'sale');
   } finally {
     $('#pay-submit').disabled = false;
   }
@@ -376,7 +427,7 @@ async function refund(ev) {
     } catch (e) {
       // The original's card number is no longer kept (its batch settled): the card must be presented.
       if (!(e instanceof RpcError && e.code === 'card_required')) throw e;
-      err.textContent = 'The card is needed for this refund: present it on the reader.';
+      err.textContent = `The card is needed for this refund: present it on the ${isZvt() ? 'terminal' : 'reader'}.`;
       submitted = await withKey((idempotencyKey) =>
         state.pb.payment.refund({ paymentId: original.paymentId, amount, idempotencyKey, cardPresent: true }),
       );
@@ -386,9 +437,30 @@ async function refund(ev) {
     renderRefundForm();
     await refreshPayment(submitted.paymentId);
   } catch (e) {
-    err.textContent = explain(e);
+    err.textContent = explain(e, 'refund');
   } finally {
     $('#refund-submit').disabled = false;
+  }
+}
+
+/** Voids a completed payment (the whole amount; same batch only, else refund it). */
+async function voidPayment(id) {
+  const original = state.payments.get(id);
+  state.voidFor = undefined;
+  const err = $('#order-error');
+  err.textContent = '';
+  try {
+    const submitted = await withKey((idempotencyKey) =>
+      state.pb.payment.void({ paymentId: id, idempotencyKey }),
+    );
+    state.current = submitted.paymentId;
+    await refreshPayment(submitted.paymentId);
+  } catch (e) {
+    err.textContent =
+      e instanceof RpcError && e.code === 'void_not_same_batch'
+        ? 'This payment is in a closed batch and can no longer be voided: refund it instead.'
+        : explain(e, original?.kind === 'preauth' ? 'preauth_void' : 'void');
+    render();
   }
 }
 
@@ -403,7 +475,7 @@ async function onLiveAction(ev) {
     if (b.dataset.action === 'decline') await state.pb.payment.declinePartial({ paymentId });
     await refreshPayment(paymentId);
   } catch (e) {
-    $('#live-error').textContent = explain(e);
+    $('#live-error').textContent = explain(e, b.dataset.action);
   } finally {
     b.disabled = false;
   }
@@ -425,6 +497,18 @@ function onOrderAction(ev) {
       renderRefundForm();
       $('#refund-amount').focus();
       break;
+    case 'void':
+      // Two steps: a void gives the whole payment back.
+      state.voidFor = id;
+      render();
+      break;
+    case 'void-keep':
+      state.voidFor = undefined;
+      render();
+      break;
+    case 'void-confirm':
+      void voidPayment(id);
+      break;
     case 'follow':
       state.current = id;
       renderLive();
@@ -435,6 +519,8 @@ function onOrderAction(ev) {
 function selectOrder(id) {
   state.selected = id;
   state.refundFor = undefined;
+  state.voidFor = undefined;
+  $('#order-error').textContent = '';
   state.payTouched = false;
   setPayAmount(due(id));
   render();
@@ -688,9 +774,13 @@ function paymentRow(p) {
     : '';
   const refundable = p.capturedAmount - p.refundedAmount;
   const sig = state.signatures.get(p.paymentId);
+  const voidable =
+    (p.kind === 'sale' || p.kind === 'capture') && p.state === 'completed' && !p.voided && !p.refundedAmount;
+  const confirming = voidable && state.voidFor === p.paymentId;
   const actions = [
     `<button type="button" class="small secondary" data-action="follow" data-id="${esc(p.paymentId)}">Progress</button>`,
-    p.final
+    // Only completed payments have receipts (receipt.get answers wrong_state for the others).
+    p.state === 'completed'
       ? `<button type="button" class="small secondary" data-action="receipt" data-id="${esc(p.paymentId)}">Receipt</button>`
       : '',
     p.kind === 'sale' && p.state === 'completed' && !sig
@@ -699,12 +789,22 @@ function paymentRow(p) {
     (p.kind === 'sale' || p.kind === 'capture') && p.state === 'completed' && refundable > 0 && !p.voided
       ? `<button type="button" class="small danger" data-action="refund" data-id="${esc(p.paymentId)}">Refund…</button>`
       : '',
+    voidable && !confirming
+      ? `<button type="button" class="small danger" data-action="void" data-id="${esc(p.paymentId)}">Void…</button>`
+      : '',
+    confirming
+      ? `<span class="confirm">Void all ${yuan(p.approvedAmount ?? p.amount)}?</span>
+         <button type="button" class="small danger" data-action="void-confirm" data-id="${esc(p.paymentId)}">Void payment</button>
+         <button type="button" class="small secondary" data-action="void-keep" data-id="${esc(p.paymentId)}">Keep</button>`
+      : '',
   ].join('');
   const notes = [
     p.refundedAmount ? `refunded ${yuan(p.refundedAmount)} of ${yuan(p.capturedAmount)}` : '',
     p.voided ? 'voided' : '',
     p.reason ? `reason ${p.reason}` : '',
-    p.host.responseCode && p.host.responseCode !== '00' ? `response ${p.host.responseCode}` : '',
+    p.host.responseCode && p.host.responseCode !== '00'
+      ? `${isZvt() ? 'terminal result' : 'response'} ${p.host.responseCode}`
+      : '',
     p.originalId ? `of …${shortId(p.originalId)}` : '',
   ].filter(Boolean);
   return `<li class="payment" data-payment-id="${esc(p.paymentId)}" data-kind="${esc(p.kind)}" data-state="${esc(p.state)}">
@@ -716,6 +816,7 @@ function paymentRow(p) {
     </div>
     <div class="actions">${actions}</div>
     ${notes.length ? `<div class="muted small">${esc(notes.join(' · '))}</div>` : ''}
+    ${p.final && failureText(p) ? `<div class="explain small" data-role="why">${esc(failureText(p))}</div>` : ''}
   </li>`;
 }
 
@@ -790,16 +891,50 @@ const RESULT_TEXT = {
   completing: 'Finishing on the card…',
 };
 
+/** The integrated terminal's wording of the in-between states (it, not posbridge, talks to the bank). */
+const ZVT_RESULT_TEXT = {
+  unknown: 'Outcome unknown: asking the terminal…',
+  authorizing: 'The terminal is taking the payment…',
+  approved: 'Approved by the terminal, finishing…',
+};
+
+/** Why a payment ended without money moving, in the cashier's words ('' when there is nothing to add). */
+function failureText(p) {
+  const r = p.reason ?? '';
+  if (p.state !== 'failed' && p.state !== 'declined') return '';
+  if (r === 'not_supported_by_terminal') return notSupportedText(p.kind);
+  if (r === 'terminal_busy')
+    return 'The terminal is busy (another operation runs on it): nothing was charged. Try again in a moment.';
+  if (r === 'terminal_unavailable')
+    return 'The terminal is not connected: nothing was charged. Check its network cable or power, then try again.';
+  if (r === 'terminal_has_no_record')
+    return 'The terminal has no record of this payment: the customer is not charged.';
+  if (r.startsWith('not_sent'))
+    return 'The request never reached the terminal: nothing was charged. Try again.';
+  if (r === 'declined_6C' || r === 'cancelled_by_customer')
+    return 'Cancelled on the terminal: nothing was charged.';
+  return '';
+}
+
 function explainState(p) {
+  const zvt = isZvt();
   if (p.state === 'unknown')
-    return 'The bank’s answer did not arrive. posbridge is finding out what happened (status inquiry, else a reversal). Do not take the payment again: the page will show the outcome.';
+    return zvt
+      ? 'The terminal’s final answer did not arrive. posbridge is asking the terminal for its last transaction (its repeat receipt). Do not take the payment again: the page will show the outcome.'
+      : 'The bank’s answer did not arrive. posbridge is finding out what happened (status inquiry, else a reversal). Do not take the payment again: the page will show the outcome.';
+  if (p.state === 'completed' && (p.timeline ?? []).includes('unknown'))
+    return zvt
+      ? 'The terminal’s answer was lost, and its repeat receipt shows the payment approved: the customer is charged once. Do not take it again.'
+      : 'The answer was lost, and posbridge confirmed the payment with the bank: the customer is charged once.';
   if (p.state === 'reversed' && (p.timeline ?? []).includes('unknown'))
     return 'The outcome was unknown, so posbridge reversed the payment at the bank: the customer is not charged. Take the payment again if needed.';
   if (p.state === 'failed' && p.reason === 'host_has_no_record')
     return 'The bank never received it: the customer is not charged.';
   if (p.state === 'needs_attention')
-    return 'A reversal cannot go through. The back office must check this payment.';
-  return '';
+    return zvt
+      ? 'The terminal could not confirm or undo this payment. The back office must check it against the terminal’s journal.'
+      : 'A reversal cannot go through. The back office must check this payment.';
+  return failureText(p);
 }
 
 function renderLive() {
@@ -826,9 +961,10 @@ function renderLive() {
     else if (i === active && !prompt) status = 'active';
     return `<li data-step="${k}" data-status="${status}">${esc(label)}</li>`;
   }).join('');
+  const words = isZvt() ? { ...RESULT_TEXT, ...ZVT_RESULT_TEXT } : RESULT_TEXT;
   const big =
     final || ['unknown', 'reversing', 'partially_approved', 'approved', 'completing'].includes(s)
-      ? `${RESULT_TEXT[s] ?? s}${s === 'completed' && p ? ` ${yuan(p.approvedAmount ?? p.amount)}` : ''}${s === 'declined' && p?.host.responseCode ? ` (response ${p.host.responseCode})` : ''}`
+      ? `${words[s] ?? s}${s === 'completed' && p ? ` ${yuan(p.approvedAmount ?? p.amount)}` : ''}${s === 'declined' && p?.host.responseCode ? ` (${isZvt() ? 'terminal result' : 'response'} ${p.host.responseCode})` : ''}`
       : promptText(prompt);
   const note = p ? explainState({ ...p, state: s, timeline }) : '';
   const buttons = [
@@ -844,7 +980,7 @@ function renderLive() {
   el.dataset.state = s;
   paint(
     el,
-    `<h2 id="live-h">Card reader</h2>
+    `<h2 id="live-h">${isZvt() ? 'Payment terminal (ZVT)' : 'Card reader'}</h2>
      <p class="muted small">${p ? `${esc(p.kind)} ${yuan(p.amount)} · order ${esc(p.orderId ?? '–')} · …${esc(shortId(id))}` : `…${esc(shortId(id))}`}</p>
      <ol class="steps">${steps}</ol>
      <p class="prompt" id="live-prompt">${esc(big)}</p>
@@ -888,7 +1024,36 @@ async function sim(method, path, body) {
 
 const READER_FLAGS = ['customerCancels', 'wrongPin', 'noCard', 'chipDeclines', 'cardRemovedBeforeCompletion'];
 
+/** The ZVT terminal simulator's behaviours the panel offers (simulators/zvt/behaviour.ts). */
+const ZVT_FLAGS = [
+  'declineAmountSuffix',
+  'customerCancels',
+  'approveThenDropCompletion',
+  'disconnectMidTransaction',
+  'signatureRequired',
+  'busy',
+];
+/** "Refunds disabled": the terminal answers Refund 06 31 with 84 83 (function not possible). */
+const ZVT_REFUND = '06 31';
+
+/** Shows the panel of the terminal terminal.list reported (card reader + host, or ZVT) and loads it. */
+function renderSimPanel() {
+  const kind = state.terminal.kind ?? 'reader';
+  for (const el of document.querySelectorAll('#sim [data-terminal]'))
+    el.hidden = el.dataset.terminal !== kind;
+  $('#sim').dataset.terminal = kind;
+  $('#sim-summary').textContent =
+    kind === 'zvt' ? 'Simulator: ZVT terminal behaviours' : 'Simulators: card and faults';
+  void loadSim();
+}
+
+/** Re-reads what the simulators say (one-shot faults clear themselves once they happened). */
+function refreshSim() {
+  return (isZvt() ? loadZvt() : loadFaults()).catch(() => undefined);
+}
+
 async function loadSim() {
+  if (isZvt()) return loadZvt();
   try {
     const [cards, behaviour] = await Promise.all([
       sim('GET', 'reader/cards'),
@@ -949,6 +1114,57 @@ async function loadFaults() {
     : '<li class="muted">No faults: the host behaves.</li>';
 }
 
+async function loadZvt() {
+  try {
+    const [behaviour, txns] = await Promise.all([
+      sim('GET', 'zvt/behaviour'),
+      sim('GET', 'zvt/transactions'),
+    ]);
+    showZvt(behaviour);
+    showZvtLedger(txns);
+  } catch (e) {
+    $('#sim-zvt-status').textContent = `Simulator not reachable: ${e.message}`;
+  }
+}
+
+function showZvt(b) {
+  for (const f of ZVT_FLAGS) $(`#zvt-${f}`).checked = Boolean(b[f]);
+  const refundsOff = (b.disabledCommands ?? []).includes(ZVT_REFUND);
+  $('#zvt-refundsDisabled').checked = refundsOff;
+  const flags = [...ZVT_FLAGS.filter((f) => b[f]), ...(refundsOff ? ['refundsDisabled'] : [])];
+  const status = $('#sim-zvt-status');
+  status.dataset.card = b.card;
+  status.dataset.flags = flags.join(' ');
+  status.textContent = `Terminal: card ${b.card}${flags.length ? `; ${flags.join(', ')}` : ''}`;
+}
+
+function showZvtLedger(txns) {
+  const list = $('#sim-zvt-ledger');
+  const last = txns.slice(-6).reverse();
+  list.dataset.count = String(txns.length);
+  list.innerHTML = last.length
+    ? last
+        .map(
+          (t) =>
+            `<li data-receipt-no="${esc(t.receiptNo ?? '')}" data-type="${esc(t.type)}" data-status="${esc(t.status)}">` +
+            `${esc(t.type)} ${yuan(t.amount)} · ${esc(t.status)}${t.receiptNo ? ` · receipt ${esc(t.receiptNo)}` : ''}` +
+            `${t.originalReceiptNo ? ` (of ${esc(t.originalReceiptNo)})` : ''}</li>`,
+        )
+        .join('')
+    : '<li class="muted">No transactions on the terminal yet.</li>';
+}
+
+async function applyZvt() {
+  const body = {};
+  for (const f of ZVT_FLAGS) body[f] = $(`#zvt-${f}`).checked;
+  body.disabledCommands = $('#zvt-refundsDisabled').checked ? [ZVT_REFUND] : [];
+  try {
+    showZvt(await sim('POST', 'zvt/behaviour', body));
+  } catch (e) {
+    $('#sim-zvt-status').textContent = `Not applied: ${e.message}`;
+  }
+}
+
 async function addFault() {
   const action = $('#sim-fault-action').value;
   const target = $('#sim-fault-target').value;
@@ -982,6 +1198,7 @@ function start() {
     <p id="pay-error" class="muted" role="alert"></p>
     <h3>Payments</h3>
     <ul class="payments" id="order-payments"></ul>
+    <p id="order-error" class="muted" role="alert"></p>
     <form id="refund-form" class="row" hidden novalidate>
       <label><span id="refund-label">Refund</span> <input id="refund-amount" inputmode="decimal" autocomplete="off" /></label>
       <button type="submit" id="refund-submit" class="danger">Refund</button>
@@ -1023,10 +1240,12 @@ function start() {
     const b = e.target.closest('button[data-remove]');
     if (b) void sim('DELETE', `host/faults/${encodeURIComponent(b.dataset.remove)}`).then(loadFaults);
   });
-  $('#sim').addEventListener('toggle', () => $('#sim').open && void loadFaults().catch(() => undefined));
+  for (const f of [...ZVT_FLAGS, 'refundsDisabled'])
+    $(`#zvt-${f}`).addEventListener('change', () => void applyZvt());
+  $('#sim').addEventListener('toggle', () => $('#sim').open && void refreshSim());
   setupPad();
   render();
-  void loadSim();
+  // The simulator panel follows the terminal terminal.list reports (renderSimPanel, once connected).
   void connect();
   // Tests and curious developers: the client and the page state.
   window.posbridgeDemo = state;

@@ -440,6 +440,10 @@ export const DEFS: Record<string, JsonSchema> = {
           ),
         ),
       ),
+      terminalLines: describe(
+        'An integrated terminal (ZVT) printed its own slip for this copy: its lines as printed (card number masked by the terminal). null for reader payments.',
+        nullable({ type: 'array', items: { type: 'string' } }),
+      ),
     },
     [
       'copy',

@@ -1,6 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
+import { ZvtTerminal } from '../terminal/zvt/index.js';
 import type { Daemon, Route } from './daemon.js';
+import { runZvtChecks } from './doctor-zvt.js';
 
 async function readJson(req: http.IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
@@ -64,6 +66,26 @@ export function adminRoutes(): Route[] {
             error: { code: (e as { code?: string }).code ?? 'internal_error', message: (e as Error).message },
           });
         }
+      },
+    },
+    {
+      // `posbridge doctor` with a daemon running: the ZVT checks over the daemon's own connection (a
+      // terminal serves one cash register at a time, so doctor must not open a second one).
+      method: 'POST',
+      path: '/admin/terminal/check',
+      async handler(req, res, d) {
+        if (!adminGuard(req, res, d)) return;
+        const t = d.integrated;
+        if (!(t instanceof ZvtTerminal)) return json(res, 200, { kind: t?.kind ?? 'reader', checks: [] });
+        const body = (await readJson(req)) as { skipDiagnosis?: boolean };
+        json(res, 200, {
+          kind: t.kind,
+          checks: await runZvtChecks(t, {
+            waitMs: 3000,
+            inFlight: d.engine.inFlight().length,
+            ...(body.skipDiagnosis ? { skipDiagnosis: true } : {}),
+          }),
+        });
       },
     },
     {

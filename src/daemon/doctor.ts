@@ -2,10 +2,11 @@ import { statfsSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { bluetoothAvailability, listSerialPorts } from '../terminal/index.js';
-import type { DaemonConfig } from './config.js';
+import type { DaemonConfig, ZvtEntry } from './config.js';
+import { checkZvtEntry, type ZvtCheckOptions } from './doctor-zvt.js';
 import { openReadOnly } from './journal-command.js';
 import { permissionDeniedMessage, StateAccessError } from './failures.js';
-import { runningDaemon } from './running.js';
+import { adminCall, runningDaemon } from './running.js';
 import { probe } from './state-dir.js';
 import pino from 'pino';
 
@@ -24,7 +25,15 @@ export interface Check {
 
 /** `posbridge doctor`: each check passes, warns or fails, with the fix. */
 export async function doctor(
-  config: Pick<DaemonConfig, 'stateDir' | 'readers'> & { host?: DaemonConfig['host'] },
+  config: Pick<DaemonConfig, 'stateDir' | 'readers'> & {
+    host?: DaemonConfig['host'];
+    /** false on a ZVT-only desk: no acquirer link to check. */
+    hostEnabled?: boolean;
+    /** An integrated ZVT terminal: connection, registration, status enquiry, diagnosis. */
+    zvt?: ZvtEntry;
+    currency?: string;
+  },
+  options: { zvt?: ZvtCheckOptions } = {},
 ): Promise<Check[]> {
   const checks: Check[] = [];
   const dir = config.stateDir;
@@ -172,7 +181,13 @@ export async function doctor(
   }
 
   const host = config.host;
-  if (!host)
+  if (config.hostEnabled === false)
+    add({
+      name: 'acquirer host',
+      status: 'pass',
+      detail: 'none configured: the ZVT terminal authorises with its own acquirer',
+    });
+  else if (!host)
     add({
       name: 'acquirer host',
       status: 'warn',
@@ -235,26 +250,49 @@ export async function doctor(
         string,
         unknown
       >;
+      const zvt = (h['terminal'] as { kind?: string } | undefined)?.kind === 'zvt';
       add(
-        h['host'] === 'ready'
-          ? { name: 'sign-on', status: 'pass', detail: 'the running daemon is signed on (host link ready)' }
-          : {
+        h['host'] === 'not_configured'
+          ? {
               name: 'sign-on',
-              status: 'fail',
-              detail: `host link ${String(h['host'])}`,
-              fix: 'see the log in the state directory (logs/posbridge.log) for the sign-on answer',
-            },
+              status: 'pass',
+              detail: 'no acquirer link on this desk: the ZVT terminal authorises with its own acquirer',
+            }
+          : h['host'] === 'ready'
+            ? { name: 'sign-on', status: 'pass', detail: 'the running daemon is signed on (host link ready)' }
+            : {
+                name: 'sign-on',
+                status: 'fail',
+                detail: `host link ${String(h['host'])}`,
+                fix: 'see the log in the state directory (logs/posbridge.log) for the sign-on answer',
+              },
       );
-      add(
-        h['reader'] === 'idle' || h['reader'] === 'busy'
-          ? { name: 'card reader', status: 'pass', detail: `connected (${String(h['reader'])})` }
-          : {
-              name: 'card reader',
-              status: 'warn',
-              detail: `reader ${String(h['reader'])}`,
-              fix: 'switch the reader on, check the cable or Bluetooth pairing, and its serial number in pairedSerials',
-            },
-      );
+      if (!zvt || config.readers.length)
+        add(
+          h['reader'] === 'idle' || h['reader'] === 'busy'
+            ? { name: 'card reader', status: 'pass', detail: `connected (${String(h['reader'])})` }
+            : {
+                name: 'card reader',
+                status: 'warn',
+                detail: `reader ${String(h['reader'])}`,
+                fix: 'switch the reader on, check the cable or Bluetooth pairing, and its serial number in pairedSerials',
+              },
+        );
+      if (zvt) {
+        // The daemon holds the terminal (one cash register at a time): check over its connection.
+        const r = await adminCall(running, 'POST', '/admin/terminal/check', {
+          ...(options.zvt?.skipDiagnosis ? { skipDiagnosis: true } : {}),
+        });
+        const body = r.json as { checks?: Check[] } | null;
+        if (r.status === 200 && body?.checks) for (const c of body.checks) add(c);
+        else
+          add({
+            name: 'ZVT terminal',
+            status: 'warn',
+            detail: `the running daemon did not run the terminal checks (HTTP ${r.status})`,
+            fix: 'update posbridge, or stop the daemon and run doctor --config <file> (doctor then connects itself)',
+          });
+      }
     } catch {
       add({
         name: 'daemon',
@@ -262,13 +300,18 @@ export async function doctor(
         detail: `a daemon (pid ${running.pid}) owns the state directory but /healthz did not answer`,
       });
     }
-  } else
-    add({
-      name: 'sign-on',
-      status: 'warn',
-      detail: 'no daemon running: sign-on and clock skew not checked',
-      fix: 'start the daemon and run doctor again',
-    });
+  } else {
+    if (config.hostEnabled !== false)
+      add({
+        name: 'sign-on',
+        status: 'warn',
+        detail: 'no daemon running: sign-on and clock skew not checked',
+        fix: 'start the daemon and run doctor again',
+      });
+    // No daemon holds the terminal: doctor connects to it itself (and logs off again).
+    if (config.zvt)
+      for (const c of await checkZvtEntry(config.zvt, config.currency ?? '156', options.zvt)) add(c);
+  }
 
   for (const r of config.readers) {
     if (r.transport === 'serial') {

@@ -37,6 +37,8 @@ export interface TerminalFacts {
   cardName?: string;
   aid?: string;
   receipt?: { merchant: string[]; customer: string[] };
+  /** The terminal asked for the cardholder's signature (its merchant slip carries the signature line). */
+  signatureRequired?: boolean;
 }
 
 export interface IntegratedFlowDeps {
@@ -221,6 +223,7 @@ export class IntegratedFlow {
       ...(r.cardName ? { cardName: r.cardName } : {}),
       ...(r.aid ? { aid: r.aid } : {}),
       ...(r.receipt ? { receipt: r.receipt } : {}),
+      ...(r.signatureRequired ? { signatureRequired: true } : {}),
     };
     const card: CardFacts | null = r.maskedPan
       ? {

@@ -362,6 +362,8 @@ export interface Receipt {
   chip: { aid: string | null; tc: string | null } | null;
   /** Merchant copy only (null on the customer copy). */
   signature: { onFile: boolean; format: 'svg' | 'png' | null; sha256: string | null } | null;
+  /** An integrated terminal (ZVT) printed its own slip for this copy: its lines (masked by the terminal). */
+  terminalLines?: string[] | null;
 }
 
 export interface ReceiptGetParams {

@@ -69,6 +69,11 @@ export interface Receipt {
   chip: { aid: string | null; tc: string | null } | null;
   /** Merchant copy: whether a signature is on file (HTML embeds it). Customer copy: null. */
   signature: { onFile: boolean; format: 'svg' | 'png' | null; sha256: string | null } | null;
+  /**
+   * An integrated terminal's (ZVT) own slip for this copy, as the terminal printed it (masked by the
+   * terminal). When present the receipt is that slip under posbridge's header; else null.
+   */
+  terminalLines: string[] | null;
 }
 
 /** Transaction names as UnionPay slips print them. */
@@ -206,6 +211,7 @@ export function buildReceipt(input: ReceiptInput): Receipt {
       ? { batch: original.batch, stan: original.stan, rrn: original.rrn, date: original.localDate }
       : null,
     chip: chipFacts(op),
+    terminalLines: terminalLinesOf(op, copy),
     signature:
       copy === 'merchant'
         ? {
@@ -215,6 +221,16 @@ export function buildReceipt(input: ReceiptInput): Receipt {
           }
         : null,
   };
+}
+
+/** The lines an integrated terminal printed for `copy` (journaled in the operation's result). */
+function terminalLinesOf(op: ReceiptInput['op'], copy: ReceiptCopy): string[] | null {
+  const t = (op.result as { terminal?: { receipt?: Record<string, unknown>; receiptNo?: string } } | null)
+    ?.terminal;
+  const lines = t?.receipt?.[copy];
+  return Array.isArray(lines) && lines.length && lines.every((l) => typeof l === 'string')
+    ? (lines as string[])
+    : null;
 }
 
 // ------------------------------------------------------------------ layout shared by text and HTML
@@ -284,6 +300,12 @@ export function renderText(r: Receipt, width: ReceiptWidth): string[] {
   out.push(...center(r.copy === 'merchant' ? L.merchantCopy : L.customerCopy, width));
   if (r.reprint) out.push(...center(`*** ${L.reprint} ***`, width));
   out.push('='.repeat(width));
+  if (r.terminalLines) {
+    // The terminal's slip as it printed it: its lines, wrapped to this printer's width.
+    for (const line of r.terminalLines) out.push(...(line.trim() ? wrap(line.trimEnd(), width) : ['']));
+    out.push('='.repeat(width));
+    return out;
+  }
   groups(r).forEach((g, i) => {
     if (i > 0) out.push('-'.repeat(width));
     for (const row of g) out.push(...rowLines(row, width));
@@ -328,6 +350,10 @@ export function renderHtml(r: Receipt, signature?: ReceiptSignature | null): str
   out.push(`<h1>${e(L.title)}</h1>`);
   out.push(`<p class="copy">${e(r.copy === 'merchant' ? L.merchantCopy : L.customerCopy)}</p>`);
   if (r.reprint) out.push(`<p class="reprint">${e(L.reprint)}</p>`);
+  if (r.terminalLines) {
+    out.push(`<pre class="terminal-receipt">${e(r.terminalLines.join('\n'))}</pre>`, '</section>');
+    return out.join('\n');
+  }
   for (const g of groups(r)) {
     out.push('<dl>');
     for (const row of g) out.push(`<dt>${e(row.label)}</dt><dd>${e(row.value)}</dd>`);
