@@ -1,8 +1,9 @@
-import { statfsSync } from 'node:fs';
+import { readdirSync, readFileSync, statfsSync, statSync } from 'node:fs';
+import { isWrapped } from '../crypto/index.js';
 import net from 'node:net';
 import { join } from 'node:path';
 import { bluetoothAvailability, listSerialPorts } from '../terminal/index.js';
-import type { DaemonConfig, ZvtEntry } from './config.js';
+import { keyStoreFromEnv, type DaemonConfig, type ZvtEntry } from './config.js';
 import { checkZvtEntry, type ZvtCheckOptions } from './doctor-zvt.js';
 import { openReadOnly } from './journal-command.js';
 import { permissionDeniedMessage, StateAccessError } from './failures.js';
@@ -32,6 +33,7 @@ export async function doctor(
     /** An integrated ZVT terminal: connection, registration, status enquiry, diagnosis. */
     zvt?: ZvtEntry;
     currency?: string;
+    keyStore?: DaemonConfig['keyStore'];
   },
   options: { zvt?: ZvtCheckOptions } = {},
 ): Promise<Check[]> {
@@ -65,6 +67,51 @@ export async function doctor(
           }
         : { name: 'state directory', status: 'pass', detail: dir },
     );
+  }
+
+  // Every other file of the state directory: the owner's alone (the journal, its WAL and shm included).
+  if (dirProbe.kind === 'ok') {
+    const loose = stateFiles(dir).filter(
+      (f) => !['token', 'seal-keys.json', 'fingerprint.key'].includes(f.name) && f.mode & 0o077,
+    );
+    add(
+      loose.length
+        ? {
+            name: 'state files',
+            status: 'fail',
+            detail: `readable by others: ${loose.map((f) => `${f.name} (${f.mode.toString(8)})`).join(', ')}`,
+            fix: `chmod 600 ${loose.map((f) => join(dir, f.name)).join(' ')} (posbridge creates them 0600; an older version did not)`,
+          }
+        : { name: 'state files', status: 'pass', detail: 'every file mode 600' },
+    );
+  }
+
+  // The key-encrypting key: outside the state directory, and the key files wrapped under it.
+  const store = config.keyStore ?? keyStoreFromEnv(process.env);
+  if (store.kind === 'file') {
+    add({
+      name: 'key-encrypting key',
+      status: 'warn',
+      detail: `a key file (${store.path}): a copy of it together with the state directory opens every sealed PAN`,
+      fix: 'prefer the OS credential store (keyStore {"kind": "os"}) where there is one; otherwise keep the key file off the state directory\'s backups and readable by this user only',
+    });
+  } else {
+    add({ name: 'key-encrypting key', status: 'pass', detail: 'the OS credential store' });
+  }
+  for (const file of ['seal-keys.json', 'fingerprint.key']) {
+    const p = join(dir, file);
+    if (probe(p).kind !== 'ok') continue;
+    try {
+      if (!isWrapped(readFileSync(p)))
+        add({
+          name: `key file ${file} wrapped`,
+          status: 'warn',
+          detail: 'stored in clear (an older version wrote it)',
+          fix: 'start the daemon once: it wraps the file under the key-encrypting key',
+        });
+    } catch {
+      // unreadable: reported by the key file check below
+    }
   }
 
   for (const file of ['token', 'seal-keys.json', 'fingerprint.key']) {
@@ -340,4 +387,18 @@ export async function doctor(
       fix: 'see docs/bluetooth.md: adapter, BlueZ, permissions',
     });
   return checks;
+}
+
+/** The regular files directly in the state directory, with their permission bits. */
+function stateFiles(dir: string): { name: string; mode: number }[] {
+  const out: { name: string; mode: number }[] = [];
+  for (const name of readdirSync(dir)) {
+    try {
+      const st = statSync(join(dir, name));
+      if (st.isFile()) out.push({ name, mode: st.mode & 0o777 });
+    } catch {
+      // vanished meanwhile (a WAL checkpoint): nothing to check
+    }
+  }
+  return out;
 }
