@@ -33,6 +33,8 @@ import {
 import { Receipts } from './receipts/index.js';
 import type { IntegratedTerminal } from '../terminal/integrated.js';
 import { CAPABILITY_OF, IntegratedFlow, integratedMarker, isIntegrated } from './integrated-flow.js';
+import type { QrMethod, QrProvider } from '../qr/index.js';
+import { DEFAULT_QR_TIMERS, QR_METHODS, QrFlow, qrMarker, qrMethodOf, type QrTimers } from './qr-flow.js';
 import { SafWorker } from './saf.js';
 import { toView, type OperationView, type OrderSummary } from './views.js';
 
@@ -45,6 +47,9 @@ export interface EngineDeps {
    * goes to it and `host` / `reader` only serve what they still can (nothing, for a ZVT-only desk).
    */
   integrated?: IntegratedTerminal;
+  /** Scan-to-pay providers (Alipay, WeChat Pay) this desk takes; none by default. */
+  qr?: Partial<Record<QrMethod, QrProvider>>;
+  qrTimers?: Partial<QrTimers>;
   dialect: Dialect;
   fingerprintKey: FingerprintKey;
   config: Partial<Omit<EngineConfig, 'saf'>> &
@@ -66,6 +71,10 @@ export interface OperationRequest {
   approvalCode?: string;
   /** Read the card for a void or refund (checks it is the original card). */
   cardPresent?: boolean;
+  /** How the customer pays a sale: the card (default) or scan-to-pay (Alipay, WeChat Pay). */
+  method?: 'card' | QrMethod;
+  /** Scan-to-pay: the customer's payment code (digits); without it a QR is shown. Never journaled. */
+  authCode?: string;
 }
 
 /** Durable events carry their journal `seq`; transient progress carries the last durable seq. */
@@ -106,6 +115,7 @@ export class Engine extends EventEmitter {
   private readonly onStray = (s: StrayResponse): void => this.recordStray(s);
   private readonly integrated: IntegratedTerminal | undefined;
   private readonly integratedFlow: IntegratedFlow | undefined;
+  private readonly qrFlow: QrFlow;
   /** `unknown` operations whose status inquiry waits for the host link to come back. */
   private readonly deferredInquiries = new Set<string>();
   private readonly onHostState = (e: { state: string }): void => {
@@ -149,6 +159,19 @@ export class Engine extends EventEmitter {
     });
     this.host.on('stray', this.onStray);
     this.host.on('state', this.onHostState);
+    this.qrFlow = new QrFlow({
+      journal: this.journal,
+      providers: deps.qr ?? {},
+      timers: { ...DEFAULT_QR_TIMERS, ...deps.qrTimers },
+      terminalId: this.config.terminalId,
+      now: this.now,
+      ...(this.log ? { logger: this.log } : {}),
+      transition: (id, state, patch) => this.transition(id, state, patch),
+      emitDurable: (seq, id, type, data) => this.emitDurable(seq, id, type, data),
+      cancelRequested: (id) => this.cancelRequested(id),
+      resultPayload,
+      stopping: () => this.stopping,
+    });
     this.integrated = deps.integrated;
     if (this.integrated) {
       this.integratedFlow = new IntegratedFlow({
@@ -200,10 +223,14 @@ export class Engine extends EventEmitter {
       return this.view(existing.id);
     }
     const original = req.originalId ? this.checkOriginal(req) : undefined;
+    // Scan-to-pay: a QR sale, or the refund of one. It never holds the card reader or the terminal.
+    const qrMethod: QrMethod | undefined =
+      req.method && req.method !== 'card' ? req.method : original ? qrMethodOf(original) : undefined;
     const needsCard =
-      CARD_KINDS.has(req.kind) || req.cardPresent === true || (req.kind === 'refund' && !!this.integrated);
+      !qrMethod &&
+      (CARD_KINDS.has(req.kind) || req.cardPresent === true || (req.kind === 'refund' && !!this.integrated));
     // An integrated terminal does one command at a time, whatever the kind.
-    const holdsTerminal = needsCard || !!this.integrated;
+    const holdsTerminal = !qrMethod && (needsCard || !!this.integrated);
     if (holdsTerminal && this.readerOwner)
       throw new EngineError('reader_busy', 'the card reader is busy with another payment', {
         retryable: true,
@@ -229,7 +256,7 @@ export class Engine extends EventEmitter {
         currency: req.currency ?? this.config.currency,
         state: needsCard ? 'awaiting_card' : 'created',
         terminalId: this.config.terminalId,
-        readerId: this.integrated ? integratedMarker(this.integrated) : null,
+        readerId: qrMethod ? qrMarker(qrMethod) : this.integrated ? integratedMarker(this.integrated) : null,
         batch: batchOf(this.host),
       });
       if (supervisor) {
@@ -256,7 +283,9 @@ export class Engine extends EventEmitter {
       orderId: op.row.orderId,
     });
     if (holdsTerminal) this.readerOwner = id;
-    const run = this.run(op.row, original, needsCard)
+    const run = (
+      qrMethod ? this.runQr(op.row, original, qrMethod, req.authCode) : this.run(op.row, original, needsCard)
+    )
       .catch((e: unknown) => this.crash(id, e))
       .finally(() => {
         if (this.readerOwner === id) this.readerOwner = undefined;
@@ -349,6 +378,11 @@ export class Engine extends EventEmitter {
       this.decidePartial(id, false);
       return this.view(id);
     }
+    if (qrMethodOf(op)) {
+      // The waiting flow sees the journaled cancel at its next poll: it closes or reverses the trade.
+      this.requestCancel(op, operatorId);
+      return this.view(id);
+    }
     if (op.state === 'awaiting_card' || op.state === 'created') {
       // Journaled first: if the card is read before the reader takes the cancel, the flow stops there.
       this.requestCancel(op, operatorId);
@@ -439,7 +473,23 @@ export class Engine extends EventEmitter {
     }
     if (req.currency !== undefined && req.currency !== this.config.currency)
       bad('currency', `this terminal takes currency ${this.config.currency}`);
-    if (this.integrated) {
+    if (req.method !== undefined && req.method !== 'card') {
+      if (!QR_METHODS.includes(req.method)) bad('method', 'method must be card, alipay or wechat');
+      if (req.kind !== 'sale') bad('method', 'scan-to-pay takes sales; refund a QR payment by its paymentId');
+      if (!this.qrFlow.provider(req.method))
+        throw new EngineError('not_supported_by_terminal', `${req.method} is not configured on this desk`, {
+          path: 'method',
+        });
+      if (
+        req.authCode !== undefined &&
+        (typeof req.authCode !== 'string' || !/^[0-9]{16,24}$/.test(req.authCode))
+      )
+        bad('authCode', 'a payment code is 16 to 24 digits');
+    } else if (req.authCode !== undefined) {
+      bad('authCode', 'authCode goes with method alipay or wechat');
+    }
+    const viaQr = (req.method !== undefined && req.method !== 'card') || this.originalIsQr(req);
+    if (this.integrated && !viaQr) {
       const cap = CAPABILITY_OF[req.kind];
       if (!cap || !this.integrated.capabilities.has(cap))
         throw new EngineError(
@@ -451,6 +501,22 @@ export class Engine extends EventEmitter {
     const needsOriginal = ['preauth_void', 'capture', 'void', 'refund'].includes(req.kind);
     if (needsOriginal && !req.originalId) bad('originalId', `${req.kind} needs originalId`);
     if (!needsOriginal && req.originalId) bad('originalId', `${req.kind} takes no originalId`);
+  }
+
+  private originalIsQr(req: OperationRequest): boolean {
+    const o = req.originalId ? this.journal.getOperation(req.originalId) : undefined;
+    return !!o && qrMethodOf(o) !== undefined;
+  }
+
+  /** Scan-to-pay flows (docs/qr.md): a QR sale, or the refund of one. */
+  private async runQr(
+    op: OperationRow,
+    original: OperationRow | undefined,
+    method: QrMethod,
+    authCode: string | undefined,
+  ): Promise<void> {
+    if (op.kind === 'refund' && original) return this.qrFlow.refund(op, original, method);
+    return this.qrFlow.sale(op, method, authCode);
   }
 
   private checkOriginal(req: OperationRequest): OperationRow {
@@ -466,6 +532,7 @@ export class Engine extends EventEmitter {
     };
     switch (req.kind) {
       case 'void': {
+        if (qrMethodOf(original)) wrong('a scan-to-pay payment is refunded, not voided');
         if (!['sale', 'capture'].includes(original.kind) || original.state !== 'completed')
           wrong('only a completed sale or capture can be voided');
         if (live.some((r) => r.kind === 'void')) wrong('already voided (or a void is in progress)');
@@ -499,7 +566,12 @@ export class Engine extends EventEmitter {
             { path: 'amount' },
           );
         }
-        if (!this.integrated && !req.cardPresent && !this.journal.sealedPans().includes(original.id)) {
+        if (
+          !this.integrated &&
+          !qrMethodOf(original) &&
+          !req.cardPresent &&
+          !this.journal.sealedPans().includes(original.id)
+        ) {
           throw new EngineError('card_required', 'the card number is no longer kept: present the card', {
             path: 'cardPresent',
           });
@@ -1006,6 +1078,15 @@ export class Engine extends EventEmitter {
         count(await this.recoverIntegrated(op));
         continue;
       }
+      if (qrMethodOf(op)) {
+        // Waiting for a customer can take minutes: the flow goes on in the background.
+        this.track(
+          op.id,
+          this.qrFlow.recover(op).then(() => undefined),
+        );
+        count('qr_resumed');
+        continue;
+      }
       switch (op.state) {
         case 'created':
         case 'awaiting_card':
@@ -1423,6 +1504,9 @@ function hashParams(req: OperationRequest): string {
     req.orderId ?? null,
     req.originalId ?? null,
     req.cardPresent ?? false,
+    // A QR sale is another payment than a card sale of the same amount (the payment code is not part of
+    // it: a retry with a fresh code is the same payment).
+    ...(req.method && req.method !== 'card' ? [req.method] : []),
   ]);
   return createHash('sha256').update(canonical).digest('hex');
 }

@@ -33,6 +33,17 @@ export interface OperationView {
   capturedAmount: number;
   /** The operator cancelled while it was in flight (it will not end completed). */
   cancelRequested: boolean;
+  /** How it was paid: a card (reader or integrated terminal) or scan-to-pay. */
+  method: 'card' | 'alipay' | 'wechat';
+  /** Scan-to-pay: the QR to show (merchant-presented) and the provider's trade, masked buyer. */
+  qr: {
+    method: 'alipay' | 'wechat';
+    mode: 'qr' | 'code';
+    qrContent: string | null;
+    expiresAt: string | null;
+    tradeNo: string | null;
+    buyer: string | null;
+  } | null;
   result: Record<string, unknown> | null;
   createdAt: string;
   updatedAt: string;
@@ -83,6 +94,8 @@ export function toView(op: OperationRow, referencing: readonly OperationRow[]): 
     refundedAmount,
     capturedAmount,
     cancelRequested: op.cancelRequested != null,
+    method: qrOf(op)?.method ?? 'card',
+    qr: qrView(op),
     result: op.result,
     createdAt: op.createdAt,
     updatedAt: op.updatedAt,
@@ -102,4 +115,43 @@ export interface OrderSummary {
   /** Operations that are not final yet (money may still move). */
   pending: number;
   operations: OperationView[];
+}
+
+function qrOf(
+  op: OperationRow,
+):
+  | {
+      method: 'alipay' | 'wechat';
+      mode: 'qr' | 'code';
+      qrContent?: string;
+      expiresAt?: string;
+      tradeNo?: string;
+      buyer?: string;
+    }
+  | undefined {
+  const m = /^qr:(alipay|wechat)$/.exec(op.readerId ?? '');
+  if (!m) return undefined;
+  const facts = (op.result as { qr?: Record<string, string> } | null)?.qr;
+  return {
+    method: m[1] as 'alipay' | 'wechat',
+    mode: facts?.['mode'] === 'code' ? 'code' : 'qr',
+    ...(facts ?? {}),
+  };
+}
+
+function qrView(op: OperationRow): OperationView['qr'] {
+  const q = qrOf(op);
+  if (!q) return null;
+  const open = !['completed', 'declined', 'reversed', 'cancelled', 'failed', 'needs_attention'].includes(
+    op.state,
+  );
+  return {
+    method: q.method,
+    mode: q.mode,
+    // The QR is shown only while it can still be paid.
+    qrContent: open && op.kind === 'sale' ? (q.qrContent ?? null) : null,
+    expiresAt: q.expiresAt ?? null,
+    tradeNo: q.tradeNo ?? null,
+    buyer: q.buyer ?? null,
+  };
 }

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FingerprintKey } from '../../src/card/index.js';
 import { Sealer } from '../../src/crypto/index.js';
-import { Engine, type EngineConfig, type EngineEvent, type SafConfig } from '../../src/engine/index.js';
+import {
+  Engine,
+  type EngineConfig,
+  type EngineDeps,
+  type EngineEvent,
+  type SafConfig,
+} from '../../src/engine/index.js';
 import { HostLink } from '../../src/host/index.js';
 import { loadDialect } from '../../src/iso8583/index.js';
 import { Journal } from '../../src/journal/index.js';
@@ -39,6 +45,9 @@ export async function harness(
     reader?: InstantReader;
     /** An integrated terminal (ZVT) that takes every payment. */
     integrated?: IntegratedTerminal;
+    /** Scan-to-pay providers and their timers. */
+    qr?: EngineDeps['qr'];
+    qrTimers?: EngineDeps['qrTimers'];
   } = {},
 ): Promise<Harness> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'pb-engine-'));
@@ -72,6 +81,8 @@ export async function harness(
     host: link,
     reader,
     ...(options.integrated ? { integrated: options.integrated } : {}),
+    ...(options.qr ? { qr: options.qr } : {}),
+    ...(options.qrTimers ? { qrTimers: options.qrTimers } : {}),
     dialect,
     fingerprintKey: FingerprintKey.generate(),
     config: {
