@@ -105,6 +105,8 @@ export function toPayment(v: OperationView): Payment {
     refundedAmount: v.refundedAmount,
     capturedAmount: v.capturedAmount,
     cancelRequested: v.cancelRequested,
+    method: v.method,
+    qr: v.qr,
     ...(v.kind === 'balance' ? { balance: balanceOf(v) } : {}),
     createdAt: v.createdAt,
     updatedAt: v.updatedAt,
@@ -144,6 +146,14 @@ export function durableEvent(e: Extract<EngineEvent, { kind: 'durable' }>): Paym
         : {}),
       ...('orderId' in d ? { orderId: str(d['orderId']) } : {}),
       ...('responseCode' in d ? { responseCode: str(d['responseCode']) } : {}),
+    };
+  }
+  if (e.type === 'qr.created') {
+    return {
+      ...base,
+      type: 'qr',
+      ...(typeof d['qrContent'] === 'string' ? { qrContent: d['qrContent'] } : {}),
+      ...(typeof d['expiresAt'] === 'string' ? { expiresAt: d['expiresAt'] } : {}),
     };
   }
   if (e.type === 'operation.cancel_requested') {

@@ -181,6 +181,35 @@ export const DEFS: Record<string, JsonSchema> = {
         minimum: 0,
         description: 'Money this payment took (sale, capture), or captured from it (pre-auth).',
       },
+      method: {
+        type: 'string',
+        enum: ['card', 'alipay', 'wechat'],
+        description: 'How it was paid: a card (reader or integrated terminal) or scan-to-pay.',
+      },
+      qr: nullable(
+        object(
+          {
+            method: { type: 'string', enum: ['alipay', 'wechat'] },
+            mode: {
+              type: 'string',
+              enum: ['qr', 'code'],
+              description: "qr: shown by the page; code: the customer's payment code.",
+            },
+            qrContent: nullable({
+              type: 'string',
+              description: 'Render this as a QR code while the payment is open (null once final).',
+            }),
+            expiresAt: nullable({ type: 'string', format: 'date-time' }),
+            tradeNo: nullable({ type: 'string', description: "The provider's trade number once paid." }),
+            buyer: nullable({
+              type: 'string',
+              description: 'Masked buyer account as the provider gives it.',
+            }),
+          },
+          ['method', 'mode', 'qrContent', 'expiresAt', 'tradeNo', 'buyer'],
+          { description: 'Scan-to-pay payments only.' },
+        ),
+      ),
       cancelRequested: {
         type: 'boolean',
         description:
@@ -292,6 +321,8 @@ export const DEFS: Record<string, JsonSchema> = {
       rrn: nullable({ type: 'string' }),
       authCode: nullable({ type: 'string' }),
       receivedAt: { type: 'string', description: 'late_response: when the late answer came (ISO 8601 UTC).' },
+      qrContent: { type: 'string', description: 'qr: the content to render as a QR code (scan-to-pay).' },
+      expiresAt: { type: 'string', description: 'qr: when the QR stops being payable (ISO 8601 UTC).' },
       batch: { type: 'string', description: 'settlement.state: the batch being closed.' },
       batchState: ref('BatchState'),
       result: {
@@ -634,6 +665,33 @@ export const METHODS: Record<MethodName, MethodSpec> = {
     params: saleLike,
     result: ref('Submitted'),
     errors: submitErrors,
+  },
+  'payment.qr': {
+    summary:
+      "Scan-to-pay (Alipay, WeChat Pay) on an order: without authCode a QR is created for the page to show (a qr event and payment.get carry its content and expiry); with authCode the customer's payment code is charged. Returns at once; the payment ends completed when paid, cancelled when the QR expires or the operator cancels. Refund it with payment.refund like a card payment. docs/qr.md.",
+    beforeHello: false,
+    params: object(
+      {
+        idempotencyKey: ref('IdempotencyKey'),
+        orderId: ref('OrderId'),
+        amount: ref('Amount'),
+        currency: ref('Currency'),
+        operatorId: ref('OperatorId'),
+        method: { type: 'string', enum: ['alipay', 'wechat'], description: 'The scan-to-pay provider.' },
+        authCode: {
+          type: 'string',
+          pattern: '^[0-9]{16,24}$',
+          description:
+            "The customer's payment code (typed, or from a barcode scanner); omit it to show a QR. Never stored or logged.",
+        },
+      },
+      ['idempotencyKey', 'orderId', 'amount', 'currency', 'method'],
+    ),
+    result: ref('Submitted'),
+    errors: [
+      ...submitErrors.filter((c) => c !== 'reader_busy' && c !== 'reader_not_connected'),
+      'not_supported_by_terminal',
+    ],
   },
   'payment.preauth': {
     summary:

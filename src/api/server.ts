@@ -437,7 +437,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     terminalId: string | undefined,
   ): Promise<Submitted> {
     const existing = engine.viewByIdempotencyKey(req.idempotencyKey);
-    const needsCard = CARD_KINDS.has(req.kind) || req.cardPresent === true;
+    const scanToPay = req.method !== undefined && req.method !== 'card';
+    const needsCard = !scanToPay && (CARD_KINDS.has(req.kind) || req.cardPresent === true);
     if (!existing && needsCard) await ensureReader(terminalId);
     const full: OperationRequest = { ...req, operatorId: req.operatorId ?? s.operatorId };
     for (const k of Object.keys(full) as (keyof OperationRequest)[])
@@ -543,6 +544,21 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
           operatorId: p.operatorId,
         },
         p.terminalId,
+      ),
+    'payment.qr': (s, p) =>
+      submit(
+        s,
+        {
+          kind: 'sale',
+          idempotencyKey: p.idempotencyKey,
+          orderId: p.orderId,
+          amount: p.amount,
+          currency: terminalCurrency(p.currency),
+          operatorId: p.operatorId,
+          method: p.method,
+          ...(p.authCode !== undefined ? { authCode: p.authCode } : {}),
+        },
+        undefined,
       ),
     'payment.preauth': (s, p) =>
       submit(

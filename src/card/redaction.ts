@@ -48,6 +48,9 @@ export const SENSITIVE_LOG_KEYS: readonly string[] = [
   // PIN
   'pin',
   'pinBlock',
+  // scan-to-pay: the customer's payment code is a bearer token for their wallet
+  'authCode',
+  'auth_code',
   // keys
   'key',
   'keys',

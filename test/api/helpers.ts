@@ -142,7 +142,17 @@ export interface Bench {
 }
 
 export async function startBench(
-  options: { engine?: Partial<EngineConfig>; api?: Partial<ApiServerOptions> } = {},
+  options: {
+    engine?: Partial<EngineConfig>;
+    api?: Partial<ApiServerOptions>;
+    /** Scan-to-pay providers and their timers (engine deps). */
+    qr?: Parameters<typeof harness>[0] extends infer O ? (O extends { qr?: infer Q } ? Q : never) : never;
+    qrTimers?: Parameters<typeof harness>[0] extends infer O
+      ? O extends { qrTimers?: infer T }
+        ? T
+        : never
+      : never;
+  } = {},
 ): Promise<Bench> {
   // The engine stack (host simulator, journal, host link, engine) is the engine tests' harness.
   const reader = new ControlledReader();
@@ -150,6 +160,8 @@ export async function startBench(
     reader,
     dir: mkdtempSync(join(tmpdir(), 'pb-api-')),
     ...(options.engine ? { config: options.engine } : {}),
+    ...(options.qr ? { qr: options.qr } : {}),
+    ...(options.qrTimers ? { qrTimers: options.qrTimers } : {}),
   });
   const { dir, sim, link, journal, engine } = h;
   const terminals = new FakeTerminals();

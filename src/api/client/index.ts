@@ -52,6 +52,7 @@ import {
   type ResultOf,
   type RpcErrorObject,
   type SaleParams,
+  type QrParams,
   type SettlementReportParams,
   type SettlementRunParams,
   type SignatureParams,
@@ -733,6 +734,7 @@ export class PosbridgeClient {
 
   readonly payment = {
     sale: (p: SaleParams) => this.call('payment.sale', p),
+    qr: (p: QrParams) => this.call('payment.qr', p),
     preauth: (p: PreauthParams) => this.call('payment.preauth', p),
     balance: (p: BalanceParams) => this.call('payment.balance', p),
     capture: (p: CaptureParams) => this.call('payment.capture', p),

@@ -126,6 +126,17 @@ export interface Payment {
    * reversed, never completed (docs/protocol.md, "Cancelling a payment").
    */
   cancelRequested: boolean;
+  /** How it was paid: a card (reader or integrated terminal) or scan-to-pay. */
+  method?: 'card' | 'alipay' | 'wechat';
+  /** Scan-to-pay only: the QR to render while open, the provider's trade, the masked buyer. */
+  qr?: {
+    method: 'alipay' | 'wechat';
+    mode: 'qr' | 'code';
+    qrContent: string | null;
+    expiresAt: string | null;
+    tradeNo: string | null;
+    buyer: string | null;
+  } | null;
   /** Balance inquiries only: the balance the host reported (null when it sent none). */
   balance?: { amount: number; currency: string } | null;
   createdAt: string;
@@ -207,6 +218,9 @@ export interface PaymentEvent {
   rrn?: string | null;
   authCode?: string | null;
   receivedAt?: string;
+  /** `qr` events: the QR content to render and when it expires. */
+  qrContent?: string;
+  expiresAt?: string;
   /** `settlement.state` events: the batch and where its close stands. */
   batch?: string;
   batchState?: BatchState;
@@ -265,6 +279,16 @@ export interface SaleParams extends MoneyCommon {
   description?: string;
 }
 export type PreauthParams = SaleParams;
+
+/** `payment.qr`: scan-to-pay on an order (docs/qr.md). */
+export interface QrParams extends MoneyCommon {
+  orderId: string;
+  amount: number;
+  currency: string;
+  method: 'alipay' | 'wechat';
+  /** The customer's payment code; omit it to show a QR (the `qr` event and payment.get carry it). */
+  authCode?: string;
+}
 
 export interface BalanceParams extends MoneyCommon {
   orderId?: string;
@@ -489,6 +513,7 @@ export interface Methods {
   'terminal.disconnect': { params: TerminalSelector; result: TerminalInfo };
   'terminal.status': { params: TerminalSelector; result: TerminalInfo };
   'payment.sale': { params: SaleParams; result: Submitted };
+  'payment.qr': { params: QrParams; result: Submitted };
   'payment.preauth': { params: PreauthParams; result: Submitted };
   'payment.balance': { params: BalanceParams; result: Submitted };
   'payment.capture': { params: CaptureParams; result: Submitted };
