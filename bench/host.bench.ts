@@ -24,7 +24,8 @@ const CONNECTIONS = 50;
 const DURATION_MS = 3000;
 const WARMUP_MS = 500;
 
-class BenchTerminal {
+/** A bare ISO 8583 terminal: packs, MACs, frames and unpacks, nothing else (also used by bench/zvt). */
+export class BenchTerminal {
   private buf: Buffer = Buffer.alloc(0);
   private waiter: ((body: Buffer) => void) | undefined;
   private stan = 0;

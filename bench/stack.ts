@@ -1,4 +1,7 @@
-/** The engine stack the benchmarks share: in-process host simulator, instant reader, journal, link, engine. */
+/**
+ * The engine stack the benchmarks share: in-process host simulator, instant reader, journal, link, engine;
+ * with `integrated`, the engine takes its payments through that terminal (ZVT) instead.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +11,7 @@ import { Engine, type EngineDeps } from '../src/engine/index.js';
 import { HostLink } from '../src/host/index.js';
 import { loadDialect } from '../src/iso8583/index.js';
 import { Journal } from '../src/journal/index.js';
+import type { IntegratedTerminal } from '../src/terminal/integrated.js';
 import { startHostSimulator, type HostSimulator } from '../simulators/host/index.js';
 import { InstantReader } from '../simulators/shared/instant-reader.js';
 
@@ -27,6 +31,8 @@ export async function startStack(options: {
   config?: Omit<EngineDeps['config'], 'terminalId' | 'merchantId'>;
   /** Runs on the fresh journal before the link and the engine start (e.g. to leave crashed operations). */
   prepare?: (journal: Journal) => void;
+  /** An integrated terminal (started and ready) that takes every payment; the caller closes it. */
+  integrated?: IntegratedTerminal;
 }): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'pb-bench-'));
   const sim = await startHostSimulator({ controlPort: null });
@@ -53,6 +59,7 @@ export async function startStack(options: {
     journal,
     host: link,
     reader,
+    ...(options.integrated ? { integrated: options.integrated } : {}),
     dialect,
     fingerprintKey: FingerprintKey.generate(),
     config: { terminalId: options.terminalId, merchantId, ...options.config },

@@ -4,6 +4,12 @@
  * and restart it on the same state directory. Prints one ready line: {"ready":true,"http":<port>}.
  *
  *   posbridge-sim engine --dir <stateDir> --host-port <iso port> --reader-port <tcp port> [--port 0]
+ *   posbridge-sim engine --dir <stateDir> --zvt-port <zvt port> [--zvt-password 123456] [--port 0]
+ *
+ * With --zvt-port the daemon is composed with a `zvt` block (an integrated ZVT terminal over TCP on
+ * 127.0.0.1, e.g. `posbridge-sim zvt --tcp 0`) and no acquirer link or reader: every payment goes
+ * through the terminal (docs/zvt.md). Its ZVT client runs with short reconnect back-off (the simulator
+ * drops the link in faults; the runner is restarted after kills), T4 of 30 s.
  *
  * Control API (JSON): POST /control/operations {kind, idempotencyKey, amount?, originalId?, orderId?}
  * → the operation view (or {error: {code, path}}); GET /control/operations → every operation;
@@ -19,6 +25,16 @@ import { cardLogOptions } from '../src/card/index.js';
 import { parseConfig } from '../src/daemon/config.js';
 import { createDaemon, type Daemon, type Route } from '../src/daemon/daemon.js';
 import { EngineError } from '../src/engine/index.js';
+import { ZvtTerminal, type ZvtTimers } from '../src/terminal/zvt/index.js';
+
+/** The ZVT client's timers in the runner: reconnect fast after a drop or a restart. */
+export const RUNNER_ZVT_TIMERS: Partial<ZvtTimers> = {
+  t3Ms: 3_000,
+  t4Ms: 30_000,
+  connectMs: 3_000,
+  backoffInitialMs: 50,
+  backoffMaxMs: 500,
+};
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -105,6 +121,8 @@ export async function runEngineCli(argv: string[]): Promise<number> {
       dir: { type: 'string' },
       'host-port': { type: 'string' },
       'reader-port': { type: 'string' },
+      'zvt-port': { type: 'string' },
+      'zvt-password': { type: 'string', default: '123456' },
       port: { type: 'string', default: '0' },
       'response-ms': { type: 'string', default: '1500' },
       'log-level': { type: 'string', default: 'info' },
@@ -113,9 +131,13 @@ export async function runEngineCli(argv: string[]): Promise<number> {
       help: { type: 'boolean', default: false },
     },
   });
-  if (values.help || !values.dir || !values['host-port'] || !values['reader-port']) {
+  const zvtPort = values['zvt-port'];
+  const readerPath = values['host-port'] !== undefined && values['reader-port'] !== undefined;
+  if (values.help || !values.dir || (!zvtPort && !readerPath)) {
     process.stdout.write(
       'usage: posbridge-sim engine --dir <stateDir> --host-port <port> --reader-port <port> [--port 0] [--response-ms 1500]\n' +
+        '       posbridge-sim engine --dir <stateDir> --zvt-port <port> [--zvt-password 123456] [--port 0]\n' +
+        '                                                       a ZVT terminal (posbridge-sim zvt) takes the payments\n' +
         '       [--webhook-url <url> --webhook-secret <secret>]   result webhooks (short back-off: 100 ms to 1 s)\n',
     );
     return values.help ? 0 : 2;
@@ -128,15 +150,24 @@ export async function runEngineCli(argv: string[]): Promise<number> {
       keyStore: { kind: 'file', path: `${resolve(values.dir)}.kek` },
       terminalId: 'CHAOS001',
       merchantId: '898310048160001',
-      host: { address: '127.0.0.1', port: Number(values['host-port']) },
-      readers: [
-        {
-          transport: 'tcp',
-          host: '127.0.0.1',
-          port: Number(values['reader-port']),
-          pairedSerials: ['PBR-SIM-0001'],
-        },
-      ],
+      ...(values['host-port'] !== undefined
+        ? { host: { address: '127.0.0.1', port: Number(values['host-port']) } }
+        : {}),
+      ...(values['reader-port'] !== undefined
+        ? {
+            readers: [
+              {
+                transport: 'tcp',
+                host: '127.0.0.1',
+                port: Number(values['reader-port']),
+                pairedSerials: ['PBR-SIM-0001'],
+              },
+            ],
+          }
+        : {}),
+      ...(zvtPort
+        ? { zvt: { tcp: { host: '127.0.0.1', port: Number(zvtPort) }, password: values['zvt-password'] } }
+        : {}),
       timers: {
         hostResponseMs: Number(values['response-ms']),
         hostConnectMs: 1000,
@@ -162,10 +193,21 @@ export async function runEngineCli(argv: string[]): Promise<number> {
     },
     pino.destination({ fd: 2, sync: true }),
   );
+  // The daemon would build the same client from `config.zvt`; the runner's only difference is its timers.
+  const integrated = config.zvt?.tcp
+    ? new ZvtTerminal({
+        tcp: { host: config.zvt.tcp.host, port: config.zvt.tcp.port ?? 20007 },
+        password: config.zvt.password,
+        currency: config.zvt.currency ?? config.currency,
+        timers: RUNNER_ZVT_TIMERS,
+        logger,
+      })
+    : undefined;
   const daemon = await createDaemon({
     config,
     routes: CONTROL_ROUTES,
     logger,
+    ...(integrated ? { integrated } : {}),
     engineConfig: { readerRecoveryMs: 3000, inquiryWaitMs: 2000 },
     webhookTimers: { pollMs: 100, backoffInitialMs: 100, backoffMaxMs: 1000, requestTimeoutMs: 2000 },
   });

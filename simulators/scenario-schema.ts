@@ -2,12 +2,14 @@
  * The JSON Schema of QA scenario files (docs/qa-scenarios.md), and the validator the runner uses before
  * it starts anything. The schema is strict: no unknown keys anywhere, one action per step, one check per
  * expectation, and enums built from the sources of truth: step kinds from `STEP_KINDS`, fault actions
- * from the host simulator (`FAULT_ACTIONS`), reader behaviours from the reader simulator, card ids from
- * `simulators/cards.json`, payment kinds and final states from the CRM protocol types.
- * `posbridge-sim run --schema` prints it.
+ * from the host simulator (`FAULT_ACTIONS`), reader behaviours from the reader simulator, ZVT terminal
+ * behaviours from the ZVT simulator (`DEFAULT_ZVT_BEHAVIOUR`), card ids from `simulators/cards.json`,
+ * payment kinds and final states from the CRM protocol types, ZVT ledger statuses from its ledger type.
+ * A scenario's `terminal` (`reader`, the default, or `zvt`) decides which simulator steps and ledger
+ * checks it may use. `posbridge-sim run --schema` prints it.
  *
  * After the schema, cross references are checked: payment keys are unique, and `partial`, `settle`,
- * `pay.originalKey` and expectations name a payment a `pay` step created.
+ * `cancel`, `pay.originalKey` and expectations name a payment a `pay` step created.
  *
  * Every problem is reported at once, as `<file>: <JSON path>: <what was expected> (got <value>)`, e.g.
  * `03.json: steps[0].hostFault.action: must be one of drop_response, delay, … (got "drop_respons")`.
@@ -17,13 +19,46 @@ import { FINAL_PAYMENT_STATES, PAYMENT_KINDS } from '../src/api/client/types.js'
 import { FAULT_ACTIONS } from './host/faults.js';
 import { DROP_STEPS, PRESENTATIONS } from './reader/behaviour.js';
 import { loadCards } from './shared/cards.js';
+import { DEFAULT_ZVT_BEHAVIOUR } from './zvt/behaviour.js';
+import type { ZvtTxnStatus } from './zvt/ledger.js';
 
 /** Step kinds, in the order docs/qa-scenarios.md describes them. A step has exactly one. */
-export const STEP_KINDS = ['hostFault', 'reader', 'pay', 'kill', 'partial', 'settle', 'sleep'] as const;
+export const STEP_KINDS = [
+  'hostFault',
+  'reader',
+  'zvt',
+  'pay',
+  'cancel',
+  'kill',
+  'partial',
+  'settle',
+  'sleep',
+] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 /** What an expectation checks (exactly one, besides `key`). */
-export const EXPECTATION_CHECKS = ['state', 'reason', 'host', 'consistent'] as const;
+export const EXPECTATION_CHECKS = ['state', 'reason', 'host', 'zvt', 'consistent'] as const;
+
+/** The terminal a scenario pays with: a card reader (with the acquirer host simulator) or a ZVT terminal. */
+export const SCENARIO_TERMINALS = ['reader', 'zvt'] as const;
+export type ScenarioTerminal = (typeof SCENARIO_TERMINALS)[number];
+
+/** Steps and checks that need the reader and host simulators, or the ZVT simulator. */
+const READER_ONLY_STEPS = ['hostFault', 'reader', 'partial'] as const;
+const ZVT_ONLY_STEPS = ['zvt'] as const;
+
+/** Every ZVT ledger status (`ZvtTxnStatus`; the record makes a new one a compile error here). */
+const ZVT_LEDGER: Record<ZvtTxnStatus, true> = {
+  approved: true,
+  declined: true,
+  reversed: true,
+  refunded: true,
+};
+/**
+ * What a `zvt` expectation checks: the ZVT simulator's ledger status of the payment's transaction
+ * (matched by receipt number, else by type and amount), or `none`: the terminal booked nothing for it.
+ */
+export const ZVT_STATUSES = [...(Object.keys(ZVT_LEDGER) as ZvtTxnStatus[]), 'none'] as const;
 
 /**
  * Host ledger statuses (`Ledger.status` in simulators/host/ledger.ts), plus `absent`: no request of the
@@ -118,6 +153,7 @@ export function scenarioSchema(cards: readonly string[] = cardIds()): Schema {
   // Mirrors parseBehaviour (simulators/reader/behaviour.ts); the reader simulator checks the same again.
   const flag: Schema = { type: 'boolean' };
   const ms = int(0, 600_000);
+  const zvt = zvtBehaviourSchema(card);
   const reader = strictObject(
     {
       card,
@@ -147,6 +183,7 @@ export function scenarioSchema(cards: readonly string[] = cardIds()): Schema {
   const stepProperties: Record<StepKind, Schema> = {
     hostFault,
     reader,
+    zvt,
     pay: strictObject(
       {
         key: paymentKey,
@@ -157,6 +194,7 @@ export function scenarioSchema(cards: readonly string[] = cardIds()): Schema {
       },
       ['key'],
     ),
+    cancel: strictObject({ key: paymentKey, afterMs: ms }, ['key']),
     kill: strictObject({ afterMs: ms }),
     partial: strictObject({ key: paymentKey, accept: flag }, ['key', 'accept']),
     settle: strictObject({ key: paymentKey, timeoutMs: int(1, 600_000) }, ['key']),
@@ -164,6 +202,28 @@ export function scenarioSchema(cards: readonly string[] = cardIds()): Schema {
   };
 
   const hostStatuses = HOST_STATUSES as readonly string[];
+  // What a scenario's terminal rules out: a ZVT scenario has no reader or host simulator, a reader
+  // scenario no ZVT simulator. Said per step and per expectation, with the reason.
+  const notFor = (terminal: ScenarioTerminal, steps: readonly string[], check: string): Schema => {
+    const why = `not in a ${terminal === 'zvt' ? 'ZVT' : 'reader'} scenario (terminal ${JSON.stringify(
+      terminal,
+    )}): ${terminal === 'zvt' ? 'use zvt steps and zvt checks' : 'set "terminal": "zvt" to use the ZVT simulator'}`;
+    return {
+      properties: {
+        steps: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: Object.fromEntries(steps.map((k) => [k, { not: {}, description: why }])),
+          },
+        },
+        expect: {
+          type: 'array',
+          items: { type: 'object', properties: { [check]: { not: {}, description: why } } },
+        },
+      },
+    };
+  };
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     $id: 'https://posbridge.local/schemas/qa-scenario.json',
@@ -172,7 +232,16 @@ export function scenarioSchema(cards: readonly string[] = cardIds()): Schema {
       {
         $schema: { type: 'string' },
         name: { type: 'string', minLength: 1 },
-        card: { ...card, description: 'the card the reader presents (default cup-debit-chip)' },
+        card: {
+          ...card,
+          description:
+            'the card the reader (default cup-debit-chip) or the ZVT terminal (default visa-chip) reads',
+        },
+        terminal: {
+          type: 'string',
+          enum: [...SCENARIO_TERMINALS],
+          description: 'what takes the payments: reader (default) or zvt (the ZVT terminal simulator)',
+        },
         steps: {
           type: 'array',
           items: {
@@ -190,6 +259,7 @@ export function scenarioSchema(cards: readonly string[] = cardIds()): Schema {
                 state: oneOrMore(FINAL_PAYMENT_STATES),
                 reason: { type: 'string', pattern: '^[a-z0-9_]+$' },
                 host: oneOrMore(hostStatuses),
+                zvt: oneOrMore(ZVT_STATUSES),
                 consistent: { const: true },
               },
               ['key'],
@@ -200,8 +270,52 @@ export function scenarioSchema(cards: readonly string[] = cardIds()): Schema {
         },
       },
       ['name', 'steps', 'expect'],
+      {
+        if: { properties: { terminal: { const: 'zvt' } }, required: ['terminal'] },
+        then: notFor('zvt', READER_ONLY_STEPS, 'host'),
+        else: notFor('reader', ZVT_ONLY_STEPS, 'zvt'),
+      },
     ),
   };
+}
+
+/**
+ * The `zvt` step: a partial behaviour of the ZVT terminal simulator (`POST /behaviour`). Its keys are
+ * `DEFAULT_ZVT_BEHAVIOUR`'s and each type follows the default's, with the ranges of `parseZvtBehaviour`
+ * (simulators/zvt/behaviour.ts), which checks the same again. A behaviour key of a type this function
+ * does not know is an error when the schema is built, so a new key cannot go unchecked.
+ */
+export function zvtBehaviourSchema(card: Schema): Schema {
+  const properties: Record<string, Schema> = {};
+  for (const [key, value] of Object.entries(DEFAULT_ZVT_BEHAVIOUR)) {
+    if (key === 'card') properties[key] = card;
+    else if (key === 'disabledCommands')
+      properties[key] = {
+        type: 'array',
+        items: {
+          type: 'string',
+          pattern: '^[0-9A-Fa-f]{2} [0-9A-Fa-f]{2}$',
+          description: 'a ZVT command as two hex bytes, e.g. "06 31"',
+        },
+        uniqueItems: true,
+      };
+    else if (key === 'nonZvtBanner')
+      properties[key] = {
+        anyOf: [
+          {
+            type: 'string',
+            pattern: '^[\\x20-\\x7e\\r\\n\\t]{1,200}$',
+            description: '1-200 printable ASCII characters',
+          },
+          { type: 'null' },
+        ],
+      };
+    else if (key === 'statusEveryMs') properties[key] = int(10, 600_000);
+    else if (typeof value === 'boolean') properties[key] = { type: 'boolean' };
+    else if (typeof value === 'number') properties[key] = int(0, 600_000);
+    else throw new Error(`scenario schema: ZVT behaviour ${key} has a type the schema does not know`);
+  }
+  return strictObject(properties, [], { minProperties: 1 });
 }
 
 export interface ScenarioProblem {
@@ -371,7 +485,7 @@ function references(s: {
         });
       else paid.set(pay.key, i);
     }
-    for (const kind of ['partial', 'settle'] as const) {
+    for (const kind of ['partial', 'settle', 'cancel'] as const) {
       const ref = step[kind] as { key: string } | undefined;
       if (ref) known(ref.key, `steps[${i}].${kind}.key`, true);
     }

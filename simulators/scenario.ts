@@ -24,9 +24,16 @@
  *   ]
  * }
  *
+ * A scenario with `"terminal": "zvt"` pays through a ZVT terminal instead: the runner starts the ZVT
+ * terminal simulator and an engine runner composed with it (`--zvt-port`, no acquirer link or reader, its
+ * own state directory) the first time such a scenario runs. Its steps set terminal behaviours
+ * (`{ "zvt": { "approveThenDropCompletion": true } }`), and `{ "key": "s", "zvt": "approved" }` checks the
+ * terminal's own ledger (`GET /transactions`): the payment's transaction, by receipt number, else by type
+ * and amount among the transactions of this scenario, or `none`.
+ *
  * Files are validated (strict schema, then cross references) before anything starts: `run` exits 2
  * listing every problem as `<file>: <JSON path>: <what was expected>`. During a run, any control-API
- * answer outside 2xx (host or reader simulator, engine runner) fails the scenario with the step, the
+ * answer outside 2xx (host, reader or ZVT simulator, engine runner) fails the scenario with the step, the
  * request, the status and the body.
  */
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -34,7 +41,14 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { killAndWait, sleep, startSim, type Proc } from './processes.js';
 import { DEFAULT_BEHAVIOUR, type Behaviour } from './reader/behaviour.js';
-import { ScenarioValidationError, scenarioSchema, validateScenario } from './scenario-schema.js';
+import {
+  ScenarioValidationError,
+  scenarioSchema,
+  validateScenario,
+  type ScenarioTerminal,
+} from './scenario-schema.js';
+import { DEFAULT_ZVT_BEHAVIOUR, type ZvtBehaviour } from './zvt/behaviour.js';
+import type { ZvtTxn, ZvtTxnType } from './zvt/ledger.js';
 
 export { ScenarioValidationError } from './scenario-schema.js';
 
@@ -42,7 +56,11 @@ export { ScenarioValidationError } from './scenario-schema.js';
 export interface ScenarioStep {
   hostFault?: Record<string, unknown>;
   reader?: Record<string, unknown>;
+  /** A partial ZVT terminal behaviour (`terminal: "zvt"` scenarios). */
+  zvt?: Record<string, unknown>;
   pay?: { key: string; amount?: number; kind?: string; originalKey?: string; cardPresent?: boolean };
+  /** The operator cancels payment `key` after `afterMs` (default 0); a refusal (409) fails the scenario. */
+  cancel?: { key: string; afterMs?: number };
   kill?: { afterMs?: number };
   partial?: { key: string; accept: boolean };
   settle?: { key: string; timeoutMs?: number };
@@ -55,12 +73,16 @@ export interface ScenarioExpectation {
   state?: string | string[];
   reason?: string;
   host?: string | string[];
+  /** The ZVT ledger status of the payment's transaction, or `none` (`terminal: "zvt"` scenarios). */
+  zvt?: string | string[];
   consistent?: boolean;
 }
 
 export interface Scenario {
   name: string;
   card?: string;
+  /** What takes the payments: `reader` (default; reader and host simulators) or `zvt`. */
+  terminal?: ScenarioTerminal;
   steps: ScenarioStep[];
   expect: ScenarioExpectation[];
 }
@@ -80,9 +102,12 @@ export interface ScenarioResult {
 
 interface OpView {
   id: string;
+  kind: string;
+  amount: number;
   state: string;
   reason: string | null;
   host: { stan: string | null; batch: string | null };
+  result: { terminal?: { receiptNo?: string } } | null;
 }
 
 /** A control-API answer outside 2xx, or no answer: fails the scenario. */
@@ -97,7 +122,12 @@ export class ControlApiError extends Error {
   }
 }
 
-const API_NAMES = { host: 'host simulator', reader: 'reader simulator', engine: 'engine runner' } as const;
+const API_NAMES = {
+  host: 'host simulator',
+  reader: 'reader simulator',
+  zvt: 'ZVT simulator',
+  engine: 'engine runner',
+} as const;
 
 /**
  * One control-API request; any status outside 2xx throws `ControlApiError` with the status and body.
@@ -148,15 +178,63 @@ const QUIET_READER: Behaviour = {
   pinDigitDelayMs: 0,
   processingDelayMs: 0,
 };
+/** The ZVT terminal each ZVT scenario starts with: every behaviour at its default, no delays. */
+const QUIET_ZVT: ZvtBehaviour = { ...DEFAULT_ZVT_BEHAVIOUR, cardDelayMs: 0, processingMs: 0 };
 
-/** A running set of processes scenarios share: host and reader simulators, and the engine runner. */
+/** The terminal ledger's transaction type of each operation kind. */
+const ZVT_TYPE_OF: Record<string, ZvtTxnType> = {
+  sale: 'sale',
+  preauth: 'preauth',
+  capture: 'capture',
+  preauth_void: 'preauth_void',
+  void: 'void',
+  refund: 'refund',
+};
+
+/**
+ * The ZVT ledger transaction of an operation: by the receipt number the journal holds, else (nothing
+ * approved was journaled) the latest of the same type and amount whose receipt number no other
+ * operation of the scenario holds.
+ */
+export function zvtTransactionOf(
+  op: Pick<OpView, 'id' | 'kind' | 'amount' | 'result'>,
+  ledger: readonly ZvtTxn[],
+  receiptsOfOthers: ReadonlySet<string>,
+): ZvtTxn | undefined {
+  const type = ZVT_TYPE_OF[op.kind];
+  const receiptNo = op.result?.terminal?.receiptNo;
+  const mine = ledger.filter((t) => t.type === type);
+  if (receiptNo) return mine.filter((t) => t.receiptNo === receiptNo).at(-1);
+  return mine
+    .filter((t) => t.amount === op.amount && !(t.receiptNo && receiptsOfOthers.has(t.receiptNo)))
+    .at(-1);
+}
+
+/** A ledger transaction that holds money for its operation: a booked sale, capture, void or refund. */
+export function zvtHolds(t: ZvtTxn | undefined): boolean {
+  return t?.status === 'approved' || t?.status === 'refunded';
+}
+
+/** The processes one terminal kind's scenarios use: its simulators and an engine runner composed with them. */
+interface Lane {
+  terminal: ScenarioTerminal;
+  /** Simulator processes by control-API name (`host` and `reader`, or `zvt`). */
+  sims: Partial<Record<'host' | 'reader' | 'zvt', Proc>>;
+  engine: Proc;
+  engineArgs: string[];
+}
+
+/**
+ * A running set of processes scenarios share: the host and reader simulators and an engine runner; for
+ * `terminal: "zvt"` scenarios also (started when the first one runs) the ZVT simulator and an engine
+ * runner composed with it, on its own state directory.
+ */
 export class ScenarioRig {
+  private zvtLane: Lane | undefined;
+
   private constructor(
     private readonly dir: string,
-    private host: Proc,
-    private reader: Proc,
-    private engine: Proc,
-    private readonly engineArgs: string[],
+    private readonly readerLane: Lane,
     private readonly log: ReturnType<typeof createWriteStream>,
   ) {}
 
@@ -181,21 +259,39 @@ export class ScenarioRig {
       '500',
     ];
     const engine = await startSim(engineArgs, log);
-    return new ScenarioRig(dir, host, reader, engine, engineArgs, log);
+    return new ScenarioRig(dir, { terminal: 'reader', sims: { host, reader }, engine, engineArgs }, log);
   }
 
-  private get hostCtl(): number {
-    return Number(this.host.ready['control']);
+  /** The ZVT simulator and its engine runner, started the first time a ZVT scenario runs. */
+  private async zvt(): Promise<Lane> {
+    if (this.zvtLane) return this.zvtLane;
+    mkdirSync(join(this.dir, 'zvt-state'), { recursive: true });
+    const zvt = await startSim(['zvt', '--tcp', '0', '--control-port', '0'], this.log);
+    const engineArgs = [
+      'engine',
+      '--dir',
+      join(this.dir, 'zvt-state'),
+      '--zvt-port',
+      String(zvt.ready['zvt']),
+    ];
+    const engine = await startSim(engineArgs, this.log);
+    this.zvtLane = { terminal: 'zvt', sims: { zvt }, engine, engineArgs };
+    return this.zvtLane;
   }
-  private get readerCtl(): number {
-    return Number(this.reader.ready['control']);
+
+  private static ctl(lane: Lane, api: 'host' | 'reader' | 'zvt'): number {
+    return Number(lane.sims[api]!.ready['control']);
   }
-  private get enginePort(): number {
-    return Number(this.engine.ready['http']);
+
+  private static enginePort(lane: Lane): number {
+    return Number(lane.engine.ready['http']);
   }
 
   async close(): Promise<void> {
-    for (const p of [this.engine, this.reader, this.host]) await killAndWait(p);
+    for (const lane of [this.zvtLane, this.readerLane]) {
+      if (!lane) continue;
+      for (const p of [lane.engine, ...Object.values(lane.sims)]) await killAndWait(p);
+    }
     this.log.end();
   }
 
@@ -214,29 +310,47 @@ export class ScenarioRig {
     const prefix = `${basename(s.name).replace(/\W+/g, '-').slice(0, 24)}-${Date.now()}`;
     let at = 'setup';
     try {
-      await control('host', this.hostCtl, 'DELETE', '/faults');
-      await control('reader', this.readerCtl, 'POST', '/behaviour', {
-        ...QUIET_READER,
-        card: s.card ?? 'cup-debit-chip',
-      });
+      const lane = s.terminal === 'zvt' ? await this.zvt() : this.readerLane;
+      /** The ZVT ledger's length before the scenario: its checks look only at what came after. */
+      let ledgerFrom = 0;
+      if (lane.terminal === 'zvt') {
+        const zvtCtl = ScenarioRig.ctl(lane, 'zvt');
+        await control('zvt', zvtCtl, 'POST', '/behaviour', { ...QUIET_ZVT, card: s.card ?? QUIET_ZVT.card });
+        ledgerFrom = ((await control('zvt', zvtCtl, 'GET', '/transactions')) as ZvtTxn[]).length;
+      } else {
+        await control('host', ScenarioRig.ctl(lane, 'host'), 'DELETE', '/faults');
+        await control('reader', ScenarioRig.ctl(lane, 'reader'), 'POST', '/behaviour', {
+          ...QUIET_READER,
+          card: s.card ?? 'cup-debit-chip',
+        });
+      }
       for (const [i, step] of s.steps.entries()) {
         at = `steps[${i}] (${stepKind(step)})`;
-        await this.step(step, keys, prefix);
+        await this.step(lane, step, keys, prefix);
       }
       at = 'settling';
-      for (const id of keys.values()) await this.settle(id, 20_000);
+      for (const id of keys.values()) await this.settle(lane, id, 20_000);
       at = 'checking';
       const results: ExpectationResult[] = [];
-      for (const e of s.expect) results.push(await this.check(e, keys));
+      for (const e of s.expect) results.push(await this.check(lane, e, keys, ledgerFrom));
       return { name: s.name, pass: results.every((r) => r.pass), results };
     } catch (e) {
       return { name: s.name, pass: false, results: [], error: `${at}: ${(e as Error).message}` };
     }
   }
 
-  private async step(step: ScenarioStep, keys: Map<string, string>, prefix: string): Promise<void> {
-    if (step.hostFault) await control('host', this.hostCtl, 'POST', '/faults', step.hostFault);
-    if (step.reader) await control('reader', this.readerCtl, 'POST', '/behaviour', step.reader);
+  private async step(
+    lane: Lane,
+    step: ScenarioStep,
+    keys: Map<string, string>,
+    prefix: string,
+  ): Promise<void> {
+    const engine = (): number => ScenarioRig.enginePort(lane);
+    if (step.hostFault)
+      await control('host', ScenarioRig.ctl(lane, 'host'), 'POST', '/faults', step.hostFault);
+    if (step.reader)
+      await control('reader', ScenarioRig.ctl(lane, 'reader'), 'POST', '/behaviour', step.reader);
+    if (step.zvt) await control('zvt', ScenarioRig.ctl(lane, 'zvt'), 'POST', '/behaviour', step.zvt);
     if (step.sleep) await sleep(step.sleep);
     if (step.pay) {
       const p = step.pay;
@@ -247,38 +361,43 @@ export class ScenarioRig {
       if (p.amount !== undefined) body['amount'] = p.amount;
       if (p.originalKey) body['originalId'] = keys.get(p.originalKey);
       if (p.cardPresent) body['cardPresent'] = true;
-      const r = (await control('engine', this.enginePort, 'POST', '/control/operations', body)) as {
+      const r = (await control('engine', engine(), 'POST', '/control/operations', body)) as {
         id?: string;
       } | null;
       if (!r?.id) throw new ControlApiError(`pay ${p.key}: the engine runner answered no operation id`);
       keys.set(p.key, r.id);
     }
+    if (step.cancel) {
+      await sleep(step.cancel.afterMs ?? 0);
+      await control('engine', engine(), 'POST', `/control/cancel/${keys.get(step.cancel.key)!}`);
+    }
     if (step.kill) {
       await sleep(step.kill.afterMs ?? 0);
-      await killAndWait(this.engine);
-      await control('host', this.hostCtl, 'DELETE', '/faults');
-      this.engine = await startSim(this.engineArgs, this.log);
+      await killAndWait(lane.engine);
+      if (lane.sims.host) await control('host', ScenarioRig.ctl(lane, 'host'), 'DELETE', '/faults');
+      lane.engine = await startSim(lane.engineArgs, this.log);
     }
     if (step.partial) {
       const id = keys.get(step.partial.key)!;
       for (let i = 0; i < 200; i++) {
-        const v = (await control('engine', this.enginePort, 'GET', `/control/operations/${id}`)) as OpView;
+        const v = (await control('engine', engine(), 'GET', `/control/operations/${id}`)) as OpView;
         if (v.state === 'partially_approved') break;
         await sleep(25);
       }
-      await control('engine', this.enginePort, 'POST', `/control/partial/${id}`, {
+      await control('engine', engine(), 'POST', `/control/partial/${id}`, {
         accept: step.partial.accept,
       });
     }
-    if (step.settle) await this.settle(keys.get(step.settle.key)!, step.settle.timeoutMs ?? 20_000);
+    if (step.settle) await this.settle(lane, keys.get(step.settle.key)!, step.settle.timeoutMs ?? 20_000);
   }
 
-  private async settle(id: string, timeoutMs: number): Promise<void> {
+  private async settle(lane: Lane, id: string, timeoutMs: number): Promise<void> {
     const end = Date.now() + timeoutMs;
     while (Date.now() < end) {
       try {
-        const v = (await control('engine', this.enginePort, 'GET', `/control/operations/${id}`)) as OpView;
-        const all = (await control('engine', this.enginePort, 'GET', '/control/operations')) as {
+        const port = ScenarioRig.enginePort(lane);
+        const v = (await control('engine', port, 'GET', `/control/operations/${id}`)) as OpView;
+        const all = (await control('engine', port, 'GET', '/control/operations')) as {
           saf: { lane: string; count: number }[];
         };
         if (FINAL.includes(v.state) && !all.saf.some((x) => x.lane === 'reversal' && x.count > 0)) return;
@@ -290,29 +409,60 @@ export class ScenarioRig {
     }
   }
 
-  private async check(e: ScenarioExpectation, keys: Map<string, string>): Promise<ExpectationResult> {
+  private async check(
+    lane: Lane,
+    e: ScenarioExpectation,
+    keys: Map<string, string>,
+    ledgerFrom: number,
+  ): Promise<ExpectationResult> {
+    const port = ScenarioRig.enginePort(lane);
     const id = keys.get(e.key);
     const v = id
-      ? ((await control('engine', this.enginePort, 'GET', `/control/operations/${id}`)) as OpView)
+      ? ((await control('engine', port, 'GET', `/control/operations/${id}`)) as OpView)
       : undefined;
     if (!v) return { expectation: e, pass: false, actual: 'no such payment' };
-    const tx = v.host.stan
-      ? (
-          (await control(
-            'host',
-            this.hostCtl,
-            'GET',
-            `/transactions?tid=CHAOS001&stan=${v.host.stan}&batch=${v.host.batch}`,
-          )) as { mti: string; status: string }[]
-        ).find((t) => t.mti !== '0400' && t.mti !== '0401' && t.mti !== '0820')
-      : undefined;
-    const hostStatus = tx?.status ?? 'absent';
     const oneOf = (want: string | string[], got: string): boolean =>
       Array.isArray(want) ? want.includes(got) : want === got;
     if (e.state !== undefined)
       return { expectation: e, pass: oneOf(e.state, v.state), actual: `state ${v.state}` };
     if (e.reason !== undefined)
       return { expectation: e, pass: v.reason === e.reason, actual: `reason ${String(v.reason)}` };
+    if (lane.terminal === 'zvt') {
+      const ledger = (
+        (await control('zvt', ScenarioRig.ctl(lane, 'zvt'), 'GET', '/transactions')) as ZvtTxn[]
+      ).slice(ledgerFrom);
+      const others = new Set<string>();
+      for (const other of keys.values()) {
+        if (other === v.id) continue;
+        const o = (await control('engine', port, 'GET', `/control/operations/${other}`)) as OpView;
+        const r = o.result?.terminal?.receiptNo;
+        if (r) others.add(r);
+      }
+      const tx = zvtTransactionOf(v, ledger, others);
+      const zvtStatus = tx?.status ?? 'none';
+      const shown = tx
+        ? `zvt ${zvtStatus} (receipt ${tx.receiptNo ?? 'none'}, ${tx.type} ${tx.amount})`
+        : 'zvt none';
+      if (e.zvt !== undefined) return { expectation: e, pass: oneOf(e.zvt, zvtStatus), actual: shown };
+      if (e.consistent)
+        return {
+          expectation: e,
+          pass: (v.state === 'completed') === zvtHolds(tx),
+          actual: `journal ${v.state}, ${shown}`,
+        };
+      return { expectation: e, pass: false, actual: 'expectation names nothing to check' };
+    }
+    const tx = v.host.stan
+      ? (
+          (await control(
+            'host',
+            ScenarioRig.ctl(lane, 'host'),
+            'GET',
+            `/transactions?tid=CHAOS001&stan=${v.host.stan}&batch=${v.host.batch}`,
+          )) as { mti: string; status: string }[]
+        ).find((t) => t.mti !== '0400' && t.mti !== '0401' && t.mti !== '0820')
+      : undefined;
+    const hostStatus = tx?.status ?? 'absent';
     if (e.host !== undefined)
       return { expectation: e, pass: oneOf(e.host, hostStatus), actual: `host ${hostStatus}` };
     if (e.consistent) {

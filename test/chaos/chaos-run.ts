@@ -9,6 +9,7 @@ import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, re
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { httpJson, sleep, startSim } from '../../simulators/processes.js';
+import { loadCards } from '../../simulators/shared/cards.js';
 import { int, pick, prng } from '../support/prng.js';
 
 export interface ChaosOptions {
@@ -294,3 +295,363 @@ const DEFAULT_READER = {
   pinDigitDelayMs: 0,
   processingDelayMs: 0,
 };
+
+// ---------------------------------------------------------------------------------------------- ZVT lane
+
+/**
+ * The ZVT lane of the chaos run: the ZVT terminal simulator in its own process (its ledger survives the
+ * daemon's kills), the engine runner composed with it (`--zvt-port`: no acquirer link, no reader) as a
+ * child SIGKILLed at random moments and restarted on the same state directory, random terminal faults
+ * (the simulator's behaviour keys, and link drops through its control API) and operator cancels at
+ * random moments. Afterwards: every operation final (an `unknown` one is a problem: at the end the
+ * terminal can be asked, and it names why it could not), the journal and the terminal's ledger agree
+ * (completed ⇔ booked and not voided at the terminal, matched by the trace the journal keeps), no
+ * idempotency key made two operations or two charges, nothing booked at the terminal that the journal
+ * does not hold as completed (lost), nothing claimed twice (doubled), no clear PAN in the journal or logs.
+ */
+export interface ZvtChaosOptions {
+  payments: number;
+  kills: number;
+  seed: number;
+  /** Share of payments the operator cancels at a random moment (default 0.15). */
+  cancelShare?: number;
+  /** Share of payments with a terminal fault (default 0.35). */
+  faultShare?: number;
+  /**
+   * After a restart, wait until start-up recovery has asked the terminal before new payments (default
+   * false: payments arrive while recovery runs, as a CRM's would).
+   */
+  waitForRecovery?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface ZvtChaosReport {
+  seed: number;
+  payments: number;
+  kills: number;
+  cancels: number;
+  drops: number;
+  /** How many payments ran with each fault. */
+  faults: Record<string, number>;
+  states: Record<string, number>;
+  /** Final state and reason → count, e.g. `failed terminal_has_no_record`. */
+  reasons: Record<string, number>;
+  /** Sales the terminal booked and still holds (approved, not voided). */
+  terminalApproved: number;
+  problems: string[];
+  dir: string;
+}
+
+export interface ZvtOpView extends OpView {
+  cancelRequested: boolean;
+  result: { terminal?: { receiptNo?: string; trace?: string } } | null;
+}
+
+export interface ZvtLedgerTxn {
+  receiptNo: string | null;
+  trace: string;
+  type: string;
+  status: string;
+  amount: number;
+  reversal?: string;
+  originalReceiptNo?: string;
+}
+
+/** The terminal behaviour between faults: defaults, short random card and host delays. */
+const ZVT_CALM = {
+  card: 'visa-chip',
+  approveThenDropCompletion: false,
+  disconnectMidTransaction: false,
+  nonZvtBanner: null,
+  disabledCommands: [],
+  abortAfterApproval: false,
+  signatureRequired: false,
+  busy: false,
+  longPinEntryMs: 0,
+  statusEveryMs: 1000,
+  declineAmountSuffix: true,
+  customerCancels: false,
+  cardDelayMs: 10,
+  processingMs: 20,
+};
+
+/** Terminal faults (behaviour keys of simulators/zvt/behaviour.ts) and `drop` (POST /drop mid-payment). */
+const ZVT_FAULTS: { name: string; behaviour?: Record<string, unknown> }[] = [
+  { name: 'approveThenDropCompletion', behaviour: { approveThenDropCompletion: true } },
+  { name: 'disconnectMidTransaction', behaviour: { disconnectMidTransaction: true } },
+  { name: 'abortAfterApproval', behaviour: { abortAfterApproval: true, processingMs: 150 } },
+  { name: 'customerCancels', behaviour: { customerCancels: true } },
+  { name: 'busy', behaviour: { busy: true } },
+  { name: 'longPinEntryMs', behaviour: { longPinEntryMs: 400, statusEveryMs: 50 } },
+  { name: 'cardDelayMs', behaviour: { cardDelayMs: 300 } },
+  { name: 'processingMs', behaviour: { processingMs: 300 } },
+  { name: 'signatureRequired', behaviour: { signatureRequired: true } },
+  { name: 'nonZvtBanner', behaviour: { nonZvtBanner: 'PT READY\r\n' } },
+  { name: 'disabledCommands', behaviour: { disabledCommands: ['06 01'] } },
+  { name: 'drop' },
+];
+
+const IN_FLIGHT = [
+  'created',
+  'awaiting_card',
+  'authorizing',
+  'approved',
+  'completing',
+  'unknown',
+  'reversing',
+];
+const FINAL_STATES = ['completed', 'declined', 'reversed', 'cancelled', 'failed', 'needs_attention'];
+
+/**
+ * Where the journal and the ZVT terminal's ledger disagree about sales: every operation that names a
+ * terminal trace (the journal keeps it from the terminal's answer) is matched with the ledger's sale of
+ * that trace. Completed here ⇔ booked and not voided there; a trace claimed twice is a doubled
+ * payment; a booked sale no completed operation holds is a lost one (or a second charge of a key
+ * that completed for the same amount).
+ */
+export function zvtLedgerProblems(
+  operations: readonly Pick<ZvtOpView, 'id' | 'state' | 'reason' | 'amount' | 'result'>[],
+  ledger: readonly ZvtLedgerTxn[],
+  keyOf: ReadonlyMap<string, string> = new Map(),
+): string[] {
+  const problems: string[] = [];
+  const sales = ledger.filter((t) => t.type === 'sale');
+  const byTrace = new Map(sales.map((t) => [t.trace, t]));
+  const claimed = new Map<string, string>(); // trace → operation id
+  for (const op of operations) {
+    const trace = op.result?.terminal?.trace;
+    if (!trace) {
+      if (op.state === 'completed') problems.push(`completed ${op.id} has no terminal trace`);
+      continue;
+    }
+    const tx = byTrace.get(trace);
+    const other = claimed.get(trace);
+    if (other) problems.push(`terminal trace ${trace} is claimed by ${other} and ${op.id}: doubled`);
+    claimed.set(trace, op.id);
+    if (!tx) {
+      problems.push(`${op.state} ${op.id} names trace ${trace}, which the terminal does not have`);
+      continue;
+    }
+    if (tx.amount !== op.amount)
+      problems.push(`${op.id} for ${op.amount} names trace ${trace} of ${tx.amount} at the terminal`);
+    const held = tx.status === 'approved';
+    if (op.state === 'completed' && !held)
+      problems.push(`completed ${op.id} (trace ${trace}) is ${tx.status} at the terminal`);
+    if (op.state !== 'completed' && held)
+      problems.push(`the terminal holds trace ${trace} but the journal says ${op.state} (${op.reason})`);
+  }
+  const completedAmounts = new Map<number, string[]>();
+  for (const op of operations)
+    if (op.state === 'completed')
+      completedAmounts.set(op.amount, [
+        ...(completedAmounts.get(op.amount) ?? []),
+        keyOf.get(op.id) ?? op.id,
+      ]);
+  for (const t of sales) {
+    if (t.status !== 'approved' || claimed.has(t.trace)) continue;
+    const same = completedAmounts.get(t.amount);
+    problems.push(
+      `terminal-only charge: trace ${t.trace} receipt ${t.receiptNo} for ${t.amount}, no completed operation holds it: lost` +
+        (same ? ` (or a second charge of ${same.join(', ')})` : ''),
+    );
+  }
+  return problems;
+}
+
+export async function zvtChaosRun(o: ZvtChaosOptions): Promise<ZvtChaosReport> {
+  const rand = prng(o.seed);
+  const log = o.log ?? (() => undefined);
+  const dir = mkdtempSync(join(tmpdir(), 'pb-chaos-zvt-'));
+  const stateDir = join(dir, 'state');
+  mkdirSync(stateDir);
+  const logs = {
+    zvt: createWriteStream(join(dir, 'zvt.log')),
+    engine: createWriteStream(join(dir, 'engine.log')),
+  };
+  const zvt = await start(['zvt', '--tcp', '0', '--control-port', '0'], logs.zvt);
+  const zvtCtl = Number(zvt.ready['control']);
+  const engineArgs = ['engine', '--dir', stateDir, '--zvt-port', String(zvt.ready['zvt'])];
+  let engine = await start(engineArgs, logs.engine);
+  let port = Number(engine.ready['http']);
+  const problems: string[] = [];
+  const keys = new Map<string, string>(); // idempotency key → operation id
+  const faults: Record<string, number> = {};
+  let kills = 0;
+  let cancels = 0;
+  let drops = 0;
+  /** Operations whose cancel the runner accepted: none may end completed. */
+  const cancelled = new Set<string>();
+  const killEvery = Math.max(1, Math.floor(o.payments / Math.max(1, o.kills)));
+  const behave = async (b: Record<string, unknown>): Promise<void> => {
+    const res = await http(zvtCtl, 'POST', '/behaviour', b);
+    if (res.status !== 200)
+      problems.push(`ZVT simulator refused ${JSON.stringify(b)}: ${JSON.stringify(res.json)}`);
+  };
+
+  /** Until start-up recovery has run (the runner's /healthz says ready: recovered, terminal up). */
+  const recovered = async (): Promise<void> => {
+    for (let w = 0; w < 200; w++) {
+      const h = await http(port, 'GET', '/healthz').catch(() => undefined);
+      if (h?.status === 200) return;
+      await sleep(25);
+    }
+  };
+  const restart = async (): Promise<void> => {
+    engine.child.kill('SIGKILL');
+    await new Promise((r) => engine.child.once('exit', r));
+    kills++;
+    engine = await start(engineArgs, logs.engine);
+    port = Number(engine.ready['http']);
+    if (o.waitForRecovery) await recovered();
+  };
+
+  try {
+    for (let i = 0; i < o.payments; i++) {
+      // A random terminal fault for this payment, on top of calm behaviour with random short delays.
+      const fault = rand() < (o.faultShare ?? 0.35) ? pick(rand, ZVT_FAULTS) : undefined;
+      if (fault) faults[fault.name] = (faults[fault.name] ?? 0) + 1;
+      await behave({
+        ...ZVT_CALM,
+        cardDelayMs: int(rand, 0, 80),
+        processingMs: int(rand, 0, 80),
+        ...fault?.behaviour,
+      });
+      const key = `zvt-chaos-${o.seed}-${i}`;
+      const amount = int(rand, 1, 9_000) * 100 + (rand() < 0.05 ? 51 : 0);
+      const submit = async (): Promise<void> => {
+        const res = await http(port, 'POST', '/control/operations', {
+          kind: 'sale',
+          idempotencyKey: key,
+          amount,
+          orderId: `ORDER-${i % 50}`,
+        });
+        const body = res.json as { id?: string; error?: { code: string } };
+        if (body.id) {
+          const before = keys.get(key);
+          if (before && before !== body.id) problems.push(`key ${key} made two operations`);
+          keys.set(key, body.id);
+        } else if (body.error?.code !== 'reader_busy') {
+          problems.push(`submit ${key}: ${JSON.stringify(body)}`);
+        }
+      };
+      try {
+        await submit();
+      } catch {
+        // the runner may be restarting
+      }
+      // The terminal drops the link at a random moment of the payment.
+      const dropping =
+        fault?.name === 'drop'
+          ? (async () => {
+              await sleep(int(rand, 0, 150));
+              const res = await http(zvtCtl, 'POST', '/drop').catch(() => undefined);
+              if (res?.status === 204) drops++;
+            })()
+          : undefined;
+      // The operator cancels some payments at a random moment (waiting for the card, at the terminal, after).
+      let cancelling: Promise<void> | undefined;
+      if (rand() < (o.cancelShare ?? 0.15)) {
+        const delay = int(rand, 0, 400);
+        cancelling = (async () => {
+          await sleep(delay);
+          const id = keys.get(key);
+          if (!id) return;
+          const res = await http(port, 'POST', `/control/cancel/${id}`).catch(() => undefined);
+          if (!res) return;
+          const err = (res.json as { error?: { code: string } }).error;
+          if (err && err.code !== 'already_completed') problems.push(`cancel ${key}: ${JSON.stringify(err)}`);
+          if (!err) cancelled.add(id);
+          cancels++;
+        })();
+      }
+      const killNow = kills < o.kills && (i % killEvery === killEvery - 1 || rand() < 0.02);
+      if (killNow) {
+        await sleep(int(rand, 0, 300));
+        await restart();
+        // The same key again after the restart: never a second charge.
+        try {
+          await submit();
+        } catch {
+          // ignore
+        }
+      } else {
+        // Let the payment run; a few are left in flight on purpose.
+        for (let w = 0; w < 80; w++) {
+          const id = keys.get(key);
+          if (!id) break;
+          const v = (await http(port, 'GET', `/control/operations/${id}`)).json as OpView;
+          if (!IN_FLIGHT.includes(v.state)) break;
+          await sleep(25);
+        }
+      }
+      await cancelling;
+      await dropping;
+      if (i % 50 === 0) log(`chaos zvt: ${i}/${o.payments} payments, ${kills} kills`);
+    }
+    // Calm: no faults; one more restart so recovery runs; wait for everything to settle.
+    await behave(ZVT_CALM);
+    await restart();
+    let view: { operations: ZvtOpView[]; open: number } = { operations: [], open: 1 };
+    for (let w = 0; w < 600; w++) {
+      view = (await http(port, 'GET', '/control/operations')).json as typeof view;
+      if (view.open === 0) break;
+      await sleep(100);
+    }
+    const states: Record<string, number> = {};
+    const reasons: Record<string, number> = {};
+    for (const op of view.operations) {
+      states[op.state] = (states[op.state] ?? 0) + 1;
+      const r = `${op.state} ${op.reason ?? '-'}`;
+      reasons[r] = (reasons[r] ?? 0) + 1;
+    }
+    for (const op of view.operations) {
+      if (op.state === 'unknown')
+        problems.push(`operation ${op.id} still unknown (${op.reason ?? 'no reason'}) with the terminal up`);
+      else if (!FINAL_STATES.includes(op.state)) problems.push(`operation ${op.id} still ${op.state}`);
+      if (op.state === 'needs_attention' && !op.reason)
+        problems.push(`operation ${op.id} needs attention without a reason`);
+    }
+    if (view.operations.length !== keys.size)
+      problems.push(`journal has ${view.operations.length} operations for ${keys.size} keys`);
+    const keyOf = new Map([...keys].map(([k, id]) => [id, k]));
+
+    // The journal and the terminal agree, matched by the trace number the journal keeps of each answer.
+    const ledger = (await http(zvtCtl, 'GET', '/transactions')).json as ZvtLedgerTxn[];
+    const sales = ledger.filter((t) => t.type === 'sale');
+    problems.push(...zvtLedgerProblems(view.operations, ledger, keyOf));
+    for (const op of view.operations)
+      if (cancelled.has(op.id) && op.state === 'completed')
+        problems.push(`operation ${op.id} was cancelled (accepted) but ended completed`);
+
+    // No clear PAN anywhere at rest or in any log (the terminal hands out masked PANs only).
+    const pans = loadCards().cards.map((c) => c.pan.reveal());
+    const files = [
+      ...readdirSync(stateDir)
+        .filter((f) => f.startsWith('journal.db'))
+        .map((f) => join(stateDir, f)),
+      join(dir, 'engine.log'),
+      join(dir, 'zvt.log'),
+    ];
+    for (const f of files) {
+      if (!existsSync(f)) continue;
+      const bytes = readFileSync(f);
+      for (const pan of pans) if (bytes.includes(Buffer.from(pan))) problems.push(`${f} holds a PAN`);
+    }
+    return {
+      seed: o.seed,
+      payments: o.payments,
+      kills,
+      cancels,
+      drops,
+      faults,
+      states,
+      reasons,
+      terminalApproved: sales.filter((t) => t.status === 'approved').length,
+      problems,
+      dir,
+    };
+  } finally {
+    for (const p of [engine, zvt]) p.child.kill('SIGKILL');
+    for (const s of Object.values(logs)) s.end();
+  }
+}

@@ -21,6 +21,10 @@ describe('QA scenarios', () => {
   it('ships one scenario per failure case', () => {
     expect(files.length).toBeGreaterThanOrEqual(12);
   });
+  it('ships the ZVT cases: lost completion, abort race, disconnect mid-transaction, not supported, crash', () => {
+    const zvt = files.filter((f) => loadScenario(join(dir, f)).terminal === 'zvt');
+    expect(zvt.length).toBeGreaterThanOrEqual(5);
+  });
   for (const f of files) {
     it(
       f,

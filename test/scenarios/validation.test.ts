@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_BEHAVIOUR } from '../../simulators/reader/behaviour.js';
+import { DEFAULT_ZVT_BEHAVIOUR } from '../../simulators/zvt/behaviour.js';
 import { ScenarioRig, loadScenario, runScenarioCli } from '../../simulators/scenario.js';
 import { cardIds, scenarioSchema } from '../../simulators/scenario-schema.js';
 
@@ -53,6 +54,9 @@ describe('scenario validation', () => {
     expect(cardIds()).toContain('visa-token-applepay');
     const reader = schema.properties['steps']!.items.properties['reader']!.properties;
     expect(Object.keys(reader).sort()).toEqual(Object.keys(DEFAULT_BEHAVIOUR).sort());
+    const zvt = schema.properties['steps']!.items.properties['zvt']!.properties;
+    expect(Object.keys(zvt).sort()).toEqual(Object.keys(DEFAULT_ZVT_BEHAVIOUR).sort());
+    expect(zvt['card']!.enum).toEqual(cardIds());
   });
 
   it('rejects a misspelt card name, listing the cards of cards.json', () => {
@@ -73,7 +77,9 @@ describe('scenario validation', () => {
       steps: [{ hostFalt: { action: 'drop_response', times: 1 } }, ...ok.steps],
     });
     expect(message).toContain(file);
-    expect(message).toMatch(/steps\[0\]\.hostFalt: unknown key; allowed: hostFault, reader, pay/);
+    expect(message).toMatch(
+      /steps\[0\]\.hostFalt: unknown key; allowed: hostFault, reader, zvt, pay, cancel/,
+    );
   });
 
   it('rejects a step with two actions (their order would be implicit)', () => {
@@ -105,7 +111,7 @@ describe('scenario validation', () => {
       /steps\[0\]\.reader\.chipDecline: unknown key; allowed: .*chipDeclines/,
     );
     expect(loadError({ ...ok, expect: [{ key: 's', stat: 'completed' }] }).message).toMatch(
-      /expect\[0\]\.stat: unknown key; allowed: key, state, reason, host, consistent/,
+      /expect\[0\]\.stat: unknown key; allowed: key, state, reason, host, zvt, consistent/,
     );
     expect(loadError({ ...ok, crad: 'visa-chip' }).message).toMatch(
       /: crad: unknown key; allowed: name, card/,
@@ -130,8 +136,70 @@ describe('scenario validation', () => {
   it('rejects an expectation with two checks or none', () => {
     expect(
       loadError({ ...ok, expect: [{ key: 's', state: 'completed', host: 'approved' }] }).message,
-    ).toMatch(/expect\[0\]: an expectation has a key and exactly one of state, reason, host, consistent/);
+    ).toMatch(
+      /expect\[0\]: an expectation has a key and exactly one of state, reason, host, zvt, consistent/,
+    );
     expect(loadError({ ...ok, expect: [{ key: 's' }] }).message).toMatch(/expect\[0\]: an expectation/);
+  });
+
+  it('ZVT scenarios: terminal, zvt steps with the simulator behaviours, zvt checks, cancels', () => {
+    const zvt = {
+      name: 'zvt',
+      terminal: 'zvt',
+      steps: [
+        { zvt: { approveThenDropCompletion: true, disabledCommands: ['06 31'], card: 'visa-chip' } },
+        { pay: { key: 's', amount: 10000 } },
+        { cancel: { key: 's', afterMs: 100 } },
+        { kill: { afterMs: 10 } },
+      ],
+      expect: [
+        { key: 's', zvt: ['approved', 'reversed'] },
+        { key: 's', consistent: true },
+      ],
+    };
+    expect(() => loadScenario(write(zvt))).not.toThrow();
+    expect(loadError({ ...zvt, terminal: 'zvtt' }).message).toMatch(
+      /: terminal: must be one of reader, zvt \(got "zvtt"\)/,
+    );
+    expect(loadError({ ...zvt, steps: [{ zvt: { approveThenDrop: true } }, ...zvt.steps] }).message).toMatch(
+      /steps\[0\]\.zvt\.approveThenDrop: unknown key; allowed: card, approveThenDropCompletion, /,
+    );
+    const values = loadError({
+      ...zvt,
+      steps: [
+        { zvt: { busy: 'yes', statusEveryMs: 5, disabledCommands: ['0631'], card: 'visa-chp' } },
+        ...zvt.steps,
+      ],
+    }).message;
+    expect(values).toMatch(/steps\[0\]\.zvt\.busy: must be boolean/);
+    expect(values).toMatch(/steps\[0\]\.zvt\.statusEveryMs: must be >= 10/);
+    expect(values).toMatch(/steps\[0\]\.zvt\.disabledCommands\[0\]: must be a ZVT command as two hex bytes/);
+    expect(values).toMatch(/steps\[0\]\.zvt\.card: must be one of .*visa-chip/);
+    expect(loadError({ ...zvt, expect: [{ key: 's', zvt: 'aproved' }] }).message).toMatch(
+      /expect\[0\]\.zvt: must be one of approved, declined, reversed, refunded, none \(got "aproved"\)/,
+    );
+    expect(loadError({ ...zvt, steps: [...zvt.steps, { cancel: { key: 't' } }] }).message).toMatch(
+      /steps\[4\]\.cancel\.key: no pay step before it has key "t"/,
+    );
+  });
+
+  it("rejects steps and checks the scenario's terminal does not have", () => {
+    const inZvt = loadError({
+      ...ok,
+      terminal: 'zvt',
+      steps: [{ reader: { noCard: true } }, { hostFault: { action: 'garbage' } }, ...ok.steps],
+      expect: [{ key: 's', host: 'approved' }],
+    }).message;
+    expect(inZvt).toMatch(/steps\[0\]\.reader: not in a ZVT scenario/);
+    expect(inZvt).toMatch(/steps\[1\]\.hostFault: not in a ZVT scenario/);
+    expect(inZvt).toMatch(/expect\[0\]\.host: not in a ZVT scenario/);
+    const inReader = loadError({
+      ...ok,
+      steps: [{ zvt: { busy: true } }, ...ok.steps],
+      expect: [{ key: 's', zvt: 'none' }],
+    }).message;
+    expect(inReader).toMatch(/steps\[0\]\.zvt: not in a reader scenario .*set "terminal": "zvt"/);
+    expect(inReader).toMatch(/expect\[0\]\.zvt: not in a reader scenario/);
   });
 
   it('rejects keys that name no payment', () => {
