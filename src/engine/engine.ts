@@ -189,6 +189,9 @@ export class Engine extends EventEmitter {
             progress: e.progress === 'waiting' ? 'processing' : e.progress,
           } satisfies EngineEvent),
         cancelRequested: (id) => this.cancelRequested(id),
+        stopping: () => this.stopping,
+        lastResultAttempts: 3,
+        lastResultRetryMs: Math.max(50, Math.min(1_000, this.config.saf.pollMs)),
         resultPayload,
       });
     }
@@ -1075,7 +1078,14 @@ export class Engine extends EventEmitter {
     for (const op of open) {
       if (this.running.has(op.id)) continue;
       if (isIntegrated(op)) {
-        count(await this.recoverIntegrated(op));
+        // Hold the terminal while asking it: a new sale now would become its "last transaction".
+        const held = !this.readerOwner;
+        if (held) this.readerOwner = op.id;
+        try {
+          count(await this.recoverIntegrated(op));
+        } finally {
+          if (held && this.readerOwner === op.id) this.readerOwner = undefined;
+        }
         continue;
       }
       if (qrMethodOf(op)) {
@@ -1184,6 +1194,16 @@ export class Engine extends EventEmitter {
           this.transition(op.id, 'unknown', { reason: 'no_answer_process_restart' });
         await this.integratedFlow.resolveUnknown(op.id);
         return 'asked_terminal';
+      case 'reversing':
+        // A void after a too-late cancel, cut short by the crash: finish it (a second void of a voided
+        // receipt is refused by the terminal and ends reversed too).
+        if (!this.integratedFlow) return 'integrated_terminal_not_configured';
+        if (op.cancelRequested) {
+          await this.integratedFlow.voidAfterCancel(op.id);
+          return 'void_resumed';
+        }
+        this.transition(op.id, 'needs_attention', { reason: 'interrupted_reversing' });
+        return 'needs_attention';
       default:
         this.transition(op.id, 'needs_attention', { reason: `interrupted_${op.state}` });
         return 'needs_attention';

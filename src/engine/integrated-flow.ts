@@ -51,6 +51,10 @@ export interface IntegratedFlowDeps {
   emitDurable(seq: number, id: string, type: string, data: Record<string, unknown>): void;
   emitProgress(id: string, e: IntegratedProgressEvent): void;
   cancelRequested(id: string): boolean;
+  stopping(): boolean;
+  /** How often a lost result is asked about while the terminal is busy, and how long between. */
+  lastResultAttempts: number;
+  lastResultRetryMs: number;
   /** The engine's result payload for the outbox. */
   resultPayload(op: OperationRow): Record<string, unknown>;
 }
@@ -86,6 +90,11 @@ export class IntegratedFlow {
         this.d.transition(op.id, 'failed', { reason: 'terminal_unavailable' });
         return;
       }
+    }
+    if (this.d.cancelRequested(op.id)) {
+      // Cancelled while the terminal came back: nothing was sent.
+      this.d.transition(op.id, 'cancelled', { reason: 'cancelled_by_operator' });
+      return;
     }
     const ref = original ? terminalFacts(original) : undefined;
     if (original && !ref?.receiptNo && op.kind !== 'refund') {
@@ -150,15 +159,18 @@ export class IntegratedFlow {
     }
   }
 
-  /** Journals the terminal's answer; a cancel that came meanwhile turns an approval into a void. */
+  /**
+   * Journals the terminal's answer with its attempt in one transaction (a sale is four fsyncs: submit,
+   * write-ahead, outcome, nothing else); a cancel that came meanwhile turns an approval into a void.
+   */
   private async record(id: string, outcome: IntegratedOutcome): Promise<void> {
     const { journal } = this.d;
     const attempt = journal
       .attemptsOf(id)
       .filter((a) => a.purpose === 'request')
       .at(-1);
-    const at = this.d.now().toISOString();
-    if (attempt) {
+    const settle = (): void => {
+      if (!attempt) return;
       journal.updateAttempt(attempt.id, {
         outcome:
           outcome.status === 'approved' || outcome.status === 'declined'
@@ -166,51 +178,50 @@ export class IntegratedFlow {
             : outcome.status === 'unknown'
               ? 'unknown'
               : 'not_sent',
-        settledAt: at,
+        settledAt: this.d.now().toISOString(),
         ...(outcome.status === 'declined' ? { responseCode: outcome.resultCode } : {}),
         ...(outcome.status === 'approved' ? { responseCode: '00' } : {}),
         ...('reason' in outcome ? { reason: outcome.reason } : {}),
       });
-    }
+    };
     switch (outcome.status) {
       case 'approved':
-        this.approved(id, outcome.result);
-        if (this.d.cancelRequested(id) && ['sale', 'capture'].includes(journal.getOperation(id)!.kind)) {
-          // The terminal approved before it took the abort: this sale is voided, never left completed.
-          this.d.logger?.info({ paymentId: id }, 'cancelled after the terminal approved: voiding');
-        }
+        this.approved(id, outcome.result, settle);
         return;
       case 'declined':
-        this.final(id, 'declined', `declined_${outcome.resultCode}`, { resultCode: outcome.resultCode });
+        this.final(
+          id,
+          'declined',
+          `declined_${outcome.resultCode}`,
+          { resultCode: outcome.resultCode },
+          settle,
+        );
         return;
       case 'not_supported':
-        this.d.transition(id, 'failed', { reason: 'not_supported_by_terminal' });
+        this.final(id, 'failed', 'not_supported_by_terminal', {}, settle);
         return;
       case 'busy':
-        this.d.transition(id, 'failed', { reason: 'terminal_busy' });
+        this.final(id, 'failed', 'terminal_busy', {}, settle);
         return;
       case 'not_sent':
-        this.d.transition(id, 'failed', { reason: `not_sent_${outcome.reason}` });
+        this.final(id, 'failed', `not_sent_${outcome.reason}`, {}, settle);
         return;
       case 'unknown': {
+        const reason = `no_answer_${outcome.reason}`;
         const seq = journal.transaction(() => {
-          journal.updateOperation(id, { state: 'unknown', reason: `no_answer_${outcome.reason}` });
-          return journal.appendEvent(id, 'operation.state', {
-            state: 'unknown',
-            reason: `no_answer_${outcome.reason}`,
-          });
+          settle();
+          journal.updateOperation(id, { state: 'unknown', reason });
+          return journal.appendEvent(id, 'operation.state', { state: 'unknown', reason });
         });
-        this.d.emitDurable(seq, id, 'operation.state', {
-          state: 'unknown',
-          reason: `no_answer_${outcome.reason}`,
-        });
+        this.d.emitDurable(seq, id, 'operation.state', { state: 'unknown', reason });
         await this.resolveUnknown(id);
         return;
       }
     }
   }
 
-  private approved(id: string, r: TerminalResult): void {
+  /** Approved by the terminal: completed in the same transaction, or voided when the operator cancelled. */
+  private approved(id: string, r: TerminalResult, settle: () => void = () => undefined): void {
     const { journal } = this.d;
     const op = journal.getOperation(id)!;
     const facts: TerminalFacts = {
@@ -236,7 +247,9 @@ export class IntegratedFlow {
           panDisplay: r.maskedPan,
         }
       : null;
-    const seq = journal.transaction(() => {
+    const voiding = this.d.cancelRequested(id) && (op.kind === 'sale' || op.kind === 'preauth');
+    const seqs = journal.transaction(() => {
+      settle();
       journal.updateOperation(id, {
         state: 'approved',
         approvedAmount: r.amount ?? op.amount,
@@ -245,22 +258,35 @@ export class IntegratedFlow {
         ...(card ? { card } : {}),
         result: { ...(op.result ?? {}), terminal: facts },
       });
-      return journal.appendEvent(id, 'operation.state', { state: 'approved', reason: null });
+      const approvedSeq = journal.appendEvent(id, 'operation.state', { state: 'approved', reason: null });
+      if (voiding) return [approvedSeq];
+      const done = journal.updateOperation(id, { state: 'completed', reason: null });
+      journal.enqueueOutbox('payment.result', this.d.resultPayload(done));
+      return [approvedSeq, journal.appendEvent(id, 'operation.state', { state: 'completed', reason: null })];
     });
-    this.d.emitDurable(seq, id, 'operation.state', { state: 'approved', reason: null });
-    if (this.d.cancelRequested(id) && (op.kind === 'sale' || op.kind === 'preauth')) {
-      void this.voidAfterCancel(id);
-      return;
-    }
-    this.final(id, 'completed', null, {});
+    this.d.emitDurable(seqs[0]!, id, 'operation.state', { state: 'approved', reason: null });
+    if (seqs[1] !== undefined)
+      this.d.emitDurable(seqs[1], id, 'operation.state', { state: 'completed', reason: null });
+    // The terminal approved before it took the abort: void it, never leave it completed.
+    if (voiding) void this.voidAfterCancel(id);
   }
 
-  /** A cancel the terminal did not take in time: void what it approved (ZVT reversal by receipt). */
-  private async voidAfterCancel(id: string): Promise<void> {
+  /**
+   * A cancel the terminal did not take in time: void what it approved (ZVT reversal by receipt). Also
+   * start-up recovery's way to finish a void a crash interrupted.
+   */
+  async voidAfterCancel(id: string): Promise<void> {
     const { journal } = this.d;
     const op = journal.getOperation(id)!;
     const seq = journal.transaction(() => {
       journal.updateOperation(id, { state: 'reversing', reason: 'cancelled_by_operator' });
+      journal.insertAttempt({
+        operationId: id,
+        purpose: 'reversal',
+        mti: op.kind === 'preauth' ? 'zvt-0625' : 'zvt-0630',
+        stan: '000000',
+        batch: op.batch ?? '000001',
+      });
       return journal.appendEvent(id, 'operation.state', {
         state: 'reversing',
         reason: 'cancelled_by_operator',
@@ -268,19 +294,20 @@ export class IntegratedFlow {
     });
     this.d.emitDurable(seq, id, 'operation.state', { state: 'reversing', reason: 'cancelled_by_operator' });
     const facts = terminalFacts(op);
-    const cmd = { reference: `${id}:void`, amount: op.approvedAmount ?? op.amount, currency: op.currency };
+    const cmd = {
+      reference: `${id}:void`,
+      amount: op.approvedAmount ?? op.amount,
+      currency: op.currency,
+      receiptNo: facts?.receiptNo ?? '',
+      ...(facts?.trace ? { trace: facts.trace } : {}),
+    };
+    await this.d.terminal.whenReady(5_000).catch(() => undefined);
     const outcome =
-      op.kind === 'preauth'
-        ? await this.d.terminal.preauthVoid({ ...cmd, receiptNo: facts?.receiptNo ?? '' })
-        : await this.d.terminal.void({ ...cmd, receiptNo: facts?.receiptNo ?? '' });
-    journal.insertAttempt({
-      operationId: id,
-      purpose: 'reversal',
-      mti: op.kind === 'preauth' ? 'zvt-0625' : 'zvt-0630',
-      stan: '000000',
-      batch: op.batch ?? '000001',
-    });
+      op.kind === 'preauth' ? await this.d.terminal.preauthVoid(cmd) : await this.d.terminal.void(cmd);
     if (outcome.status === 'approved') this.final(id, 'reversed', 'cancelled_by_operator', {});
+    else if (outcome.status === 'declined' && ['64', '6F'].includes(outcome.resultCode.toUpperCase()))
+      // The terminal has no such receipt (already voided by a previous attempt): nothing is held.
+      this.final(id, 'reversed', 'cancelled_by_operator', {});
     else
       this.final(id, 'needs_attention', `void_after_cancel_${outcome.status}`, {
         ...('resultCode' in outcome ? { resultCode: outcome.resultCode } : {}),
@@ -289,16 +316,26 @@ export class IntegratedFlow {
 
   /**
    * The answer was lost: ask the terminal for its last transaction (ZVT has no "status by ECR
-   * reference"). It is ours when approved for our amount with a receipt number no other operation
-   * holds; a last transaction that another operation already holds means ours never ran.
+   * reference"), a few times if it is busy. It is ours when approved for our amount with a receipt
+   * number no other operation holds. When the last one belongs to an operation created before ours,
+   * ours never ran (`failed`); when it belongs to one created after ours, the terminal's last
+   * transaction no longer tells (`needs_attention`: check the terminal's journal), never `failed`.
    */
   async resolveUnknown(id: string): Promise<void> {
     const { journal, terminal } = this.d;
     const op = journal.getOperation(id)!;
-    await terminal.whenReady(5_000).catch(() => undefined);
-    const last = await terminal
-      .lastResult()
-      .catch((e: unknown) => ({ status: 'unavailable', message: (e as Error).message }) as const);
+    let last: Awaited<ReturnType<IntegratedTerminal['lastResult']>> = {
+      status: 'unavailable',
+      message: 'not asked',
+    };
+    for (let i = 0; i < this.d.lastResultAttempts; i++) {
+      await terminal.whenReady(5_000).catch(() => undefined);
+      last = await terminal
+        .lastResult()
+        .catch((e: unknown) => ({ status: 'unavailable' as const, message: (e as Error).message }));
+      if (last.status !== 'unavailable' || this.d.stopping()) break;
+      await new Promise((r) => setTimeout(r, this.d.lastResultRetryMs));
+    }
     if (last.status === 'unavailable') {
       // Never `failed`: the terminal may hold it. Start-up recovery and the operator's check resolve it.
       this.d.logger?.warn(
@@ -307,18 +344,23 @@ export class IntegratedFlow {
       );
       return;
     }
-    const mine =
-      last.status === 'known' &&
-      last.result.receiptNo !== undefined &&
-      !journal
-        .recentOperations(500)
-        .some((o) => o.id !== id && terminalFacts(o)?.receiptNo === last.result.receiptNo);
-    if (last.status === 'known' && mine && (last.result.amount ?? op.amount) === op.amount) {
+    if (last.status === 'none') {
+      this.final(id, 'failed', 'terminal_has_no_record', {});
+      return;
+    }
+    const holder = journal
+      .recentOperations(500)
+      .find((o) => o.id !== id && terminalFacts(o)?.receiptNo === last.result.receiptNo);
+    if (!holder && last.result.receiptNo !== undefined && (last.result.amount ?? op.amount) === op.amount) {
       if (last.approved) {
         this.approved(id, last.result);
         return;
       }
       this.final(id, 'declined', `declined_${last.result.resultCode ?? 'unknown'}`, {});
+      return;
+    }
+    if (holder && holder.createdAt > op.createdAt) {
+      this.final(id, 'needs_attention', 'terminal_result_unknown_other_payment_since', {});
       return;
     }
     this.final(id, 'failed', 'terminal_has_no_record', {});
@@ -329,9 +371,11 @@ export class IntegratedFlow {
     state: 'completed' | 'declined' | 'failed' | 'reversed' | 'needs_attention',
     reason: string | null,
     extra: { resultCode?: string },
+    settle: () => void = () => undefined,
   ): void {
     const { journal } = this.d;
     const seq = journal.transaction(() => {
+      settle();
       const done = journal.updateOperation(id, {
         state,
         reason,

@@ -117,9 +117,7 @@ export interface OrderSummary {
   operations: OperationView[];
 }
 
-function qrOf(
-  op: OperationRow,
-):
+function qrOf(op: OperationRow):
   | {
       method: 'alipay' | 'wechat';
       mode: 'qr' | 'code';

@@ -41,6 +41,8 @@ export class FakeTerminal extends EventEmitter implements IntegratedTerminal {
   /** Milliseconds the terminal "waits for the card" (abort works during it). */
   cardMs = 0;
   aborted = false;
+  /** The terminal approves although the ECR asked it to abort (it was too late on its side). */
+  ignoreAbort = false;
   private receipt = 100;
 
   info(): IntegratedInfo {
@@ -60,7 +62,8 @@ export class FakeTerminal extends EventEmitter implements IntegratedTerminal {
     this.aborted = false;
     p?.({ progress: 'present_card', at: new Date() });
     if (this.cardMs) await new Promise((r) => setTimeout(r, this.cardMs));
-    if (this.aborted) return { status: 'declined', resultCode: '6C', message: 'aborted' };
+    if (this.aborted && !this.ignoreAbort)
+      return { status: 'declined', resultCode: '6C', message: 'aborted' };
     if (this.loseBefore) {
       this.loseBefore = false;
       return { status: 'unknown', reason: 'connection_lost', message: 'lost' };

@@ -120,12 +120,12 @@ describe('integrated terminal (ZVT kind) in the engine', () => {
     await h.engine.cancel(v.id, 'op');
     expect((await final(v.id)).state).toBe('declined');
     t.cardMs = 0;
-    // Cancel that lands when the approval is already in: the sale is voided on the terminal.
+    // A cancel the terminal takes too late (it approves anyway): the sale is voided on the terminal.
+    t.cardMs = 60;
+    t.ignoreAbort = true;
     const w = h.engine.submit({ kind: 'sale', idempotencyKey: 'zc2', operatorId: 'op', amount: 8_800 });
-    h.engine.on('event', (e) => {
-      if (e.kind === 'durable' && e.operationId === w.id && e.data['state'] === 'approved')
-        void h.engine.cancel(w.id, 'op');
-    });
+    await new Promise((r) => setTimeout(r, 20));
+    await h.engine.cancel(w.id, 'op');
     const done = await final(w.id);
     expect(done).toMatchObject({ state: 'reversed', reason: 'cancelled_by_operator' });
     expect(t.ledger.find((x) => x.amount === 8_800 && x.kind === 'sale')?.status).toBe('voided');
