@@ -8,6 +8,7 @@ import { runEngineCli } from './engine-runner.js';
 import { runDemoCli } from './demo.js';
 import { runScenarioCli } from './scenario.js';
 import { runZvtCli } from './zvt/cli.js';
+import { runQrCli } from './qr/cli.js';
 
 const HELP = `posbridge-sim: simulators for QA
 
@@ -19,6 +20,7 @@ Usage:
   posbridge-sim host     The acquirer host simulator (posbridge-sim host --help; docs/host-simulator.md).
   posbridge-sim reader   The card reader simulator (posbridge-sim reader --help; docs/reader-protocol.md).
   posbridge-sim zvt      The ZVT terminal simulator, TCP and/or serial (posbridge-sim zvt --help; docs/zvt.md).
+  posbridge-sim qr       The Alipay and WeChat Pay gateway simulators (posbridge-sim qr --help; docs/qr.md).
   posbridge-sim engine   The engine as its own process with a control API (tests kill it; see simulators/engine-runner.ts).
   posbridge-sim --help   This text.
 
@@ -33,6 +35,8 @@ function main(argv: string[]): number | Promise<number> {
       return runReaderCli(argv.slice(1));
     case 'zvt':
       return runZvtCli(argv.slice(1));
+    case 'qr':
+      return runQrCli(argv.slice(1));
     case 'engine':
       return runEngineCli(argv.slice(1));
     case 'demo':

@@ -9,7 +9,10 @@
 import { createSign, createVerify, type KeyObject } from 'node:crypto';
 import { RawJsonError, rawMembers } from './json-raw.js';
 
-export function alipaySignContent(params: Record<string, string>, exclude: readonly string[] = ['sign']): string {
+export function alipaySignContent(
+  params: Record<string, string>,
+  exclude: readonly string[] = ['sign'],
+): string {
   return Object.keys(params)
     .filter((k) => !exclude.includes(k) && params[k] !== undefined && params[k] !== '')
     .sort()
@@ -40,7 +43,11 @@ export type AlipayResponseCheck =
   | { ok: false; reason: 'malformed' | 'bad_signature'; message: string };
 
 /** Finds the response member, checks Alipay's signature over its exact text, then parses it. */
-export function verifyAlipayResponse(text: string, method: string, alipayPublicKey: KeyObject): AlipayResponseCheck {
+export function verifyAlipayResponse(
+  text: string,
+  method: string,
+  alipayPublicKey: KeyObject,
+): AlipayResponseCheck {
   let members: Map<string, string>;
   try {
     members = rawMembers(text);

@@ -15,7 +15,12 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { alipayFailure, describeAlipay, type AlipayAnswer } from './alipay-codes.js';
-import { alipaySignContent, rsa2Sign, verifyAlipayNotificationParams, verifyAlipayResponse } from './alipay-sign.js';
+import {
+  alipaySignContent,
+  rsa2Sign,
+  verifyAlipayNotificationParams,
+  verifyAlipayResponse,
+} from './alipay-sign.js';
 import { parseAlipayBillZip } from './bill.js';
 import { cstDateTime, isIsoDate, providerTimeToIso } from './china-time.js';
 import { INSPECT, checkAmount, checkNo, checkText, maskLogonId, str, type QrLogger } from './common.js';
@@ -77,9 +82,11 @@ export class AlipayProvider implements QrProvider {
   readonly #gateway: string;
 
   constructor(o: AlipayProviderOptions) {
-    if (!o.appId || !/^[0-9A-Za-z]{1,32}$/.test(o.appId)) throw new TypeError('appId must be 1..32 letters or digits');
+    if (!o.appId || !/^[0-9A-Za-z]{1,32}$/.test(o.appId))
+      throw new TypeError('appId must be 1..32 letters or digits');
     if (o.appPrivateKey?.type !== 'private') throw new TypeError('appPrivateKey must be a private KeyObject');
-    if (o.alipayPublicKey?.type !== 'public') throw new TypeError('alipayPublicKey must be a public KeyObject');
+    if (o.alipayPublicKey?.type !== 'public')
+      throw new TypeError('alipayPublicKey must be a public KeyObject');
     const { appPrivateKey, alipayPublicKey, ...rest } = o;
     this.#appPrivateKey = appPrivateKey;
     this.#alipayPublicKey = alipayPublicKey;
@@ -106,7 +113,12 @@ export class AlipayProvider implements QrProvider {
   }
 
   /** One signed gateway call; the answer is returned only when its signature verified. */
-  async #call(method: string, biz: Record<string, unknown>, outTradeNo: string, withNotify = false): Promise<Call> {
+  async #call(
+    method: string,
+    biz: Record<string, unknown>,
+    outTradeNo: string,
+    withNotify = false,
+  ): Promise<Call> {
     const params: Record<string, string> = {
       app_id: this.#o.appId,
       method,
@@ -154,7 +166,10 @@ export class AlipayProvider implements QrProvider {
     if (!checked.ok)
       return {
         kind: 'fail',
-        result: unknown(checked.reason === 'bad_signature' ? 'bad_signature' : 'system_error', checked.message),
+        result: unknown(
+          checked.reason === 'bad_signature' ? 'bad_signature' : 'system_error',
+          checked.message,
+        ),
       };
     return { kind: 'answer', data: checked.data as Record<string, unknown> & AlipayAnswer };
   }
@@ -259,8 +274,23 @@ export class AlipayProvider implements QrProvider {
     if (call.kind === 'fail') return call.result;
     const d = call.data;
     if (d.code === '10000') return ok(undefined);
-    // Closing a paid trade: "trade status error". A precreated QR nobody scanned has no trade yet:
-    // ACQ.TRADE_NOT_EXIST (the code stays payable until time_expire; cancel closes it for good).
+    if (d.sub_code === 'ACQ.TRADE_NOT_EXIST') {
+      // A precreated QR nobody scanned has no trade yet, and its code would stay payable until
+      // time_expire: alipay.trade.cancel closes the number for good. Should the customer have paid in
+      // the instant between, the cancel gives the money back: nothing stays charged either way.
+      const c = await this.cancel(outTradeNo);
+      if (c.status === 'ok') {
+        if (c.value.reversed)
+          this.#o.log?.warn(
+            { provider: 'alipay', method: 'alipay.trade.close', outTradeNo },
+            'paid while being closed: the payment was given back',
+          );
+        return ok(undefined);
+      }
+      if (c.status === 'unknown' || c.status === 'not_sent') return c;
+      return alipayFailure(d);
+    }
+    // Closing a paid trade: "trade status error".
     return alipayFailure(d, { 'ACQ.TRADE_STATUS_ERROR': ['trade_paid', false] });
   }
 
@@ -271,7 +301,8 @@ export class AlipayProvider implements QrProvider {
     if (call.kind === 'fail') return call.result;
     const d = call.data;
     if (d.code === '10000') {
-      if (d['retry_flag'] === 'Y') return unknown('system_error', 'Alipay asks to repeat the cancel (retry_flag=Y)');
+      if (d['retry_flag'] === 'Y')
+        return unknown('system_error', 'Alipay asks to repeat the cancel (retry_flag=Y)');
       const action = str(d['action']);
       return ok({ reversed: action === 'refund' || action === 'add_refund' });
     }
@@ -339,7 +370,10 @@ export class AlipayProvider implements QrProvider {
     return ok({ state: 'not_found', outRequestNo });
   }
 
-  verifyNotification(headers: Record<string, string>, body: string): QrResult<TradeStatus & { outTradeNo: string }> {
+  verifyNotification(
+    headers: Record<string, string>,
+    body: string,
+  ): QrResult<TradeStatus & { outTradeNo: string }> {
     void headers;
     const form = new URLSearchParams(body);
     const params: Record<string, string> = {};
@@ -349,7 +383,8 @@ export class AlipayProvider implements QrProvider {
     }
     if (!verifyAlipayNotificationParams(params, this.#alipayPublicKey))
       return unknown('bad_signature', 'the notification signature does not verify');
-    if (params['app_id'] !== this.#o.appId) return rejected('invalid_request', 'notification for another app_id');
+    if (params['app_id'] !== this.#o.appId)
+      return rejected('invalid_request', 'notification for another app_id');
     const outTradeNo = params['out_trade_no'];
     if (!outTradeNo) return rejected('invalid_request', 'notification without out_trade_no');
     const refunded = (yuanValueToFen(params['refund_fee']) ?? 0) > 0;

@@ -61,7 +61,8 @@ export function parseAlipayBillCsv(text: string): BillLine[] {
   const cAmount = col('订单金额');
   const cNet = col('商家实收');
   const cReq = col('退款批次号');
-  if (cTrade < 0 || cOut < 0 || cType < 0 || cAmount < 0) throw new BillFormatError('not an Alipay detail bill');
+  if (cTrade < 0 || cOut < 0 || cType < 0 || cAmount < 0)
+    throw new BillFormatError('not an Alipay detail bill');
   const out: BillLine[] = [];
   for (i++; i < lines.length; i++) {
     const line = lines[i]!;
@@ -81,7 +82,13 @@ export function parseAlipayBillCsv(text: string): BillLine[] {
     } else if (type === '退款') {
       const net = cNet >= 0 ? v[cNet] : undefined;
       const amount = Math.abs(yuanToFen(net || (v[cAmount] ?? ''), { allowNegative: true }));
-      const line: BillLine = { kind: 'refund', outTradeNo: v[cOut] ?? '', tradeNo: v[cTrade] ?? '', amount, at };
+      const line: BillLine = {
+        kind: 'refund',
+        outTradeNo: v[cOut] ?? '',
+        tradeNo: v[cTrade] ?? '',
+        amount,
+        at,
+      };
       const req = cReq >= 0 ? v[cReq] : '';
       if (req) line.outRequestNo = req;
       out.push(line);
@@ -113,7 +120,8 @@ export function parseWechatBill(text: string): BillLine[] {
   const cTotal = col('订单金额') >= 0 ? col('订单金额') : col('应结订单金额');
   const cRefundNo = col('商户退款单号');
   const cRefund = col('退款金额') >= 0 ? col('退款金额') : col('申请退款金额');
-  if (cTxn < 0 || cOut < 0 || cState < 0 || cTotal < 0) throw new BillFormatError('WeChat bill header incomplete');
+  if (cTxn < 0 || cOut < 0 || cState < 0 || cTotal < 0)
+    throw new BillFormatError('WeChat bill header incomplete');
   const out: BillLine[] = [];
   for (let i = start + 1; i < lines.length; i++) {
     const line = lines[i]!;
@@ -123,7 +131,13 @@ export function parseWechatBill(text: string): BillLine[] {
     const state = v[cState];
     const at = providerTimeToIso(v[cTime]) ?? '';
     if (state === 'SUCCESS') {
-      out.push({ kind: 'payment', outTradeNo: v[cOut] ?? '', tradeNo: v[cTxn] ?? '', amount: yuanToFen(v[cTotal] ?? ''), at });
+      out.push({
+        kind: 'payment',
+        outTradeNo: v[cOut] ?? '',
+        tradeNo: v[cTxn] ?? '',
+        amount: yuanToFen(v[cTotal] ?? ''),
+        at,
+      });
     } else if (state === 'REFUND') {
       const line: BillLine = {
         kind: 'refund',

@@ -14,13 +14,22 @@ export function checkAmount(amount: number, what = 'amount'): QrResult<never> | 
   return undefined;
 }
 
-export function checkNo(value: string, what: string, pattern: RegExp, hint: string): QrResult<never> | undefined {
-  if (typeof value !== 'string' || !pattern.test(value)) return notSent('invalid_request', `${what} must be ${hint}`);
+export function checkNo(
+  value: string,
+  what: string,
+  pattern: RegExp,
+  hint: string,
+): QrResult<never> | undefined {
+  if (typeof value !== 'string' || !pattern.test(value))
+    return notSent('invalid_request', `${what} must be ${hint}`);
   return undefined;
 }
 
+const hasControl = (s: string): boolean =>
+  [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+
 export function checkText(value: string, what: string, max: number): QrResult<never> | undefined {
-  if (typeof value !== 'string' || value.trim() === '' || [...value].length > max || /[\u0000-\u001f]/.test(value))
+  if (typeof value !== 'string' || value.trim() === '' || [...value].length > max || hasControl(value))
     return notSent('invalid_request', `${what} must be 1..${max} printable characters`);
   return undefined;
 }

@@ -110,12 +110,20 @@ export function httpExchange(r: HttpRequest): Promise<HttpOutcome> {
     req.on('error', (e: NodeJS.ErrnoException) => {
       const code = e.code ?? '';
       if (!connected || BEFORE_SEND.has(code))
-        settle({ kind: 'not_sent', reason: code ? code.toLowerCase() : 'connect_failed', message: e.message });
+        settle({
+          kind: 'not_sent',
+          reason: code ? code.toLowerCase() : 'connect_failed',
+          message: e.message,
+        });
       else settle({ kind: 'unknown', reason: 'connection_lost', message: e.message || code });
     });
     const timer = setTimeout(() => {
       if (!connected)
-        settle({ kind: 'not_sent', reason: 'connect_timeout', message: `no connection in ${r.timeoutMs} ms` });
+        settle({
+          kind: 'not_sent',
+          reason: 'connect_timeout',
+          message: `no connection in ${r.timeoutMs} ms`,
+        });
       else settle({ kind: 'unknown', reason: 'timeout', message: `no answer in ${r.timeoutMs} ms` });
       req.destroy();
     }, r.timeoutMs);

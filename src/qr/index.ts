@@ -1,12 +1,5 @@
 /** Scan-to-pay provider adapters (Alipay OpenAPI, WeChat Pay v3 + v2 payment code). See docs/qr.md. */
-export {
-  QR_REJECT_CODES,
-  ok,
-  rejected,
-  unknown,
-  notSent,
-  passOn,
-} from './provider.js';
+export { QR_REJECT_CODES, ok, rejected, unknown, notSent, passOn } from './provider.js';
 export type {
   QrProvider,
   QrMethod,
@@ -54,7 +47,13 @@ export {
 export type { EncryptedResource, V2SignType } from './wechat-sign.js';
 export { parseWechatXml, buildWechatXml, WechatXmlError } from './wechat-xml.js';
 export { rawMembers, RawJsonError } from './json-raw.js';
-export { parseAlipayBillZip, parseAlipayBillCsv, parseWechatBill, parseCsvLine, BillFormatError } from './bill.js';
+export {
+  parseAlipayBillZip,
+  parseAlipayBillCsv,
+  parseWechatBill,
+  parseCsvLine,
+  BillFormatError,
+} from './bill.js';
 export { readZip, crc32, ZipError } from './zip.js';
 export type { ZipEntry } from './zip.js';
 export { maskLogonId, maskOpenid } from './common.js';

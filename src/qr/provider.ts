@@ -131,7 +131,7 @@ export interface QrProvider {
  * (e.g. "ACQ.TRADE_NOT_EXIST: 交易不存在").
  */
 export const QR_REJECT_CODES = [
-  'trade_not_exist', // no such trade (close of a never-scanned Alipay QR, reverse of an unknown order)
+  'trade_not_exist', // no such trade (close or refund of an order the provider never saw)
   'trade_closed', // the trade is closed or reversed: it cannot be paid or changed
   'trade_paid', // already paid (close of a paid trade, a second payment with the same outTradeNo)
   'duplicate_out_trade_no', // outTradeNo used before with other parameters

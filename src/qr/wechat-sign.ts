@@ -108,7 +108,10 @@ export function parseWechatAuthorization(header: string | undefined): ParsedAuth
 }
 
 /** Case-insensitive header lookup (Node lower-cases, other callers may not). */
-export function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+export function header(
+  headers: Record<string, string | string[] | undefined>,
+  name: string,
+): string | undefined {
   const want = name.toLowerCase();
   for (const [k, v] of Object.entries(headers)) {
     if (k.toLowerCase() === want) return Array.isArray(v) ? v[0] : v;
@@ -129,7 +132,8 @@ export function verifyWechatV3Signed(
   const timestamp = header(headers, 'wechatpay-timestamp');
   const nonce = header(headers, 'wechatpay-nonce');
   const serial = header(headers, 'wechatpay-serial');
-  if (!signature || !timestamp || !nonce || !serial) return { ok: false, message: 'signature headers missing' };
+  if (!signature || !timestamp || !nonce || !serial)
+    return { ok: false, message: 'signature headers missing' };
   const key = platformKeys.get(serial);
   if (!key) return { ok: false, message: `unknown platform serial ${serial.slice(0, 40)}` };
   if (!/^[0-9]{1,12}$/.test(timestamp)) return { ok: false, message: 'bad Wechatpay-Timestamp' };
@@ -158,7 +162,9 @@ export function decryptWechatResource(r: EncryptedResource, apiV3Key: Buffer): s
   const decipher = createDecipheriv('aes-256-gcm', apiV3Key, Buffer.from(r.nonce, 'utf8'));
   decipher.setAuthTag(data.subarray(data.length - 16));
   decipher.setAAD(Buffer.from(r.associated_data ?? '', 'utf8'));
-  return Buffer.concat([decipher.update(data.subarray(0, data.length - 16)), decipher.final()]).toString('utf8');
+  return Buffer.concat([decipher.update(data.subarray(0, data.length - 16)), decipher.final()]).toString(
+    'utf8',
+  );
 }
 
 /** The provider side of the above (simulators). */
@@ -182,7 +188,11 @@ export function encryptWechatResource(
 
 export type V2SignType = 'HMAC-SHA256' | 'MD5';
 
-export function wechatV2Sign(params: Record<string, string>, apiKey: Buffer, type: V2SignType = 'HMAC-SHA256'): string {
+export function wechatV2Sign(
+  params: Record<string, string>,
+  apiKey: Buffer,
+  type: V2SignType = 'HMAC-SHA256',
+): string {
   const content = Object.keys(params)
     .filter((k) => k !== 'sign' && params[k] !== undefined && params[k] !== '')
     .sort()
@@ -196,7 +206,11 @@ export function wechatV2Sign(params: Record<string, string>, apiKey: Buffer, typ
   return digest.toUpperCase();
 }
 
-export function wechatV2Verify(params: Record<string, string>, apiKey: Buffer, type: V2SignType = 'HMAC-SHA256'): boolean {
+export function wechatV2Verify(
+  params: Record<string, string>,
+  apiKey: Buffer,
+  type: V2SignType = 'HMAC-SHA256',
+): boolean {
   const got = params['sign'];
   if (!got || !/^[0-9A-Fa-f]+$/.test(got)) return false;
   const want = Buffer.from(wechatV2Sign(params, apiKey, type), 'utf8');

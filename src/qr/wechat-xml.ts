@@ -23,7 +23,7 @@ export function parseWechatXml(text: string): Record<string, string> {
   if (!m) throw new WechatXmlError('not a WeChat Pay XML document');
   const inner = m[1]!;
   const out: Record<string, string> = {};
-  const re = /\s*<([A-Za-z_][A-Za-z0-9_]*)>(?:<!\[CDATA\[([\s\S]*?)\]\]>|([^<]*))<\/\1>\s*/y;
+  const re = /\s*<([A-Za-z_][A-Za-z0-9_]*)>((?:<!\[CDATA\[[\s\S]*?\]\]>|[^<])*)<\/\1>\s*/y;
   let i = 0;
   while (i < inner.length) {
     re.lastIndex = i;
@@ -32,7 +32,10 @@ export function parseWechatXml(text: string): Record<string, string> {
       if (inner.slice(i).trim() === '') break;
       throw new WechatXmlError('unexpected XML content');
     }
-    out[e[1]!] = e[2] !== undefined ? e[2] : decodeText(e[3] ?? '');
+    out[e[1]!] = (e[2] ?? '')
+      .split(/(<!\[CDATA\[[\s\S]*?\]\]>)/)
+      .map((part) => (part.startsWith('<![CDATA[') ? part.slice(9, -3) : decodeText(part)))
+      .join('');
     i = re.lastIndex;
   }
   return out;
@@ -43,7 +46,9 @@ export function buildWechatXml(params: Record<string, string>): string {
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new WechatXmlError(`bad element name ${k}`);
-      const safe = /^[A-Za-z0-9._\-:+/= ]*$/.test(v) ? v : `<![CDATA[${v.replaceAll(']]>', ']]]]><![CDATA[>')}]]>`;
+      const safe = /^[A-Za-z0-9._\-:+/= ]*$/.test(v)
+        ? v
+        : `<![CDATA[${v.replaceAll(']]>', ']]]]><![CDATA[>')}]]>`;
       return `<${k}>${safe}</${k}>`;
     });
   return `<xml>${parts.join('')}</xml>`;

@@ -127,12 +127,18 @@ export class WechatProvider implements QrProvider {
   constructor(o: WechatProviderOptions) {
     if (!/^[0-9]{1,32}$/.test(o.mchid ?? '')) throw new TypeError('mchid must be digits');
     if (!/^[0-9A-Za-z]{1,32}$/.test(o.appid ?? '')) throw new TypeError('appid must be letters or digits');
-    if (o.merchantPrivateKey?.type !== 'private') throw new TypeError('merchantPrivateKey must be a private KeyObject');
-    if (!/^[0-9A-Za-z_]{1,64}$/.test(o.merchantSerialNo ?? '')) throw new TypeError('merchantSerialNo is required');
-    if (!Buffer.isBuffer(o.apiV3Key) || o.apiV3Key.length !== 32) throw new TypeError('apiV3Key must be 32 bytes');
+    if (o.merchantPrivateKey?.type !== 'private')
+      throw new TypeError('merchantPrivateKey must be a private KeyObject');
+    if (!/^[0-9A-Za-z_]{1,64}$/.test(o.merchantSerialNo ?? ''))
+      throw new TypeError('merchantSerialNo is required');
+    if (!Buffer.isBuffer(o.apiV3Key) || o.apiV3Key.length !== 32)
+      throw new TypeError('apiV3Key must be 32 bytes');
     if (o.apiV2Key !== undefined && (!Buffer.isBuffer(o.apiV2Key) || o.apiV2Key.length !== 32))
       throw new TypeError('apiV2Key must be 32 bytes');
-    const platform = o.platformPublicKeys instanceof Map ? o.platformPublicKeys : new Map(Object.entries(o.platformPublicKeys ?? {}));
+    const platform =
+      o.platformPublicKeys instanceof Map
+        ? o.platformPublicKeys
+        : new Map(Object.entries(o.platformPublicKeys ?? {}));
     if (platform.size === 0) throw new TypeError('platformPublicKeys must name at least one key');
     for (const k of platform.values())
       if (k?.type !== 'public') throw new TypeError('platformPublicKeys must hold public KeyObjects');
@@ -244,13 +250,18 @@ export class WechatProvider implements QrProvider {
   #json(text: string): Record<string, unknown> | undefined {
     try {
       const v: unknown = JSON.parse(text);
-      return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+      return typeof v === 'object' && v !== null && !Array.isArray(v)
+        ? (v as Record<string, unknown>)
+        : undefined;
     } catch {
       return undefined;
     }
   }
 
-  #v3Failure<T>(a: { status: number; data: Record<string, unknown> | undefined }, overrides = {}): QrResult<T> {
+  #v3Failure<T>(
+    a: { status: number; data: Record<string, unknown> | undefined },
+    overrides = {},
+  ): QrResult<T> {
     const code = str(a.data?.['code']);
     if (!code) return unknown('system_error', `HTTP ${a.status} without an error code`);
     return wechatFailure(code, str(a.data?.['message']) ?? '', overrides);
@@ -264,7 +275,8 @@ export class WechatProvider implements QrProvider {
     if (tx) s.tradeNo = tx;
     if (state === 'paid' || state === 'refunded') {
       const amount = d['amount'] as { total?: unknown } | undefined;
-      if (typeof amount?.total === 'number' && Number.isSafeInteger(amount.total)) s.paidAmount = amount.total;
+      if (typeof amount?.total === 'number' && Number.isSafeInteger(amount.total))
+        s.paidAmount = amount.total;
       const at = providerTimeToIso(str(d['success_time']));
       if (at) s.paidAt = at;
     }
@@ -307,11 +319,13 @@ export class WechatProvider implements QrProvider {
     const a = await this.#v3('query', 'GET', path, outTradeNo);
     if (a.kind === 'fail') return a.result;
     if (a.status === 200 && a.data) {
-      if (a.data['out_trade_no'] !== outTradeNo) return unknown('system_error', 'the answer is for another order');
+      if (a.data['out_trade_no'] !== outTradeNo)
+        return unknown('system_error', 'the answer is for another order');
       const s = this.#tradeStatus(a.data);
       return s ? ok(s) : unknown('system_error', 'unexpected trade_state');
     }
-    if (a.data?.['code'] === 'ORDER_NOT_EXIST' || a.data?.['code'] === 'ORDERNOTEXIST') return ok({ state: 'not_found' });
+    if (a.data?.['code'] === 'ORDER_NOT_EXIST' || a.data?.['code'] === 'ORDERNOTEXIST')
+      return ok({ state: 'not_found' });
     return this.#v3Failure(a);
   }
 
@@ -347,8 +361,13 @@ export class WechatProvider implements QrProvider {
     return this.#v3Failure(a);
   }
 
-  #refundStatus(d: Record<string, unknown>, outTradeNo: string, outRequestNo: string): QrResult<RefundStatus> {
-    if (d['out_refund_no'] !== outRequestNo) return unknown('system_error', 'the answer is for another refund');
+  #refundStatus(
+    d: Record<string, unknown>,
+    outTradeNo: string,
+    outRequestNo: string,
+  ): QrResult<RefundStatus> {
+    if (d['out_refund_no'] !== outRequestNo)
+      return unknown('system_error', 'the answer is for another refund');
     if (d['out_trade_no'] !== undefined && d['out_trade_no'] !== outTradeNo)
       return rejected('invalid_request', 'this refund number belongs to another order');
     const status = str(d['status']);
@@ -386,7 +405,12 @@ export class WechatProvider implements QrProvider {
 
   async bill(date: string): Promise<QrResult<BillLine[]>> {
     if (!isIsoDate(date)) return notSent('invalid_request', 'date must be YYYY-MM-DD');
-    const a = await this.#v3('tradebill', 'GET', `/v3/bill/tradebill?bill_date=${date}&bill_type=ALL`, `bill-${date}`);
+    const a = await this.#v3(
+      'tradebill',
+      'GET',
+      `/v3/bill/tradebill?bill_date=${date}&bill_type=ALL`,
+      `bill-${date}`,
+    );
     if (a.kind === 'fail') return a.result;
     if (a.status !== 200 || !a.data) {
       if (a.data?.['code'] === 'NO_STATEMENT_EXIST') return ok([]);
@@ -395,9 +419,11 @@ export class WechatProvider implements QrProvider {
     const url = str(a.data['download_url']);
     const hashType = str(a.data['hash_type']);
     const hashValue = str(a.data['hash_value']);
-    if (!url || hashType !== 'SHA1' || !hashValue) return unknown('system_error', 'incomplete tradebill answer');
+    if (!url || hashType !== 'SHA1' || !hashValue)
+      return unknown('system_error', 'incomplete tradebill answer');
     const u = new URL(url);
-    if (u.origin !== new URL(this.#base).origin) return unknown('system_error', 'download_url on another host');
+    if (u.origin !== new URL(this.#base).origin)
+      return unknown('system_error', 'download_url on another host');
     // The download answer is not signed: the SHA1 from the signed tradebill answer vouches for it.
     const pathAndQuery = `${u.pathname}${u.search}`;
     const res = await httpExchange({
@@ -422,7 +448,8 @@ export class WechatProvider implements QrProvider {
     if (res.kind === 'unknown') return unknown(res.reason, res.message);
     if (res.status !== 200) return unknown('system_error', `bill download answered HTTP ${res.status}`);
     const sha1 = createHash('sha1').update(res.body).digest('hex');
-    if (sha1.toLowerCase() !== hashValue.toLowerCase()) return unknown('bad_signature', 'bill file fails its SHA1');
+    if (sha1.toLowerCase() !== hashValue.toLowerCase())
+      return unknown('bad_signature', 'bill file fails its SHA1');
     try {
       return ok(parseWechatBill(res.body.toString('utf8')));
     } catch (e) {
@@ -430,7 +457,10 @@ export class WechatProvider implements QrProvider {
     }
   }
 
-  verifyNotification(headers: Record<string, string>, body: string): QrResult<TradeStatus & { outTradeNo: string }> {
+  verifyNotification(
+    headers: Record<string, string>,
+    body: string,
+  ): QrResult<TradeStatus & { outTradeNo: string }> {
     const signed = verifyWechatV3Signed(headers, body, this.#platform, {
       maxSkewSeconds: this.#o.maxClockSkewSeconds ?? 300,
       now: this.#now().getTime(),
@@ -447,7 +477,8 @@ export class WechatProvider implements QrProvider {
       return unknown('bad_signature', 'notification resource does not decrypt with the APIv3 key');
     }
     if (!plain) return rejected('invalid_request', 'notification resource is not JSON');
-    if (plain['mchid'] !== this.#o.mchid) return rejected('invalid_request', 'notification for another mchid');
+    if (plain['mchid'] !== this.#o.mchid)
+      return rejected('invalid_request', 'notification for another mchid');
     const outTradeNo = str(plain['out_trade_no']);
     if (!outTradeNo) return rejected('invalid_request', 'notification without out_trade_no');
     const event = str(n['event_type']) ?? '';
@@ -465,8 +496,15 @@ export class WechatProvider implements QrProvider {
 
   // ---- API v2 (payment code) -------------------------------------------------------------------------
 
-  async #v2(api: string, path: string, outTradeNo: string, params: Record<string, string>, tls = false): Promise<V2> {
-    if (!this.#apiV2Key) return { kind: 'fail', result: notSent('not_configured', 'apiV2Key is not configured') };
+  async #v2(
+    api: string,
+    path: string,
+    outTradeNo: string,
+    params: Record<string, string>,
+    tls = false,
+  ): Promise<V2> {
+    if (!this.#apiV2Key)
+      return { kind: 'fail', result: notSent('not_configured', 'apiV2Key is not configured') };
     const all: Record<string, string> = {
       appid: this.#o.appid,
       mch_id: this.#o.mchid,
@@ -485,7 +523,12 @@ export class WechatProvider implements QrProvider {
       ...(tls && this.#clientCert ? { clientCert: this.#clientCert } : {}),
     });
     const out = this.#interpretV2(res);
-    this.#log(api, outTradeNo, out.kind === 'answer' ? (out.data['result_code'] ?? '?') : out.result.status, started);
+    this.#log(
+      api,
+      outTradeNo,
+      out.kind === 'answer' ? (out.data['result_code'] ?? '?') : out.result.status,
+      started,
+    );
     return out;
   }
 
@@ -497,16 +540,23 @@ export class WechatProvider implements QrProvider {
     try {
       data = parseWechatXml(res.body.toString('utf8'));
     } catch (e) {
-      return { kind: 'fail', result: unknown('system_error', `answer unreadable: ${(e as WechatXmlError).message}`) };
+      return {
+        kind: 'fail',
+        result: unknown('system_error', `answer unreadable: ${(e as WechatXmlError).message}`),
+      };
     }
     if (data['return_code'] !== 'SUCCESS') {
       // A communication-level refusal (unsigned): our request was malformed or not authorised.
       return {
         kind: 'fail',
-        result: rejected('invalid_request', `return_code ${String(data['return_code']).slice(0, 20)}: ${(data['return_msg'] ?? '').slice(0, 200)}`),
+        result: rejected(
+          'invalid_request',
+          `return_code ${String(data['return_code']).slice(0, 20)}: ${(data['return_msg'] ?? '').slice(0, 200)}`,
+        ),
       };
     }
-    if (!wechatV2Verify(data, this.#apiV2Key!)) return { kind: 'fail', result: unknown('bad_signature', 'the answer sign does not verify') };
+    if (!wechatV2Verify(data, this.#apiV2Key!))
+      return { kind: 'fail', result: unknown('bad_signature', 'the answer sign does not verify') };
     if (data['mch_id'] !== undefined && data['mch_id'] !== this.#o.mchid)
       return { kind: 'fail', result: unknown('system_error', 'the answer is for another mch_id') };
     return { kind: 'answer', data };
@@ -585,15 +635,23 @@ export class WechatProvider implements QrProvider {
     if (bad) return bad;
     if (!this.#apiV2Key) return notSent('not_configured', 'apiV2Key is not configured');
     const before = await this.query(outTradeNo);
-    const unpaid = before.status === 'ok' && (before.value.state === 'closed' || before.value.state === 'not_found');
-    const a = await this.#v2('reverse', '/secapi/pay/reverse', outTradeNo, { out_trade_no: outTradeNo }, true);
+    const unpaid =
+      before.status === 'ok' && (before.value.state === 'closed' || before.value.state === 'not_found');
+    const a = await this.#v2(
+      'reverse',
+      '/secapi/pay/reverse',
+      outTradeNo,
+      { out_trade_no: outTradeNo },
+      true,
+    );
     if (a.kind === 'fail') {
       if (a.result.status === 'rejected') return unknown('system_error', a.result.message);
       return a.result;
     }
     const d = a.data;
     if (d['result_code'] === 'SUCCESS') {
-      if (d['recall'] === 'Y') return unknown('system_error', 'WeChat Pay asks to repeat the reverse (recall=Y)');
+      if (d['recall'] === 'Y')
+        return unknown('system_error', 'WeChat Pay asks to repeat the reverse (recall=Y)');
       return ok({ reversed: !unpaid });
     }
     if (d['err_code'] === 'ORDERNOTEXIST') return ok({ reversed: false });
@@ -601,4 +659,3 @@ export class WechatProvider implements QrProvider {
     return wechatFailure(d['err_code'] ?? '', d['err_code_des'] ?? '');
   }
 }
-

@@ -42,7 +42,8 @@ export function readZip(zip: Buffer, opts: { maxTotalBytes?: number } = {}): Zip
   let total = 0;
   const gbk = new TextDecoder('gbk');
   for (let n = 0; n < count; n++) {
-    if (p + 46 > zip.length || zip.readUInt32LE(p) !== 0x02014b50) throw new ZipError('bad central directory');
+    if (p + 46 > zip.length || zip.readUInt32LE(p) !== 0x02014b50)
+      throw new ZipError('bad central directory');
     const flags = zip.readUInt16LE(p + 8);
     const method = zip.readUInt16LE(p + 10);
     const crc = zip.readUInt32LE(p + 16);
@@ -56,7 +57,8 @@ export function readZip(zip: Buffer, opts: { maxTotalBytes?: number } = {}): Zip
     const name = flags & 0x800 ? nameBytes.toString('utf8') : gbk.decode(nameBytes);
     p += 46 + nlen + xlen + clen;
     if (name.endsWith('/')) continue;
-    if (local + 30 > zip.length || zip.readUInt32LE(local) !== 0x04034b50) throw new ZipError('bad local header');
+    if (local + 30 > zip.length || zip.readUInt32LE(local) !== 0x04034b50)
+      throw new ZipError('bad local header');
     const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
     const raw = zip.subarray(start, start + csize);
     if (raw.length !== csize) throw new ZipError('truncated member');
@@ -64,8 +66,13 @@ export function readZip(zip: Buffer, opts: { maxTotalBytes?: number } = {}): Zip
     if (total > max) throw new ZipError('archive too large');
     let data: Buffer;
     if (method === 0) data = Buffer.from(raw);
-    else if (method === 8) data = inflateRawSync(raw, { maxOutputLength: usize + 1 });
-    else throw new ZipError(`unsupported compression ${method}`);
+    else if (method === 8) {
+      try {
+        data = inflateRawSync(raw, { maxOutputLength: usize + 1 });
+      } catch (e) {
+        throw new ZipError(`member ${name} does not inflate: ${(e as Error).message}`);
+      }
+    } else throw new ZipError(`unsupported compression ${method}`);
     if (data.length !== usize || crc32(data) !== crc) throw new ZipError(`member ${name} fails its CRC`);
     out.push({ name, data });
   }
