@@ -27,6 +27,8 @@ import { crmRoutes, demoTokenRoute } from './crm/routes.js';
 import { startHostSimulator } from './host/index.js';
 import { DEFAULT_SERIAL_NUMBER, startReaderSimulator } from './reader/index.js';
 import { DEFAULT_SIM_PASSWORD, startZvtSimulator, type ZvtSimulatorHandle } from './zvt/index.js';
+import { startQrSimulator } from './qr/index.js';
+import { qrProvidersFor } from './qr/providers.js';
 
 /** The terminals the demo can run: a card reader (+ acquirer host simulator), or a ZVT terminal. */
 export const DEMO_TERMINALS = ['reader', 'zvt'] as const;
@@ -196,11 +198,17 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       ];
       terminalLine = `reader: card reader simulator on tcp://127.0.0.1:${reader.port} with the acquirer host simulator on 127.0.0.1:${host.isoPort} (control APIs /sim/reader/, /sim/host/; --terminal zvt for a ZVT terminal)`;
     }
+    // Scan-to-pay on the same desk: the Alipay and WeChat Pay gateway simulators (docs/qr.md).
+    const qrSim = await startQrSimulator({ port: 0, control: { port: 0 }, log: logger.child({ sim: 'qr' }) });
+    started.push(() => qrSim.close());
+    simRoutes = [...simRoutes, ...proxy('/sim/qr', () => qrSim.controlPort)];
+    terminalLine += `; scan-to-pay: Alipay and WeChat Pay simulators on ${qrSim.url} (control API /sim/qr/)`;
     // The demo's own options decide the state directory and port, not the environment.
     const config = parseConfig(raw, 'demo', {});
     const daemon = await createDaemon({
       config,
       logger,
+      qr: qrProvidersFor(qrSim),
       routes: [
         ...simRoutes,
         // The demo CRM page (simulators/crm) and, for it only, the token (see simulators/crm/routes.ts).

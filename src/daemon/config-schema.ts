@@ -93,6 +93,61 @@ export const CONFIG_SCHEMA = {
       if: { properties: { kind: { const: 'file' } } },
       then: { required: ['path'] },
     },
+    qr: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'Scan-to-pay providers (docs/qr.md). Key files sit outside the state directory, mode 0600; the configuration names them, never holds keys.',
+      properties: {
+        alipay: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['appId', 'appPrivateKeyFile', 'alipayPublicKeyFile'],
+          properties: {
+            appId: { type: 'string', minLength: 1 },
+            gatewayUrl: { type: 'string', pattern: '^https?://' },
+            appPrivateKeyFile: { type: 'string', minLength: 1 },
+            alipayPublicKeyFile: { type: 'string', minLength: 1 },
+            notifyUrl: { type: 'string', pattern: '^https?://' },
+          },
+        },
+        wechat: {
+          type: 'object',
+          additionalProperties: false,
+          required: [
+            'mchid',
+            'appid',
+            'merchantPrivateKeyFile',
+            'merchantSerialNo',
+            'platformPublicKeys',
+            'apiV3KeyFile',
+            'notifyUrl',
+          ],
+          properties: {
+            mchid: { type: 'string', minLength: 1 },
+            appid: { type: 'string', minLength: 1 },
+            baseUrl: { type: 'string', pattern: '^https?://' },
+            merchantPrivateKeyFile: { type: 'string', minLength: 1 },
+            merchantSerialNo: { type: 'string', minLength: 1 },
+            platformPublicKeys: { type: 'object', additionalProperties: { type: 'string', minLength: 1 } },
+            apiV3KeyFile: { type: 'string', minLength: 1 },
+            apiV2KeyFile: { type: 'string', minLength: 1 },
+            notifyUrl: { type: 'string', pattern: '^https?://' },
+          },
+        },
+        expirySeconds: {
+          type: 'integer',
+          minimum: 30,
+          maximum: 7200,
+          description: 'How long a shown QR stays payable (default 300).',
+        },
+        pollMs: {
+          type: 'integer',
+          minimum: 100,
+          description: 'How often a waiting payment is asked about (default 2000).',
+        },
+      },
+    },
     zvt: {
       type: 'object',
       additionalProperties: false,

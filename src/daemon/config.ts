@@ -16,6 +16,30 @@ export interface ReaderEntry {
   expectedKcv?: Record<string, string>;
 }
 
+/** Scan-to-pay providers (docs/qr.md): key files, never keys. */
+export interface QrEntry {
+  alipay?: {
+    appId: string;
+    gatewayUrl?: string;
+    appPrivateKeyFile: string;
+    alipayPublicKeyFile: string;
+    notifyUrl?: string;
+  };
+  wechat?: {
+    mchid: string;
+    appid: string;
+    baseUrl?: string;
+    merchantPrivateKeyFile: string;
+    merchantSerialNo: string;
+    platformPublicKeys: Record<string, string>;
+    apiV3KeyFile: string;
+    apiV2KeyFile?: string;
+    notifyUrl: string;
+  };
+  expirySeconds?: number;
+  pollMs?: number;
+}
+
 /** An integrated ZVT terminal (docs/zvt.md). */
 export interface ZvtEntry {
   tcp?: { host: string; port?: number };
@@ -54,6 +78,7 @@ export interface DaemonConfig {
   /** The acquirer host link is configured (false on a ZVT-only desk: the terminal does its own acquiring). */
   hostEnabled: boolean;
   zvt?: ZvtEntry;
+  qr?: QrEntry;
   /** Where the key-encrypting key lives (never the state directory). */
   keyStore: { kind: 'os' } | { kind: 'file'; path: string };
   allowedOrigins: string[];
@@ -186,6 +211,7 @@ export function parseConfig(
     readers: c.readers,
     hostEnabled,
     ...(c.zvt ? { zvt: c.zvt } : {}),
+    ...(c.qr ? { qr: c.qr } : {}),
     // POSBRIDGE_KEY_FILE (explicit, like POSBRIDGE_HOME) wins; else the file's keyStore; else the OS store.
     keyStore: env['POSBRIDGE_KEY_FILE']
       ? { kind: 'file', path: resolve(env['POSBRIDGE_KEY_FILE']) }

@@ -13,6 +13,8 @@ import type { IntegratedTerminal } from '../terminal/integrated.js';
 import { NoReader } from '../terminal/no-reader.js';
 import type { CardReader } from '../terminal/reader.js';
 import { ZvtTerminal } from '../terminal/zvt/index.js';
+import type { QrMethod, QrProvider } from '../qr/index.js';
+import { qrProvidersFromConfig } from './qr-providers.js';
 import type { DaemonConfig } from './config.js';
 import type { ApiServer } from '../api/index.js';
 import { WebhookDelivery, type WebhookTimers } from '../api/webhooks.js';
@@ -40,6 +42,8 @@ export interface DaemonOptions {
   reader?: CardReader & { start?: () => void };
   /** Replace the integrated terminal `config.zvt` describes (tests). */
   integrated?: IntegratedTerminal;
+  /** Replace the scan-to-pay providers `config.qr` describes (the demo, tests). */
+  qr?: Partial<Record<QrMethod, QrProvider>>;
   /** Extra engine settings (tests run timers short). */
   engineConfig?: Partial<ConstructorParameters<typeof Engine>[0]['config']>;
   /** Extra origins for the WebSocket API (the demo adds its own page's), given the bound port. */
@@ -110,6 +114,7 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
     const dialect = loadDialect(config.host.dialect);
     const reader = options.reader ?? (config.readers.length ? makeReader(config, logger) : new NoReader());
     const integrated = options.integrated ?? (config.zvt ? makeZvt(config, logger) : undefined);
+    const qr = options.qr ?? qrProvidersFromConfig(config.qr, logger);
     const securityModule: SecurityModule =
       config.host.security === 'software'
         ? new SoftwareSecurityModule(
@@ -140,6 +145,11 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
       host,
       reader,
       ...(integrated ? { integrated } : {}),
+      qr,
+      qrTimers: {
+        ...(config.qr?.expirySeconds ? { expirySeconds: config.qr.expirySeconds } : {}),
+        ...(config.qr?.pollMs ? { pollMs: config.qr.pollMs } : {}),
+      },
       dialect,
       fingerprintKey,
       logger,
