@@ -137,12 +137,27 @@ export async function chaosRun(o: ChaosOptions): Promise<ChaosReport> {
       const key = `chaos-${o.seed}-${i}`;
       const amount = int(rand, 1, 9_000) * 100 + (rand() < 0.05 ? 51 : 0);
       const submit = async (): Promise<void> => {
-        const res = await http(port, 'POST', '/control/operations', {
+        let res = await http(port, 'POST', '/control/operations', {
           kind: 'sale',
           idempotencyKey: key,
           amount,
           orderId: `ORDER-${i % 50}`,
         });
+        // The previous payment may still hold the reader (asking the host after a lost answer takes a
+        // while on a loaded machine): wait for it rather than skip this payment.
+        for (
+          let w = 0;
+          w < 40 && (res.json as { error?: { code: string } }).error?.code === 'reader_busy';
+          w++
+        ) {
+          await sleep(50);
+          res = await http(port, 'POST', '/control/operations', {
+            kind: 'sale',
+            idempotencyKey: key,
+            amount,
+            orderId: `ORDER-${i % 50}`,
+          });
+        }
         const body = res.json as { id?: string; error?: { code: string } };
         if (body.id) {
           const before = keys.get(key);
