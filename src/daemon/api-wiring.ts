@@ -4,10 +4,10 @@ import {
   createApiServer,
   type ApiServer,
   type SettlementBackend,
+  type TerminalInfo,
   type TerminalsBackend,
   type TokenVerifier,
 } from '../api/index.js';
-import type { IntegratedTerminal } from '../terminal/integrated.js';
 import type { CardReader, ReaderInfo } from '../terminal/reader.js';
 import type { Daemon } from './daemon.js';
 
@@ -24,105 +24,106 @@ export function tokenVerifier(daemon: Pick<Daemon, 'token'>, extra?: TokenVerifi
   };
 }
 
-/** The one configured reader as the API's terminal list. */
-export function terminalsBackend(daemon: Pick<Daemon, 'reader' | 'config' | 'integrated'>): TerminalsBackend {
-  if (daemon.integrated) return integratedBackend(daemon.integrated, daemon.config.terminalId);
-  const reader = daemon.reader as CardReader & {
-    start?: () => void;
-    whenReady?: (ms?: number) => Promise<void>;
-    lastKnownInfo?: ReaderInfo;
-  };
-  const id = daemon.config.terminalId;
-  const entry = daemon.config.readers[0];
-  const info = () => {
-    const i = reader.lastKnownInfo;
-    return {
-      terminalId: id,
-      state: reader.state,
-      kind: 'reader' as const,
-      ...(entry ? { transport: entry.transport } : {}),
-      ...(i
-        ? {
-            model: i.model,
-            serialNumber: i.serialNumber,
-            firmware: i.firmware,
-            ...(i.batteryPercent !== undefined ? { batteryPercent: i.batteryPercent } : {}),
-          }
-        : {}),
-    };
-  };
-  const check = (terminalId?: string): void => {
-    if (terminalId !== undefined && terminalId !== id)
-      throw new ApiError('unknown_terminal', `no terminal ${terminalId}`);
-  };
-  return {
-    list: () => [info()],
-    status(terminalId) {
-      check(terminalId);
-      return info();
-    },
-    async connect(terminalId) {
-      check(terminalId);
-      reader.start?.();
-      await reader.whenReady?.(5000).catch(() => undefined);
-      return info();
-    },
-    async disconnect(terminalId) {
-      check(terminalId);
-      if (reader.state === 'busy') throw new ApiError('reader_busy', 'the reader is in a transaction');
-      return info();
-    },
-    subscribe(listener) {
-      const on = (): void => listener(info());
-      reader.on('state', on);
-      return () => reader.off('state', on);
-    },
-  };
+/** What a single terminal (reader or integrated) must offer to be the API's terminal list. */
+interface OneTerminal {
+  id: string;
+  info(): TerminalInfo;
+  state(): string;
+  start(): void;
+  whenReady(ms: number): Promise<void>;
+  on(event: 'state', l: () => void): void;
+  off(event: 'state', l: () => void): void;
 }
 
-/** terminal.list and friends for an integrated terminal (ZVT): its state, kind and capabilities. */
-function integratedBackend(t: IntegratedTerminal, id: string): TerminalsBackend {
-  const info = () => {
-    const i = t.info();
-    return {
-      terminalId: id,
-      state: t.state,
-      transport: i.address.startsWith('tcp://') ? 'tcp' : 'serial',
-      kind: t.kind,
-      capabilities: [...t.capabilities],
-      name: `${t.kind.toUpperCase()} ${i.address}`,
-      ...(i.model ? { model: i.model } : {}),
-      ...(i.terminalId ? { serialNumber: i.terminalId } : {}),
-      ...(i.firmware ? { firmware: i.firmware } : {}),
-    };
-  };
+/** terminal.list / status / connect / disconnect / events for the desk's one terminal. */
+function oneTerminalBackend(t: OneTerminal): TerminalsBackend {
   const check = (terminalId?: string): void => {
-    if (terminalId !== undefined && terminalId !== id)
+    if (terminalId !== undefined && terminalId !== t.id)
       throw new ApiError('unknown_terminal', `no terminal ${terminalId}`);
   };
   return {
-    list: () => [info()],
+    list: () => [t.info()],
     status(terminalId) {
       check(terminalId);
-      return info();
+      return t.info();
     },
     async connect(terminalId) {
       check(terminalId);
       t.start();
       await t.whenReady(5000).catch(() => undefined);
-      return info();
+      return t.info();
     },
     async disconnect(terminalId) {
       check(terminalId);
-      if (t.state === 'busy') throw new ApiError('reader_busy', 'the terminal is in a transaction');
-      return info();
+      if (t.state() === 'busy') throw new ApiError('reader_busy', 'the terminal is in a transaction');
+      return t.info();
     },
     subscribe(listener) {
-      const on = (): void => listener(info());
+      const on = (): void => listener(t.info());
       t.on('state', on);
       return () => t.off('state', on);
     },
   };
+}
+
+/** The one configured reader (or integrated terminal) as the API's terminal list. */
+export function terminalsBackend(daemon: Pick<Daemon, 'reader' | 'config' | 'integrated'>): TerminalsBackend {
+  const id = daemon.config.terminalId;
+  const t = daemon.integrated;
+  if (t)
+    return oneTerminalBackend({
+      id,
+      state: () => t.state,
+      start: () => void t.start(),
+      whenReady: (ms) => t.whenReady(ms),
+      on: (e, l) => void t.on(e, l),
+      off: (e, l) => void t.off(e, l),
+      info() {
+        const i = t.info();
+        return {
+          terminalId: id,
+          state: t.state,
+          transport: i.address.startsWith('tcp://') ? 'tcp' : 'serial',
+          kind: t.kind,
+          capabilities: [...t.capabilities],
+          name: `${t.kind.toUpperCase()} ${i.address}`,
+          ...(i.model ? { model: i.model } : {}),
+          ...(i.terminalId ? { serialNumber: i.terminalId } : {}),
+          ...(i.firmware ? { firmware: i.firmware } : {}),
+        };
+      },
+    });
+  const reader = daemon.reader as CardReader & {
+    start?: () => void;
+    whenReady?: (ms?: number) => Promise<void>;
+    lastKnownInfo?: ReaderInfo;
+  };
+  const entry = daemon.config.readers[0];
+  return oneTerminalBackend({
+    id,
+    state: () => reader.state,
+    start: () => reader.start?.(),
+    whenReady: (ms) => reader.whenReady?.(ms) ?? Promise.resolve(),
+    on: (e, l) => void reader.on(e, l),
+    off: (e, l) => void reader.off(e, l),
+    info() {
+      const i = reader.lastKnownInfo;
+      return {
+        terminalId: id,
+        state: reader.state,
+        kind: 'reader' as const,
+        ...(entry ? { transport: entry.transport } : {}),
+        ...(i
+          ? {
+              model: i.model,
+              serialNumber: i.serialNumber,
+              firmware: i.firmware,
+              ...(i.batteryPercent !== undefined ? { batteryPercent: i.batteryPercent } : {}),
+            }
+          : {}),
+      };
+    },
+  });
 }
 
 export interface ApiWiringOptions {
