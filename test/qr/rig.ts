@@ -1,4 +1,5 @@
 /** Shared set-up for the QR tests: one simulator, a notification receiver, adapters wired to both. */
+import { alipayFor as simAlipayFor, wechatFor as simWechatFor } from '../../simulators/qr/providers.js';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AlipayProvider, WechatProvider, type QrResult } from '../../src/qr/index.js';
@@ -65,34 +66,14 @@ export function alipayFor(
   sim: QrSimulator,
   extra: Partial<ConstructorParameters<typeof AlipayProvider>[0]> = {},
 ): AlipayProvider {
-  return new AlipayProvider({
-    appId: sim.alipay.appId,
-    appPrivateKey: sim.alipay.appPrivateKey,
-    alipayPublicKey: sim.alipay.alipayPublicKey,
-    gatewayUrl: sim.alipay.gatewayUrl,
-    notifyUrl: 'http://127.0.0.1:9/alipay-notify',
-    timeoutMs: 2000,
-    ...extra,
-  });
+  return simAlipayFor(sim, { notifyUrl: 'http://127.0.0.1:9/alipay-notify', timeoutMs: 2000, ...extra });
 }
 
 export function wechatFor(
   sim: QrSimulator,
   extra: Partial<ConstructorParameters<typeof WechatProvider>[0]> = {},
 ): WechatProvider {
-  return new WechatProvider({
-    mchid: sim.wechat.mchid,
-    appid: sim.wechat.appid,
-    merchantPrivateKey: sim.wechat.merchantPrivateKey,
-    merchantSerialNo: sim.wechat.merchantSerialNo,
-    platformPublicKeys: { [sim.wechat.platformSerialNo]: sim.wechat.platformPublicKey },
-    apiV3Key: sim.wechat.apiV3Key,
-    apiV2Key: sim.wechat.apiV2Key,
-    baseUrl: sim.wechat.baseUrl,
-    notifyUrl: 'http://127.0.0.1:9/wechat-notify',
-    timeoutMs: 2000,
-    ...extra,
-  });
+  return simWechatFor(sim, { notifyUrl: 'http://127.0.0.1:9/wechat-notify', timeoutMs: 2000, ...extra });
 }
 
 export async function startRig(): Promise<{
