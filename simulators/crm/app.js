@@ -3,8 +3,10 @@
 // connect, take payments for an order (several if the customer splits), follow the terminal's prompts,
 // collect a signature, show the receipt, refund part of a payment, void one. The same code pays through a
 // card reader or an integrated (ZVT) terminal: only terminal.list tells them apart, and the page uses it
-// for its wording and its simulator panel. The simulator panel talks to the simulators' control APIs
-// through the demo's /sim/ proxies (same origin).
+// for its wording and its simulator panel. Scan-to-pay (Alipay, WeChat Pay) is payment.qr: a QR the
+// customer scans (rendered by the demo at /demo/qr.svg), or the customer's payment code typed or read by
+// a USB barcode scanner. The simulator panel talks to the simulators' control APIs through the demo's
+// /sim/ proxies (same origin).
 import {
   PosbridgeClient,
   newIdempotencyKey,
@@ -79,6 +81,8 @@ const state = {
   voidFor: undefined,
   /** From terminal.list: 'reader' or 'zvt' (an integrated terminal), and what it offers. */
   terminal: { kind: undefined, capabilities: undefined },
+  /** paymentId → what the page knows of a scan-to-pay payment before payment.get has it: {method, mode, qrContent, expiresAt} */
+  qr: new Map(),
   /** Methods another daemon version may not have: undefined (not tried), true, false. */
   has: { signature: undefined, receipt: undefined },
   payTouched: false,
@@ -107,6 +111,34 @@ const time = (iso) =>
   iso ? new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : '';
 const shortId = (id) => (id ? String(id).slice(-6) : '');
 const order = (id) => ORDERS.find((o) => o.id === id);
+
+/** Scan-to-pay providers in the cashier's words. */
+const QR_NAMES = { alipay: 'Alipay', wechat: 'WeChat Pay' };
+/** A scan-to-pay payment's facts: payment.get's `qr`, else what the page saw (its call, the qr event). */
+function qrOf(p, id = p?.paymentId) {
+  const seen = state.qr.get(id);
+  const q = p?.qr;
+  const method =
+    q?.method ?? seen?.method ?? (p?.method === 'alipay' || p?.method === 'wechat' ? p.method : undefined);
+  if (!method) return undefined;
+  return {
+    method,
+    mode: q?.mode ?? seen?.mode ?? 'qr',
+    qrContent: q?.qrContent ?? seen?.qrContent ?? null,
+    expiresAt: q?.expiresAt ?? seen?.expiresAt ?? null,
+    tradeNo: q?.tradeNo ?? null,
+    buyer: q?.buyer ?? null,
+  };
+}
+/**
+ * The provider of a customer's payment code (付款码), from its digits: WeChat Pay 10–15 then 16 digits,
+ * Alipay 25–30 then 14–22 digits; undefined when it is neither.
+ */
+function codeMethod(code) {
+  if (/^1[0-5]\d{16}$/.test(code)) return 'wechat';
+  if (/^(?:2[5-9]|30)\d{14,22}$/.test(code)) return 'alipay';
+  return undefined;
+}
 
 /** Sets innerHTML only when it changed (keeps focus and scroll when an event changes nothing here). */
 function paint(el, html) {
@@ -293,6 +325,14 @@ function onPaymentEvent(e) {
   log(e);
   const id = e.paymentId;
   if (!id) return;
+  if (e.type === 'qr') {
+    state.qr.set(id, { ...state.qr.get(id), qrContent: e.qrContent ?? null, expiresAt: e.expiresAt ?? null });
+    if (!state.current || state.current === id || state.payments.get(state.current)?.final)
+      state.current = id;
+    renderLive();
+    void refreshPayment(id);
+    return;
+  }
   if (e.type === 'progress') {
     state.prompt.set(id, e);
     const steps = state.steps.get(id) ?? new Set();
@@ -327,7 +367,7 @@ function afterState(id, s) {
   if (!p || !FINAL.has(s)) return;
   if ($('#sim').open) void refreshSim();
   if (p.orderId === state.selected && !state.payTouched) setPayAmount(due(state.selected));
-  if (s === 'completed' && p.kind === 'sale' && id === state.current) openSignature(id);
+  if (s === 'completed' && p.kind === 'sale' && id === state.current && !qrOf(p)) openSignature(id);
 }
 
 /**
@@ -381,30 +421,89 @@ async function withKey(call) {
   }
 }
 
-async function pay(ev) {
-  ev.preventDefault();
+/** The amount typed for the next payment (fen), or null with the error shown (every way to pay). */
+function amountToTake() {
   const err = $('#pay-error');
   err.textContent = '';
   const amount = parseYuan($('#pay-amount').value);
   if (!amount) {
     err.textContent = 'Enter an amount in yuan, e.g. 64000.00';
-    return;
+    return null;
   }
+  return amount;
+}
+
+/**
+ * Starts one payment for the selected order with `submit(idempotencyKey, orderId, amount)`, the button
+ * disabled meanwhile; `seen` is what the page knows of a scan-to-pay payment before payment.get has it.
+ */
+async function startPayment(button, submit, seen) {
+  const amount = amountToTake();
+  if (!amount) return false;
   const orderId = state.selected;
-  $('#pay-submit').disabled = true;
+  button.disabled = true;
   try {
-    const { paymentId } = await withKey((idempotencyKey) =>
-      state.pb.payment.sale({ idempotencyKey, orderId, amount, currency: CURRENCY }),
-    );
+    const { paymentId } = await withKey((idempotencyKey) => submit(idempotencyKey, orderId, amount));
+    if (seen) state.qr.set(paymentId, { ...seen, ...state.qr.get(paymentId) });
     state.current = paymentId;
     state.payTouched = false;
     renderLive();
     await refreshPayment(paymentId);
+    return true;
   } catch (e) {
-    err.textContent = explain(e, 'sale');
+    $('#pay-error').textContent = explain(e, 'sale');
+    return false;
   } finally {
-    $('#pay-submit').disabled = false;
+    button.disabled = false;
   }
+}
+
+function pay(ev) {
+  ev.preventDefault();
+  return startPayment($('#pay-submit'), (idempotencyKey, orderId, amount) =>
+    state.pb.payment.sale({ idempotencyKey, orderId, amount, currency: CURRENCY }),
+  );
+}
+
+/** "Alipay QR" / "WeChat Pay QR": a QR for the amount; the customer scans it with the app. */
+function payQr(method) {
+  return startPayment(
+    $(`#pay-${method}`),
+    (idempotencyKey, orderId, amount) =>
+      state.pb.payment.qr({ idempotencyKey, orderId, amount, currency: CURRENCY, method }),
+    { method, mode: 'qr' },
+  );
+}
+
+/**
+ * "Customer code": the payment code on the customer's phone, typed or read by a USB barcode scanner (a
+ * keyboard: digits, then Enter submits the form). The digits say which provider; the field is cleared
+ * at once (a payment code is a one-time credential: the page keeps it nowhere).
+ */
+async function payCode(ev) {
+  ev.preventDefault();
+  const input = $('#pay-code');
+  const code = input.value.replace(/\s/g, '');
+  const err = $('#pay-error');
+  const method = codeMethod(code);
+  if (!method) {
+    err.textContent = code
+      ? 'That is not an Alipay or WeChat Pay payment code: scan the code on the customer’s phone again (16 to 24 digits).'
+      : 'Scan or type the payment code shown on the customer’s phone.';
+    input.focus();
+    return;
+  }
+  if (!parseYuan($('#pay-amount').value)) {
+    amountToTake();
+    return;
+  }
+  input.value = '';
+  await startPayment(
+    $('#code-submit'),
+    (idempotencyKey, orderId, amount) =>
+      state.pb.payment.qr({ idempotencyKey, orderId, amount, currency: CURRENCY, method, authCode: code }),
+    { method, mode: 'code' },
+  );
 }
 
 async function refund(ev) {
@@ -703,10 +802,16 @@ function slip(p) {
   } else if (c) {
     rows.push(['Card', `${c.scheme.toUpperCase()} ${c.panDisplay}`], ['Entry', c.kind]);
   }
+  const qr = qrOf(p);
+  if (qr) {
+    rows.push(['Paid with', `${QR_NAMES[qr.method]} (${qr.mode === 'code' ? 'payment code' : 'QR'})`]);
+    if (qr.tradeNo) rows.push(['Trade no.', qr.tradeNo]);
+    if (qr.buyer) rows.push(['Buyer', qr.buyer]);
+  }
   rows.push(
-    ['Auth code', p.host.authCode ?? '–'],
-    ['RRN', p.host.rrn ?? '–'],
-    ['Batch / STAN', `${p.host.batch ?? '–'} / ${p.host.stan ?? '–'}`],
+    ['Auth code', p.host?.authCode ?? '–'],
+    ['RRN', p.host?.rrn ?? '–'],
+    ['Batch / STAN', `${p.host?.batch ?? '–'} / ${p.host?.stan ?? '–'}`],
     ['Date', new Date(p.updatedAt).toLocaleString()],
     ['Result', p.state.toUpperCase()],
   );
@@ -767,15 +872,23 @@ function renderOrder() {
 
 function paymentRow(p) {
   const c = p.card;
-  const card = c
-    ? c.kind === 'device_token'
-      ? `device account •••• ${c.deviceAccountLast4 ?? c.panDisplay.slice(-4)}`
-      : `${c.panDisplay} ${c.kind}`
-    : '';
+  const qr = qrOf(p);
+  const card = qr
+    ? `${QR_NAMES[qr.method]} ${qr.mode === 'code' ? 'payment code' : 'QR'}${qr.buyer ? ` ${qr.buyer}` : ''}`
+    : c
+      ? c.kind === 'device_token'
+        ? `device account •••• ${c.deviceAccountLast4 ?? c.panDisplay.slice(-4)}`
+        : `${c.panDisplay} ${c.kind}`
+      : '';
   const refundable = p.capturedAmount - p.refundedAmount;
   const sig = state.signatures.get(p.paymentId);
+  // Scan-to-pay payments are given back by refund (the page offers no void for them).
   const voidable =
-    (p.kind === 'sale' || p.kind === 'capture') && p.state === 'completed' && !p.voided && !p.refundedAmount;
+    !qr &&
+    (p.kind === 'sale' || p.kind === 'capture') &&
+    p.state === 'completed' &&
+    !p.voided &&
+    !p.refundedAmount;
   const confirming = voidable && state.voidFor === p.paymentId;
   const actions = [
     `<button type="button" class="small secondary" data-action="follow" data-id="${esc(p.paymentId)}">Progress</button>`,
@@ -783,7 +896,7 @@ function paymentRow(p) {
     p.state === 'completed'
       ? `<button type="button" class="small secondary" data-action="receipt" data-id="${esc(p.paymentId)}">Receipt</button>`
       : '',
-    p.kind === 'sale' && p.state === 'completed' && !sig
+    p.kind === 'sale' && p.state === 'completed' && !sig && !qr
       ? `<button type="button" class="small secondary" data-action="sign" data-id="${esc(p.paymentId)}">Sign</button>`
       : '',
     (p.kind === 'sale' || p.kind === 'capture') && p.state === 'completed' && refundable > 0 && !p.voided
@@ -802,12 +915,12 @@ function paymentRow(p) {
     p.refundedAmount ? `refunded ${yuan(p.refundedAmount)} of ${yuan(p.capturedAmount)}` : '',
     p.voided ? 'voided' : '',
     p.reason ? `reason ${p.reason}` : '',
-    p.host.responseCode && p.host.responseCode !== '00'
+    p.host?.responseCode && p.host.responseCode !== '00'
       ? `${isZvt() ? 'terminal result' : 'response'} ${p.host.responseCode}`
       : '',
     p.originalId ? `of …${shortId(p.originalId)}` : '',
   ].filter(Boolean);
-  return `<li class="payment" data-payment-id="${esc(p.paymentId)}" data-kind="${esc(p.kind)}" data-state="${esc(p.state)}">
+  return `<li class="payment" data-payment-id="${esc(p.paymentId)}" data-kind="${esc(p.kind)}" data-state="${esc(p.state)}" data-method="${esc(qr?.method ?? 'card')}" data-amount="${esc(p.approvedAmount ?? p.amount)}">
     <div class="line">
       <span class="badge" data-state="${esc(p.state)}">${esc(p.state.replace('_', ' '))}</span>
       <span class="num">${p.kind === 'refund' ? '−' : ''}${yuan(p.approvedAmount ?? p.amount)}</span>
@@ -816,7 +929,7 @@ function paymentRow(p) {
     </div>
     <div class="actions">${actions}</div>
     ${notes.length ? `<div class="muted small">${esc(notes.join(' · '))}</div>` : ''}
-    ${p.final && failureText(p) ? `<div class="explain small" data-role="why">${esc(failureText(p))}</div>` : ''}
+    ${p.final && (qr ? qrClosedText(p, qr) : failureText(p)) ? `<div class="explain small" data-role="why">${esc(qr ? qrClosedText(p, qr) : failureText(p))}</div>` : ''}
   </li>`;
 }
 
@@ -940,10 +1053,14 @@ function explainState(p) {
 function renderLive() {
   const el = $('#live');
   const id = state.current;
+  renderQrSim();
   if (!id) return;
   const p = state.payments.get(id);
   const timeline = state.timeline.get(id) ?? [];
   const s = p?.state ?? timeline[timeline.length - 1] ?? 'created';
+  const qr = qrOf(p, id);
+  if (qr) return renderQrLive(el, id, p, s, timeline, qr);
+  delete el.dataset.qr;
   const final = FINAL.has(s);
   const prompt = state.prompt.get(id);
   const seen = state.steps.get(id) ?? new Set();
@@ -989,6 +1106,80 @@ function renderLive() {
      ${note ? `<p class="explain" id="live-note">${esc(note)}</p>` : ''}
      <p class="timeline" id="live-timeline">${esc(timeline.join(' → '))}</p>
      <div class="row">${buttons}</div>
+     <p id="live-error" class="muted"></p>`,
+  );
+}
+
+/** Why a scan-to-pay payment ended without the money staying taken, in the cashier's words. */
+function qrClosedText(p, qr) {
+  const name = QR_NAMES[qr.method];
+  const r = p.reason ?? '';
+  if (p.state === 'cancelled') {
+    if (r === 'qr_expired') return `The ${name} QR expired before the customer paid: nothing was charged.`;
+    if (r === 'cancelled_by_operator')
+      return `Cancelled at the desk: the ${name} ${qr.mode === 'code' ? 'payment' : 'QR'} is closed, nothing was charged.`;
+    if (r === 'qr_paying_timeout')
+      return `The customer did not confirm in ${name} in time: the payment is cancelled, nothing was charged.`;
+    return `The ${name} payment was closed (the customer cancelled, or it expired): nothing was charged.`;
+  }
+  if (p.state === 'reversed') return `The ${name} payment was undone: the money goes back to the customer.`;
+  if (p.state === 'declined')
+    return `${name} refused this payment${r ? ` (${r.replace(/^qr_/, '')})` : ''}: nothing was charged.${qr.mode === 'code' ? ' Ask the customer to refresh the payment code, or pay another way.' : ''}`;
+  if (p.state === 'failed') return `The request never reached ${name}: nothing was charged. Try again.`;
+  if (p.state === 'needs_attention')
+    return `posbridge could not confirm or close this ${name} payment. The back office must check it with ${name}.`;
+  return '';
+}
+
+/**
+ * The live panel for a scan-to-pay payment: the QR to scan while it is open (waiting), then paid or
+ * closed, in the cashier's words. `data-qr` says which (waiting, paid, closed) for tests and styles.
+ */
+function renderQrLive(el, id, p, s, timeline, qr) {
+  const name = QR_NAMES[qr.method];
+  const final = FINAL.has(s);
+  const amount = yuan(p?.approvedAmount ?? p?.amount ?? 0);
+  const refund = p?.kind === 'refund';
+  const phase = refund ? 'refund' : !final ? 'waiting' : s === 'completed' ? 'paid' : 'closed';
+  let big;
+  if (refund)
+    big =
+      s === 'completed'
+        ? `Refunded ${amount} to the customer’s ${name}`
+        : final
+          ? `The refund through ${name} did not go through (${RESULT_TEXT[s] ?? s}).`
+          : `Refunding ${amount} through ${name}…`;
+  else if (s === 'completed') big = `Paid with ${name}: ${amount}${qr.buyer ? ` (${qr.buyer})` : ''}`;
+  else if (final) big = qrClosedText({ ...p, state: s }, qr) || RESULT_TEXT[s] || s;
+  else if (s === 'unknown')
+    big = `Waiting for ${name}’s answer: posbridge keeps asking. Do not take the payment again.`;
+  else if (qr.mode === 'code') big = `Waiting: the customer confirms ${amount} in ${name} on the phone…`;
+  else if (qr.qrContent) big = `Waiting: the customer scans this code with ${name} and pays ${amount}`;
+  else big = `Creating the ${name} QR…`;
+  const expires =
+    !final && !refund && qr.mode === 'qr' && qr.expiresAt ? `The code expires at ${time(qr.expiresAt)}.` : '';
+  const image =
+    !final && !refund && qr.mode === 'qr' && qr.qrContent
+      ? `<img id="live-qr" class="qr" width="240" height="240" alt="${esc(name)} QR code for ${esc(amount)}" src="/demo/qr.svg?text=${esc(encodeURIComponent(qr.qrContent))}" />`
+      : '';
+  const cancel =
+    !final && !refund && s !== 'unknown' && s !== 'reversing'
+      ? `<button type="button" class="danger" data-action="cancel">${qr.mode === 'qr' ? 'Cancel QR' : 'Cancel payment'}</button>`
+      : '';
+  el.dataset.paymentId = id;
+  el.dataset.state = s;
+  el.dataset.qr = phase;
+  paint(
+    el,
+    `<h2 id="live-h">${esc(name)} ${qr.mode === 'code' ? 'payment code' : 'QR'}</h2>
+     <p class="muted small">${p ? `${esc(p.kind)} ${amount} · order ${esc(p.orderId ?? '–')} · …${esc(shortId(id))}` : `…${esc(shortId(id))}`}</p>
+     ${image ? `<div class="qr-box" data-method="${esc(qr.method)}">${image}</div>` : ''}
+     <p class="prompt" id="live-prompt">${esc(big)}</p>
+     ${expires ? `<p class="muted small" id="live-expires">${esc(expires)}</p>` : ''}
+     <p><span class="badge" id="live-state" data-state="${esc(s)}">${esc(s.replace('_', ' '))}</span>
+        ${p?.reason ? `<span class="muted small">reason ${esc(p.reason)}</span>` : ''}</p>
+     <p class="timeline" id="live-timeline">${esc(timeline.join(' → '))}</p>
+     <div class="row">${cancel}</div>
      <p id="live-error" class="muted"></p>`,
   );
 }
@@ -1043,13 +1234,57 @@ function renderSimPanel() {
     el.hidden = el.dataset.terminal !== kind;
   $('#sim').dataset.terminal = kind;
   $('#sim-summary').textContent =
-    kind === 'zvt' ? 'Simulator: ZVT terminal behaviours' : 'Simulators: card and faults';
+    kind === 'zvt'
+      ? 'Simulators: ZVT terminal behaviours and scan-to-pay'
+      : 'Simulators: card, faults and scan-to-pay';
   void loadSim();
 }
 
 /** Re-reads what the simulators say (one-shot faults clear themselves once they happened). */
 function refreshSim() {
   return (isZvt() ? loadZvt() : loadFaults()).catch(() => undefined);
+}
+
+/** The QR the customer would scan: the followed payment when it is an open QR, else the newest open one. */
+function openQr() {
+  const open = (p) => p && p.kind === 'sale' && !p.final && qrOf(p)?.mode === 'qr' && qrOf(p).qrContent;
+  const current = state.payments.get(state.current);
+  if (open(current)) return current;
+  return [...state.payments.values()].filter(open).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+}
+
+function renderQrSim() {
+  const box = $('#sim-qr');
+  if (!box) return;
+  const p = openQr();
+  const qr = p && qrOf(p);
+  for (const b of box.querySelectorAll('button[data-qr-action]')) b.disabled = !p;
+  box.dataset.paymentId = p?.paymentId ?? '';
+  $('#sim-qr-for').textContent = p
+    ? `Open: ${QR_NAMES[qr.method]} QR for ${yuan(p.amount)} (order ${p.orderId ?? '–'}, …${shortId(p.paymentId)})`
+    : 'No open QR: take an Alipay or WeChat Pay QR payment first.';
+}
+
+/** The customer's phone, through the QR simulator's control API (POST /sim/qr/scan). */
+async function qrScan(action) {
+  const p = openQr();
+  const status = $('#sim-qr-status');
+  if (!p) return;
+  const name = QR_NAMES[qrOf(p).method];
+  try {
+    await sim('POST', 'qr/scan', { qrContent: qrOf(p).qrContent, action });
+    status.dataset.action = action;
+    status.textContent = {
+      pay: `The customer scanned the code and paid in ${name}.`,
+      cancel: `The customer scanned the code and backed out in ${name}: the QR stays open until it expires or you cancel it.`,
+      expire: `The ${name} QR is now past its expiry: posbridge closes it.`,
+      userpaying_then_pay: `The customer is confirming in ${name}, then pays.`,
+    }[action];
+  } catch (e) {
+    status.dataset.action = 'error';
+    status.textContent = `Not sent: ${e.message}`;
+  }
+  await refreshPayment(p.paymentId);
 }
 
 async function loadSim() {
@@ -1193,7 +1428,14 @@ function start() {
     <form id="pay-form" class="pay row" novalidate>
       <label>Amount (¥) <input id="pay-amount" name="amount" inputmode="decimal" autocomplete="off" /></label>
       <button type="submit" id="pay-submit">Take card payment</button>
+      <button type="button" id="pay-alipay" class="qr-pay" data-method="alipay">Alipay QR</button>
+      <button type="button" id="pay-wechat" class="qr-pay" data-method="wechat">WeChat Pay QR</button>
       <button type="button" id="pay-half" class="secondary">Half of due</button>
+    </form>
+    <form id="code-form" class="pay row" novalidate>
+      <label>Customer code <input id="pay-code" name="code" inputmode="numeric" autocomplete="off" maxlength="40"
+        placeholder="scan or type the code on the customer’s phone" /></label>
+      <button type="submit" id="code-submit" class="secondary">Charge code</button>
     </form>
     <p id="pay-error" class="muted" role="alert"></p>
     <h3>Payments</h3>
@@ -1210,6 +1452,13 @@ function start() {
     if (b) selectOrder(b.dataset.order);
   });
   $('#pay-form').addEventListener('submit', (e) => void pay(e));
+  $('#pay-alipay').addEventListener('click', () => void payQr('alipay'));
+  $('#pay-wechat').addEventListener('click', () => void payQr('wechat'));
+  $('#code-form').addEventListener('submit', (e) => void payCode(e));
+  $('#sim-qr').addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-qr-action]');
+    if (b) void qrScan(b.dataset.qrAction);
+  });
   $('#pay-amount').addEventListener('input', () => (state.payTouched = true));
   $('#pay-half').addEventListener('click', () => {
     setPayAmount(Math.floor(due(state.selected) / 2));

@@ -5,6 +5,7 @@
  *   GET /crm/<file>       the page's ESM JavaScript and CSS (simulators/crm/, served as they are)
  *   GET /client/<file>.js the typed client, compiled (dist/src/api/client/; `npm run build`)
  *   GET /demo/token       the daemon's token, for this page only (see demoTokenRoute)
+ *   GET /demo/qr.svg?text= a QR code of `text` as SVG (scan-to-pay: the page shows the payment's qrContent)
  *
  * The page's files are plain browser JavaScript, not compiled: they are read from the source folder
  * both under tsx and from dist/.
@@ -13,6 +14,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import type http from 'node:http';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import QRCode from 'qrcode';
 import type { Daemon, Route } from '../../src/daemon/daemon.js';
 
 /** The package root: the first folder above this module that holds package.json. */
@@ -90,7 +92,41 @@ export function crmRoutes(): Route[] {
     },
     folder('/crm/', pageDir, 'the demo page is missing'),
     folder('/client/', clientDir, 'the typed client is not built: run `npm run build`'),
+    qrImageRoute(),
   ];
+}
+
+/** The longest text the QR route encodes (provider QR contents are short URLs). */
+const QR_TEXT_MAX = 512;
+
+/**
+ * GET /demo/qr.svg?text=<qrContent>: the QR as an SVG image (the `qrcode` package, rendered here so the
+ * page needs no bundle and the CSP stays `img-src 'self'`). It encodes what it is given and nothing
+ * else: no secrets, no state.
+ */
+export function qrImageRoute(): Route {
+  return {
+    method: 'GET',
+    path: '/demo/qr.svg',
+    async handler(req, res) {
+      const text = new URL(req.url ?? '/', 'http://x').searchParams.get('text') ?? '';
+      if (!text || text.length > QR_TEXT_MAX) {
+        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'bad_text' }));
+        return;
+      }
+      const svg = await QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+      const body = Buffer.from(svg, 'utf8');
+      res
+        .writeHead(200, {
+          'content-type': TYPES['.svg']!,
+          'content-length': body.length,
+          'cache-control': 'no-store',
+          'x-content-type-options': 'nosniff',
+          'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+        })
+        .end(body);
+    },
+  };
 }
 
 const LOOPBACK_PEERS = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
