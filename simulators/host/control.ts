@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import { publicCardView } from '../shared/cards.js';
 import { FaultError } from './faults.js';
 import { Ledger, type TerminalSession } from './ledger.js';
-import type { HostSimulator } from './index.js';
+import type { HostSimulator } from './handle.js';
 import { HttpError, readJsonBody, send } from '../shared/control-http.js';
 
 export interface ControlApi {

@@ -28,7 +28,7 @@ import {
   type Unframed,
 } from '../../src/iso8583/index.js';
 import { describeTlv, tryParseTlv } from '../../src/emv/index.js';
-import { loadCards, type CardTable } from '../shared/cards.js';
+import { loadCards } from '../shared/cards.js';
 import { Authorizer, type ResponsePlan } from './authorizer.js';
 import { FaultRules, type FaultRule, type FaultRuleInput } from './faults.js';
 import { Ledger, writeFileAtomic } from './ledger.js';
@@ -42,6 +42,9 @@ export { settlementField48 } from './authorizer.js';
 
 /** The test terminal master key every TID gets unless configured otherwise (double length, hex). */
 export const DEFAULT_MASTER_KEY = '0123456789ABCDEFFEDCBA9876543210';
+
+import type { HostSimulator } from './handle.js';
+export type { HostSimulator } from './handle.js';
 
 export interface HostSimulatorOptions {
   /** Dialect name or a loaded dialect (default `cup-pos`). */
@@ -74,23 +77,6 @@ export interface HostSimulatorOptions {
   logStream?: DestinationStream;
   /** Clock (tests). */
   now?: () => Date;
-}
-
-export interface HostSimulator {
-  readonly isoPort: number;
-  readonly controlPort: number | undefined;
-  readonly ledger: Ledger;
-  readonly faults: FaultRules;
-  readonly cards: CardTable;
-  readonly dialect: Dialect;
-  /** Open terminal connections. */
-  readonly connections: number;
-  /** Back to opening balances, no transactions, no faults (terminal keys are kept). */
-  reset(): void;
-  /** Writes the settlement file for a filter now; returns its path and content. */
-  writeSettlementFile(filter?: { tid?: string; batch?: string }): Promise<{ path: string; csv: string }>;
-  /** Stops listening, closes every connection, flushes the ledger. */
-  close(): Promise<void>;
 }
 
 function toKeyBytes(k: string | Uint8Array, what: string): Buffer {

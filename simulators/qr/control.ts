@@ -22,7 +22,7 @@ import { HttpError, readJsonBody, send } from '../shared/control-http.js';
 import { QrBehaviourError } from './behaviour.js';
 import { SCAN_ACTIONS, ScanError, type ScanAction } from './core.js';
 import type { SimProvider } from './ledger.js';
-import type { QrSimulator } from './index.js';
+import type { QrSimulator } from './handle.js';
 
 export interface QrControlApi {
   port: number;

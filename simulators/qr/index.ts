@@ -13,11 +13,9 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { AlipayGateway } from './alipay-gateway.js';
 import { DEFAULT_QR_BEHAVIOUR, cloneBehaviour, parseQrBehaviour, type QrBehaviour } from './behaviour.js';
-import { QrSimCore, type GatewayReply, type ScanAction } from './core.js';
+import { QrSimCore, type GatewayReply } from './core.js';
 import { startQrControlApi, type QrControlApi } from './control.js';
 import { generateQrCredentials, type QrSimCredentials } from './keys.js';
-import type { SimEvent, SimProvider, SimRefund, SimTrade } from './ledger.js';
-import type { NotificationRecord } from './notify.js';
 import { WechatGateway } from './wechat-gateway.js';
 
 export { DEFAULT_QR_BEHAVIOUR, QR_SIM_APIS, parseQrBehaviour, QrBehaviourError } from './behaviour.js';
@@ -33,6 +31,9 @@ export {
   loadOrCreateQrCredentials,
 } from './keys.js';
 export type { QrSimCredentials } from './keys.js';
+
+import type { QrSimulator } from './handle.js';
+export type { QrSimulator } from './handle.js';
 
 export interface StartQrSimulatorOptions {
   /** gateway HTTP port, default 0 (a free one) */
@@ -55,49 +56,6 @@ export interface StartQrSimulatorOptions {
   log?: Logger;
   logLevel?: string;
   now?: () => Date;
-}
-
-export interface QrSimulator {
-  port: number;
-  controlPort: number | undefined;
-  /** http://host:port */
-  url: string;
-  alipay: {
-    gatewayUrl: string;
-    appId: string;
-    /** verifies the simulator's answers and notifications */
-    alipayPublicKey: KeyObject;
-    /** TEST-ONLY merchant key the adapter signs with */
-    appPrivateKey: KeyObject;
-  };
-  wechat: {
-    baseUrl: string;
-    mchid: string;
-    appid: string;
-    platformSerialNo: string;
-    platformPublicKey: KeyObject;
-    /** TEST-ONLY merchant key, serial and keys the adapter uses */
-    merchantPrivateKey: KeyObject;
-    merchantSerialNo: string;
-    apiV3Key: Buffer;
-    apiV2Key: Buffer;
-  };
-  credentials: QrSimCredentials;
-  readonly behaviour: QrBehaviour;
-  setBehaviour(raw: unknown): QrBehaviour;
-  reset(): void;
-  scan(
-    ref: { outTradeNo?: string; qrContent?: string; provider?: SimProvider },
-    action: ScanAction,
-  ): SimTrade;
-  setNotifyUrl(url: string | undefined): void;
-  trades(provider?: SimProvider): SimTrade[];
-  refunds(provider?: SimProvider): SimRefund[];
-  events(): SimEvent[];
-  notifications(): NotificationRecord[];
-  bill(provider: SimProvider, date: string): Buffer | undefined;
-  publicCredentials(): Record<string, unknown>;
-  close(): Promise<void>;
 }
 
 function readBody(req: IncomingMessage, max: number): Promise<string> {

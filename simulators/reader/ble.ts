@@ -16,7 +16,7 @@ import { pino, type Logger } from 'pino';
 import { cardLogOptions } from '../../src/card/index.js';
 import { FakeNobleBindings, type FakeBlePeripheral, type FakePeripheralOptions } from './ble-bindings.js';
 import { startReaderControlApi, type ReaderControlApi } from './control.js';
-import type { ReaderSimulatorHandle } from './index.js';
+import type { ReaderSimulatorHandle } from './handle.js';
 import { DEFAULT_SERIAL_NUMBER, ReaderSimulator, type ReaderSimulatorOptions } from './simulator.js';
 
 export interface StartBleReaderSimulatorOptions

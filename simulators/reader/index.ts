@@ -13,7 +13,6 @@ import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { cardLogOptions } from '../../src/card/index.js';
 import { SerialTransport, StreamTransport } from '../../src/terminal/index.js';
-import type { Behaviour } from './behaviour.js';
 import { startReaderControlApi, type ReaderControlApi } from './control.js';
 import { ReaderSimulator, type ReaderSimulatorOptions } from './simulator.js';
 
@@ -50,6 +49,9 @@ export {
   type FakeBleStats,
 } from './ble-bindings.js';
 
+import type { ReaderSimulatorHandle } from './handle.js';
+export type { ReaderSimulatorHandle } from './handle.js';
+
 export interface StartReaderSimulatorOptions extends ReaderSimulatorOptions {
   tcp?: { port?: number; host?: string; mtu?: number };
   serial?: { path: string; baudRate?: number };
@@ -61,20 +63,6 @@ export interface StartReaderSimulatorOptions extends ReaderSimulatorOptions {
   control?: { port?: number; host?: string } | false;
   /** With no `logger`: pino JSON to stderr at this level (card data masked); default: no logs. */
   logLevel?: string;
-}
-
-export interface ReaderSimulatorHandle {
-  simulator: ReaderSimulator;
-  /** TCP port, with `tcp`. */
-  port: number | undefined;
-  controlPort: number | undefined;
-  /** The serial path to open: the `serial` path, or the pseudo-terminal slave with `pty`. */
-  serialPath: string | undefined;
-  behaviour(): Behaviour;
-  setBehaviour(b: Partial<Behaviour>): Behaviour;
-  dropLink(ms?: number): void;
-  reset(): void;
-  close(): Promise<void>;
 }
 
 interface PtyLike {

@@ -34,7 +34,7 @@ import {
 } from './pt-messages.js';
 import { printLineMessages, receiptCopies, textBlockMessage, type ReceiptCopy } from './receipts.js';
 import { SessionClosed, type PtSession } from './session.js';
-import type { ZvtTerminalSimulator } from './terminal.js';
+import type { FlowSim } from './flow-sim.js';
 
 const CARD_TYPE: Partial<Record<TestCard['scheme'], number>> = { visa: 0x0a, mastercard: 0x06 };
 const CARD_NAME: Record<TestCard['scheme'], string> = {
@@ -49,22 +49,22 @@ const CARD_NAME: Record<TestCard['scheme'], string> = {
 
 class Aborted extends Error {}
 
-function wantsStatus(sim: ZvtTerminalSimulator): boolean {
+function wantsStatus(sim: FlowSim): boolean {
   return (sim.configByte & 0x08) !== 0;
 }
 
-async function status(sim: ZvtTerminalSimulator, s: PtSession, code: number): Promise<void> {
+async function status(sim: FlowSim, s: PtSession, code: number): Promise<void> {
   if (!wantsStatus(sim)) return;
   const r = await s.request(intermediate(code));
   if (r.kind === 'closed') throw new SessionClosed();
 }
 
-function checkAbort(sim: ZvtTerminalSimulator, s: PtSession): void {
+function checkAbort(sim: FlowSim, s: PtSession): void {
   if (s.abortRequested && !sim.behaviour.abortAfterApproval) throw new Aborted();
 }
 
 /** 04 0F 27 <code> 29 <TID>, then 06 1E <code>. */
-async function fail(sim: ZvtTerminalSimulator, s: PtSession, code: number): Promise<void> {
+async function fail(sim: FlowSim, s: PtSession, code: number): Promise<void> {
   const r = await s.request(failureStatus(code, sim.terminalId));
   if (r.kind === 'closed') throw new SessionClosed();
   await s.request(abortMessage(code));
@@ -72,7 +72,7 @@ async function fail(sim: ZvtTerminalSimulator, s: PtSession, code: number): Prom
 
 /** Sends the receipts: true when the ECR took every line (or the terminal printed them itself). */
 async function printReceipts(
-  sim: ZvtTerminalSimulator,
+  sim: FlowSim,
   s: PtSession,
   copies: ReceiptCopy[],
   admin: boolean,
@@ -93,7 +93,7 @@ async function printReceipts(
   return true;
 }
 
-function card(sim: ZvtTerminalSimulator): TestCard {
+function card(sim: FlowSim): TestCard {
   return sim.cards.byId(sim.behaviour.card) ?? sim.cards.cards[0]!;
 }
 
@@ -107,7 +107,7 @@ function currencyOf(m: ZvtMessage): string | null {
 }
 
 /** Ends a booked transaction: drop before the Completion (fault) or Completion 06 0F. */
-async function complete(sim: ZvtTerminalSimulator, s: PtSession): Promise<void> {
+async function complete(sim: FlowSim, s: PtSession): Promise<void> {
   if (sim.consume('approveThenDropCompletion')) {
     sim.log?.info('ZVT simulator fault: closing before the completion');
     await s.close();
@@ -118,7 +118,7 @@ async function complete(sim: ZvtTerminalSimulator, s: PtSession): Promise<void> 
 
 /** Status-Information, receipts, booking: returns false (auto-reversed) if the ECR did not take them. */
 async function deliver(
-  sim: ZvtTerminalSimulator,
+  sim: FlowSim,
   s: PtSession,
   status04: ZvtMessage,
   copies: ReceiptCopy[],
@@ -142,7 +142,7 @@ async function deliver(
 
 /** Sale 06 01, pre-authorisation 06 22, refund 06 31: the customer presents a card. */
 export async function cardPayment(
-  sim: ZvtTerminalSimulator,
+  sim: FlowSim,
   s: PtSession,
   m: ZvtMessage,
   type: 'sale' | 'preauth' | 'refund',
@@ -239,7 +239,7 @@ const ORIGINAL_TYPES: Record<'void' | 'capture' | 'preauth_void', ZvtTxnType[]> 
 
 /** Reversal 06 30, Book Total 06 24, Pre-Authorisation Reversal 06 25: by receipt number, no card. */
 export async function byReceipt(
-  sim: ZvtTerminalSimulator,
+  sim: FlowSim,
   s: PtSession,
   m: ZvtMessage,
   type: 'void' | 'capture' | 'preauth_void',
@@ -300,7 +300,7 @@ export async function byReceipt(
 }
 
 /** Repeat Receipt 06 20: service byte 01 → the last Status-Information; 02 → no receipt. */
-export async function repeatReceipt(sim: ZvtTerminalSimulator, s: PtSession, m: ZvtMessage): Promise<void> {
+export async function repeatReceipt(sim: FlowSim, s: PtSession, m: ZvtMessage): Promise<void> {
   const sb = findBmp(m.bmps, 0x03)?.value[0] ?? 0;
   await s.send(M.ack());
   const last = sim.last;
@@ -315,7 +315,7 @@ export async function repeatReceipt(sim: ZvtTerminalSimulator, s: PtSession, m: 
 }
 
 /** End-of-Day 06 50: totals of the batch, administration receipt, Completion. */
-export async function endOfDay(sim: ZvtTerminalSimulator, s: PtSession, m: ZvtMessage): Promise<void> {
+export async function endOfDay(sim: FlowSim, s: PtSession, m: ZvtMessage): Promise<void> {
   await s.send(M.ack());
   await status(sim, s, 0x0e);
   await s.sleep(sim.behaviour.processingMs);
@@ -343,7 +343,7 @@ export async function endOfDay(sim: ZvtTerminalSimulator, s: PtSession, m: ZvtMe
 }
 
 /** Diagnosis 06 70. */
-export async function diagnosis(sim: ZvtTerminalSimulator, s: PtSession): Promise<void> {
+export async function diagnosis(sim: FlowSim, s: PtSession): Promise<void> {
   await s.send(M.ack());
   await status(sim, s, 0x0e);
   await s.sleep(sim.behaviour.processingMs);
@@ -351,7 +351,7 @@ export async function diagnosis(sim: ZvtTerminalSimulator, s: PtSession): Promis
 }
 
 /** Status-Enquiry 05 01: service byte 02 → no SW version; 04 → TLV with TID and device info. */
-export async function statusEnquiry(sim: ZvtTerminalSimulator, s: PtSession, m: ZvtMessage): Promise<void> {
+export async function statusEnquiry(sim: FlowSim, s: PtSession, m: ZvtMessage): Promise<void> {
   const sb = findBmp(m.bmps, 0x03)?.value[0] ?? 0;
   await s.send(M.ack());
   await s.request(
@@ -369,7 +369,7 @@ export async function statusEnquiry(sim: ZvtTerminalSimulator, s: PtSession, m: 
  * Completion of Registration: 19 <status-byte> 29 <TID> [49 <CC>] [06 { 26 { 0A 06 D3 } }]: the list
  * of permitted commands is echoed with what the simulator supports of it (spec15 §2.1, §5 example).
  */
-export function registrationCompletion(sim: ZvtTerminalSimulator, cc: Buffer | undefined): ZvtMessage {
+export function registrationCompletion(sim: FlowSim, cc: Buffer | undefined): ZvtMessage {
   const bmps = [bmp(0x19, [0x00]), bmp(0x29, encodeBcd(sim.terminalId, 4))];
   if (cc) bmps.push(bmp(0x49, cc));
   if (sim.textBlocks) bmps.push(bmp(0x06, encodeTlv([tlv('26', [tlv('0A', Buffer.from([0x06, 0xd3]))])])));

@@ -23,9 +23,9 @@ import {
 } from '../../src/terminal/zvt/index.js';
 import { loadCards, type CardTable } from '../shared/cards.js';
 import { DEFAULT_ZVT_BEHAVIOUR, parseZvtBehaviour, type ZvtBehaviour } from './behaviour.js';
+import type { FlowSim, LastTransaction } from './flow-sim.js';
 import * as flows from './flows.js';
 import { ZvtLedger, type ZvtTxn } from './ledger.js';
-import type { ReceiptCopy } from './receipts.js';
 import { PtSession } from './session.js';
 
 export const DEFAULT_SIM_PASSWORD = '123456';
@@ -70,12 +70,9 @@ export interface ZvtSimulatorOptions {
   logger?: Logger;
 }
 
-export interface LastTransaction {
-  status: ZvtMessage;
-  copies: ReceiptCopy[];
-}
+export type { LastTransaction } from './flow-sim.js';
 
-export class ZvtTerminalSimulator {
+export class ZvtTerminalSimulator implements FlowSim {
   readonly ledger = new ZvtLedger();
   readonly tables: ZvtTables;
   readonly cards: CardTable;

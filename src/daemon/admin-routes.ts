@@ -1,8 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
 import { ZvtTerminal } from '../terminal/zvt/index.js';
-import type { Daemon, Route } from './daemon.js';
+import type { Daemon, Route } from './daemon-types.js';
 import { runZvtChecks } from './doctor-zvt.js';
+
+const json = (res: http.ServerResponse, status: number, body: unknown): void => {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+};
 
 async function readJson(req: http.IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
@@ -28,9 +32,6 @@ export function adminGuard(req: http.IncomingMessage, res: http.ServerResponse, 
 
 /** Loopback admin routes for the CLI (`posbridge recover`, `journal`, ...): the token file's token required. */
 export function adminRoutes(): Route[] {
-  const json = (res: http.ServerResponse, status: number, body: unknown): void => {
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-  };
   return [
     {
       method: 'POST',
@@ -103,6 +104,61 @@ export function adminRoutes(): Route[] {
             error: { code: (e as { code?: string }).code ?? 'internal_error', message: (e as Error).message },
           });
         }
+      },
+    },
+  ];
+}
+
+/**
+ * Admin routes for `posbridge pair` and `posbridge tokens` (loopback, the token file's token; never from
+ * a browser: a request with an Origin is refused). The code is also shown on the reader's display when
+ * the reader is idle.
+ */
+export function pairingRoutes(): Route[] {
+  const allowed = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    d: Parameters<Route['handler']>[2],
+  ): boolean => {
+    if (req.headers.origin !== undefined) {
+      json(res, 403, { error: 'forbidden' });
+      return false;
+    }
+    return adminGuard(req, res, d);
+  };
+  return [
+    {
+      method: 'POST',
+      path: '/admin/pair',
+      handler(req, res, d) {
+        if (!allowed(req, res, d)) return;
+        const issued = d.pairing.issueCode();
+        if (d.reader.state === 'idle')
+          void d.reader
+            .displayText(['Pairing code', `${issued.code.slice(0, 3)} ${issued.code.slice(3)}`])
+            .catch(() => undefined);
+        d.logger.info({ expiresAt: issued.expiresAt }, 'pairing code issued');
+        json(res, 200, issued);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/admin/tokens',
+      handler(req, res, d) {
+        if (!allowed(req, res, d)) return;
+        json(res, 200, { tokens: d.pairing.list() });
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/admin/tokens/*',
+      handler(req, res, d) {
+        if (!allowed(req, res, d)) return;
+        const id = decodeURIComponent((req.url ?? '').split('?')[0]!.slice('/admin/tokens/'.length));
+        const closed = d.pairing.revoke(id);
+        if (closed === undefined) return json(res, 404, { error: 'not_found' });
+        d.logger.info({ tokenId: id, sessionsClosed: closed }, 'paired token revoked');
+        json(res, 200, { revoked: id, sessionsClosed: closed });
       },
     },
   ];

@@ -9,7 +9,7 @@ import {
   type TokenVerifier,
 } from '../api/index.js';
 import type { CardReader, ReaderInfo } from '../terminal/reader.js';
-import type { Daemon } from './daemon.js';
+import type { Daemon } from './daemon-types.js';
 
 /** The token file's token (scripts, QA). Pairing (paired per-origin tokens) adds to this store. */
 export function tokenVerifier(daemon: Pick<Daemon, 'token'>, extra?: TokenVerifier): TokenVerifier {

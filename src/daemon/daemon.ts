@@ -18,19 +18,12 @@ import { qrProvidersFromConfig } from './qr-providers.js';
 import type { DaemonConfig } from './config.js';
 import type { ApiServer } from '../api/index.js';
 import { WebhookDelivery, type WebhookTimers } from '../api/webhooks.js';
-import { adminRoutes } from './admin-routes.js';
+import { adminRoutes, pairingRoutes } from './admin-routes.js';
 import { attachApi } from './api-wiring.js';
 import { metricsText } from './metrics.js';
-import { Pairing, pairingRoutes } from './pairing.js';
+import { Pairing } from './pairing.js';
+import type { Daemon, RecoveryResult, Route } from './daemon-types.js';
 import { ensureStateDir, loadOrCreateToken } from './state-dir.js';
-
-/** An extra HTTP route a composition (the demo, the engine runner) adds to the daemon's server. */
-export interface Route {
-  method: string;
-  /** Exact path, or a prefix when it ends with `*`. */
-  path: string;
-  handler: (req: http.IncomingMessage, res: http.ServerResponse, daemon: Daemon) => void | Promise<void>;
-}
 
 export interface DaemonOptions {
   config: DaemonConfig;
@@ -54,42 +47,7 @@ export interface DaemonOptions {
   webhookTimers?: Partial<WebhookTimers>;
 }
 
-export interface Daemon {
-  readonly config: DaemonConfig;
-  readonly logger: Logger;
-  readonly journal: Journal;
-  readonly engine: Engine;
-  readonly host: HostLink;
-  readonly reader: CardReader;
-  /** The integrated terminal (ZVT) that takes the payments, when one is configured. */
-  readonly integrated: IntegratedTerminal | undefined;
-  readonly server: http.Server;
-  readonly token: string;
-  /** Paired CRM pages: one-time codes and per-origin tokens (`posbridge pair`, `posbridge tokens`). */
-  readonly pairing: Pairing;
-  /** Batch close and reports (`settlement.run`, `settlement.report`). */
-  readonly settlement: SettlementService;
-  /** The bound port (after start). */
-  port: number;
-  /**
-   * Listens, then starts the reader, the host link, store-and-forward and start-up recovery. When it
-   * cannot listen (port in use) it closes everything it opened (journal and its lock included) and
-   * rejects with the listen error: nothing is left running.
-   */
-  start(): Promise<{ port: number }>;
-  /**
-   * Start-up recovery's result once it has run (`examined`, `actions`); undefined when it failed or the
-   * daemon stopped first. Resolves only after `start()`.
-   */
-  recovered(): Promise<RecoveryResult | undefined>;
-  stop(): Promise<void>;
-  health(): Record<string, unknown>;
-}
-
-export interface RecoveryResult {
-  examined: number;
-  actions: Record<string, number>;
-}
+export type { Daemon, RecoveryResult, Route } from './daemon-types.js';
 
 /** The composition root: journal, keys, reader, host link, engine, HTTP server. */
 export async function createDaemon(options: DaemonOptions): Promise<Daemon> {

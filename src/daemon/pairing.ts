@@ -9,11 +9,8 @@
  */
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type http from 'node:http';
 import { join } from 'node:path';
 import { ApiError, type TokenCheck, type TokenVerifier } from '../api/index.js';
-import { adminGuard } from './admin-routes.js';
-import type { Route } from './daemon.js';
 
 export const PAIRED_TOKENS_FILE = 'paired-tokens.json';
 
@@ -181,63 +178,4 @@ export class Pairing implements TokenVerifier {
   onRevoke(listener: (id: string) => number | void): void {
     this.revokeListeners.push(listener);
   }
-}
-
-const json = (res: http.ServerResponse, status: number, body: unknown): void => {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-};
-
-/**
- * Admin routes for `posbridge pair` and `posbridge tokens` (loopback, the token file's token; never from
- * a browser: a request with an Origin is refused). The code is also shown on the reader's display when
- * the reader is idle.
- */
-export function pairingRoutes(): Route[] {
-  const allowed = (
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    d: Parameters<Route['handler']>[2],
-  ): boolean => {
-    if (req.headers.origin !== undefined) {
-      json(res, 403, { error: 'forbidden' });
-      return false;
-    }
-    return adminGuard(req, res, d);
-  };
-  return [
-    {
-      method: 'POST',
-      path: '/admin/pair',
-      handler(req, res, d) {
-        if (!allowed(req, res, d)) return;
-        const issued = d.pairing.issueCode();
-        if (d.reader.state === 'idle')
-          void d.reader
-            .displayText(['Pairing code', `${issued.code.slice(0, 3)} ${issued.code.slice(3)}`])
-            .catch(() => undefined);
-        d.logger.info({ expiresAt: issued.expiresAt }, 'pairing code issued');
-        json(res, 200, issued);
-      },
-    },
-    {
-      method: 'GET',
-      path: '/admin/tokens',
-      handler(req, res, d) {
-        if (!allowed(req, res, d)) return;
-        json(res, 200, { tokens: d.pairing.list() });
-      },
-    },
-    {
-      method: 'DELETE',
-      path: '/admin/tokens/*',
-      handler(req, res, d) {
-        if (!allowed(req, res, d)) return;
-        const id = decodeURIComponent((req.url ?? '').split('?')[0]!.slice('/admin/tokens/'.length));
-        const closed = d.pairing.revoke(id);
-        if (closed === undefined) return json(res, 404, { error: 'not_found' });
-        d.logger.info({ tokenId: id, sessionsClosed: closed }, 'paired token revoked');
-        json(res, 200, { revoked: id, sessionsClosed: closed });
-      },
-    },
-  ];
 }

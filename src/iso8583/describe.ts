@@ -1,6 +1,6 @@
 import { Pan, SensitiveBytes } from '../card/index.js';
 import { Composite } from './composite.js';
-import type { Dialect } from './dialect.js';
+import type { DialectFile, FieldSpec } from './dialect-spec.js';
 import type { Iso8583Message } from './message.js';
 import { toHex } from './encodings/hex.js';
 
@@ -16,8 +16,15 @@ export interface DescribeOptions {
   renderContent?: Record<string, (bytes: Buffer) => string>;
 }
 
+/** What describing needs of a dialect (the `Dialect` class fits; no import of it, which imports this). */
+export interface DescribableDialect {
+  readonly name: string;
+  readonly spec: Pick<DialectFile, 'mtiNames'>;
+  fieldSpec(mti: string, field: number): FieldSpec | undefined;
+}
+
 export function describeMessage(
-  dialect: Dialect,
+  dialect: DescribableDialect,
   message: Iso8583Message,
   options: DescribeOptions = {},
 ): string {

@@ -1,0 +1,21 @@
+/** The running host simulator as its control API and tests see it (apart from index.ts, which starts it). */
+import type { Dialect } from '../../src/iso8583/index.js';
+import type { CardTable } from '../shared/cards.js';
+import type { FaultRules } from './faults.js';
+import type { Ledger } from './ledger.js';
+export interface HostSimulator {
+  readonly isoPort: number;
+  readonly controlPort: number | undefined;
+  readonly ledger: Ledger;
+  readonly faults: FaultRules;
+  readonly cards: CardTable;
+  readonly dialect: Dialect;
+  /** Open terminal connections. */
+  readonly connections: number;
+  /** Back to opening balances, no transactions, no faults (terminal keys are kept). */
+  reset(): void;
+  /** Writes the settlement file for a filter now; returns its path and content. */
+  writeSettlementFile(filter?: { tid?: string; batch?: string }): Promise<{ path: string; csv: string }>;
+  /** Stops listening, closes every connection, flushes the ledger. */
+  close(): Promise<void>;
+}
