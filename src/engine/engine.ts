@@ -58,6 +58,13 @@ export interface EngineDeps {
   now?: () => Date;
 }
 
+/** What a state change may set besides the state (see `Engine.transition`). */
+export interface TransitionPatch {
+  reason?: string | null;
+  approvedAmount?: number;
+  responseCode?: string;
+}
+
 export interface OperationRequest {
   kind: OperationKind;
   idempotencyKey: string;
@@ -169,7 +176,6 @@ export class Engine extends EventEmitter {
       transition: (id, state, patch) => this.transition(id, state, patch),
       emitDurable: (seq, id, type, data) => this.emitDurable(seq, id, type, data),
       cancelRequested: (id) => this.cancelRequested(id),
-      resultPayload,
       stopping: () => this.stopping,
     });
     this.integrated = deps.integrated;
@@ -1449,16 +1455,26 @@ export class Engine extends EventEmitter {
         this.journal.updateSaf(s.id, { status: 'cancelled' });
   }
 
-  private transition(id: string, state: OperationState, patch: { reason?: string }): void {
+  /**
+   * The one way an operation changes state outside the write-ahead steps: the new state (with the facts
+   * that go with it), PAN erased and the result queued for the CRM backend when it is final, the durable
+   * event; `within` adds writes of the caller's to the same transaction (one fsync).
+   */
+  private transition(id: string, state: OperationState, patch: TransitionPatch, within?: () => void): void {
+    const reason = patch.reason ?? null;
     const seq = this.journal.transaction(() => {
-      const op = this.journal.updateOperation(id, { state, ...patch });
+      within?.();
+      const op = this.journal.updateOperation(id, { ...patch, state, reason });
       if (FINAL_STATES.has(state)) {
         this.journal.erasePan(id);
-        this.journal.enqueueOutbox('payment.result', resultPayload(op));
+        this.journal.enqueueOutbox(
+          state === 'needs_attention' ? 'payment.needs_attention' : 'payment.result',
+          resultPayload(op),
+        );
       }
-      return this.journal.appendEvent(id, 'operation.state', { state, reason: patch.reason ?? null });
+      return this.journal.appendEvent(id, 'operation.state', { state, reason });
     });
-    this.emitDurable(seq, id, 'operation.state', { state, reason: patch.reason ?? null });
+    this.emitDurable(seq, id, 'operation.state', { state, reason });
   }
 
   private crash(id: string, e: unknown): void {

@@ -47,7 +47,13 @@ export interface IntegratedFlowDeps {
   now: () => Date;
   logger?: Logger;
   /** The engine's state transition (journal + event + outbox for final states). */
-  transition(id: string, state: OperationState, patch: { reason?: string }): void;
+  /** The engine's state change (journal, outbox for final states, event); `within` joins its transaction. */
+  transition(
+    id: string,
+    state: OperationState,
+    patch: { reason?: string | null; approvedAmount?: number; responseCode?: string },
+    within?: () => void,
+  ): void;
   emitDurable(seq: number, id: string, type: string, data: Record<string, unknown>): void;
   emitProgress(id: string, e: IntegratedProgressEvent): void;
   cancelRequested(id: string): boolean;
@@ -371,23 +377,14 @@ export class IntegratedFlow {
     state: 'completed' | 'declined' | 'failed' | 'reversed' | 'needs_attention',
     reason: string | null,
     extra: { resultCode?: string },
-    settle: () => void = () => undefined,
+    settle?: () => void,
   ): void {
-    const { journal } = this.d;
-    const seq = journal.transaction(() => {
-      settle();
-      const done = journal.updateOperation(id, {
-        state,
-        reason,
-        ...(extra.resultCode ? { responseCode: extra.resultCode } : {}),
-      });
-      journal.enqueueOutbox(
-        state === 'needs_attention' ? 'payment.needs_attention' : 'payment.result',
-        this.d.resultPayload(done),
-      );
-      return journal.appendEvent(id, 'operation.state', { state, reason });
-    });
-    this.d.emitDurable(seq, id, 'operation.state', { state, reason });
+    this.d.transition(
+      id,
+      state,
+      { reason, ...(extra.resultCode ? { responseCode: extra.resultCode } : {}) },
+      settle,
+    );
   }
 }
 

@@ -46,10 +46,15 @@ export interface QrFlowDeps {
   terminalId: string;
   now: () => Date;
   logger?: Logger;
-  transition(id: string, state: OperationState, patch: { reason?: string }): void;
+  /** The engine's state change (journal, outbox for final states, event); `within` joins its transaction. */
+  transition(
+    id: string,
+    state: OperationState,
+    patch: { reason?: string | null; approvedAmount?: number; responseCode?: string },
+    within?: () => void,
+  ): void;
   emitDurable(seq: number, id: string, type: string, data: Record<string, unknown>): void;
   cancelRequested(id: string): boolean;
-  resultPayload(op: OperationRow): Record<string, unknown>;
   stopping(): boolean;
 }
 
@@ -281,11 +286,6 @@ export class QrFlow {
     await this.refund(again, original, method);
   }
 
-  /** Cancel from the operator while waiting: the waiting loop sees it and closes / reverses. */
-  cancelRequestedWhileWaiting(): void {
-    // Nothing to do here: `await` looks at the journaled cancel on every poll.
-  }
-
   // -------------------------------------------------------------- journal steps
 
   private writeAhead(op: OperationRow, purpose: string, facts: QrFacts): void {
@@ -360,20 +360,7 @@ export class QrFlow {
     reason: string | null,
     approvedAmount?: number,
   ): void {
-    const { journal } = this.d;
-    const seq = journal.transaction(() => {
-      const done = journal.updateOperation(id, {
-        state,
-        reason,
-        ...(approvedAmount !== undefined ? { approvedAmount } : {}),
-      });
-      journal.enqueueOutbox(
-        state === 'needs_attention' ? 'payment.needs_attention' : 'payment.result',
-        this.d.resultPayload(done),
-      );
-      return journal.appendEvent(id, 'operation.state', { state, reason });
-    });
-    this.d.emitDurable(seq, id, 'operation.state', { state, reason });
+    this.d.transition(id, state, { reason, ...(approvedAmount !== undefined ? { approvedAmount } : {}) });
   }
 }
 

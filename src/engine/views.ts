@@ -1,4 +1,5 @@
-import type { OperationRow } from '../journal/index.js';
+import { FINAL_STATES, type OperationRow } from '../journal/index.js';
+import { qrFactsOf, qrMethodOf } from './qr-flow.js';
 
 /** What the CRM sees of an operation: no card data beyond the masked PAN and token facts. */
 export interface OperationView {
@@ -94,7 +95,7 @@ export function toView(op: OperationRow, referencing: readonly OperationRow[]): 
     refundedAmount,
     capturedAmount,
     cancelRequested: op.cancelRequested != null,
-    method: qrOf(op)?.method ?? 'card',
+    method: qrMethodOf(op) ?? 'card',
     qr: qrView(op),
     result: op.result,
     createdAt: op.createdAt,
@@ -117,39 +118,17 @@ export interface OrderSummary {
   operations: OperationView[];
 }
 
-function qrOf(op: OperationRow):
-  | {
-      method: 'alipay' | 'wechat';
-      mode: 'qr' | 'code';
-      qrContent?: string;
-      expiresAt?: string;
-      tradeNo?: string;
-      buyer?: string;
-    }
-  | undefined {
-  const m = /^qr:(alipay|wechat)$/.exec(op.readerId ?? '');
-  if (!m) return undefined;
-  const facts = (op.result as { qr?: Record<string, string> } | null)?.qr;
-  return {
-    method: m[1] as 'alipay' | 'wechat',
-    mode: facts?.['mode'] === 'code' ? 'code' : 'qr',
-    ...(facts ?? {}),
-  };
-}
-
 function qrView(op: OperationRow): OperationView['qr'] {
-  const q = qrOf(op);
-  if (!q) return null;
-  const open = !['completed', 'declined', 'reversed', 'cancelled', 'failed', 'needs_attention'].includes(
-    op.state,
-  );
+  const method = qrMethodOf(op);
+  if (!method) return null;
+  const q = qrFactsOf(op);
   return {
-    method: q.method,
-    mode: q.mode,
+    method,
+    mode: q?.mode ?? 'qr',
     // The QR is shown only while it can still be paid.
-    qrContent: open && op.kind === 'sale' ? (q.qrContent ?? null) : null,
-    expiresAt: q.expiresAt ?? null,
-    tradeNo: q.tradeNo ?? null,
-    buyer: q.buyer ?? null,
+    qrContent: !FINAL_STATES.has(op.state) && op.kind === 'sale' ? (q?.qrContent ?? null) : null,
+    expiresAt: q?.expiresAt ?? null,
+    tradeNo: q?.tradeNo ?? null,
+    buyer: q?.buyer ?? null,
   };
 }
