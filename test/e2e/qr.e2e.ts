@@ -128,7 +128,7 @@ const fen = (text: string | null): number => {
 // ------------------------------------------------------------------ tests
 
 describe('scan-to-pay on the demo CRM page', () => {
-  it('one order paid by card, Alipay QR and WeChat payment code, each partly refunded: it adds up', async () => {
+  it('one order paid by card, Alipay QR, WeChat Pay QR and a WeChat payment code, each partly refunded: it adds up', async () => {
     await chooseOrder('CAR-2024-0001'); // ¥128,000.00
 
     // 1. Card.
@@ -155,9 +155,22 @@ describe('scan-to-pay on the demo CRM page', () => {
     expect(await page.locator(`${row(alipay)} button[data-action="sign"]`).count()).toBe(0);
     await page.waitForSelector('#sim-qr[data-payment-id=""]');
 
-    // 3. WeChat Pay payment code, typed as a keyboard-wedge scanner does (digits, then Enter).
+    // 3. WeChat Pay QR: the same flow through the WeChat gateway.
     expect(await page.textContent('#order-due')).toBe('¥37,999.22');
-    await page.fill('#pay-amount', '37999.22');
+    const wechatQr = await payByQr('30000.00', 'wechat');
+    expect(await page.textContent('#live-prompt')).toBe(
+      'Waiting: the customer scans this code with WeChat Pay and pays ¥30,000.00',
+    );
+    await page.waitForSelector(`#sim-qr[data-payment-id="${wechatQr}"]`);
+    await page.click('#sim-qr-pay');
+    await waitForState(wechatQr, 'completed');
+    await page.waitForSelector(`${row(wechatQr)}[data-method="wechat"]`);
+    expect(await page.textContent('#live-prompt')).toContain('Paid with WeChat Pay: ¥30,000.00');
+    await page.waitForSelector('#sim-qr[data-payment-id=""]');
+
+    // 4. WeChat Pay payment code for the rest, typed as a keyboard-wedge scanner does (digits, then Enter).
+    expect(await page.textContent('#order-due')).toBe('¥7,999.22');
+    await page.fill('#pay-amount', '7999.22');
     const wechat = await started(async () => {
       await page.click('#pay-code');
       await page.keyboard.type('134567890123456789');
@@ -166,18 +179,20 @@ describe('scan-to-pay on the demo CRM page', () => {
     await waitForState(wechat, 'completed');
     await page.waitForSelector(`${row(wechat)}[data-method="wechat"]`);
     expect(await page.inputValue('#pay-code')).toBe('');
-    expect(await page.textContent('#live-prompt')).toContain('Paid with WeChat Pay: ¥37,999.22');
+    expect(await page.textContent('#live-prompt')).toContain('Paid with WeChat Pay: ¥7,999.22');
     await page.waitForSelector('#order-due:has-text("paid in full")');
 
     // 4. Part of each refunded.
     const refunds = [
       await refund(card, '1000.07'),
       await refund(alipay, '888.88'),
+      await refund(wechatQr, '3000.01'),
       await refund(wechat, '12.34'),
     ];
-    await page.waitForSelector('#order-refunded:has-text("¥1,901.29")');
+    await page.waitForSelector('#order-refunded:has-text("¥4,901.30")');
     expect(await page.textContent(row(alipay))).toContain('refunded ¥888.88 of ¥40,000.45');
-    expect(await page.textContent(row(wechat))).toContain('refunded ¥12.34 of ¥37,999.22');
+    expect(await page.textContent(row(wechatQr))).toContain('refunded ¥3,000.01 of ¥30,000.00');
+    expect(await page.textContent(row(wechat))).toContain('refunded ¥12.34 of ¥7,999.22');
 
     // 5. The order view adds up to the fen: its totals against the payments it lists.
     const rows = await page.$$eval('#order-payments li.payment', (els) =>
@@ -190,9 +205,9 @@ describe('scan-to-pay on the demo CRM page', () => {
     );
     const sum = (kind: string) =>
       rows.filter((r) => r.kind === kind && r.state === 'completed').reduce((a, r) => a + r.amount, 0);
-    expect(rows.map((r) => r.id).sort()).toEqual([card, alipay, wechat, ...refunds].sort());
+    expect(rows.map((r) => r.id).sort()).toEqual([card, alipay, wechatQr, wechat, ...refunds].sort());
     expect(sum('sale')).toBe(12_800_000);
-    expect(sum('refund')).toBe(190_129);
+    expect(sum('refund')).toBe(490_130);
     expect(fen(await page.textContent('#order-paid'))).toBe(sum('sale'));
     expect(fen(await page.textContent('#order-refunded'))).toBe(sum('refund'));
     expect(fen(await page.textContent('#order-due'))).toBe(12_800_000 - sum('sale') + sum('refund'));
