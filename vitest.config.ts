@@ -1,8 +1,18 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // The client package's sources (as tsconfig.json's paths), not its built dist/.
+    alias: [
+      {
+        find: /^@posbridge\/client$/,
+        replacement: fileURLToPath(new URL('./packages/client/src/index.ts', import.meta.url)),
+      },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,

@@ -13,12 +13,12 @@ import { existsSync } from 'node:fs';
 import type http from 'node:http';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import pino, { type LoggerOptions } from 'pino';
 import { cardLogOptions } from '../src/card/index.js';
 import { shellQuote } from '../src/daemon/commands.js';
 import { parseConfig } from '../src/daemon/config.js';
 import { createDaemon, type Daemon, type Route } from '../src/daemon/daemon.js';
+import { parseCommandArgs } from '../src/daemon/cli-args.js';
 import { CliFailure, describeFailure, EXIT, parsePortOption } from '../src/daemon/failures.js';
 import { recoveryLine, stopOnSignal, watchSignals } from '../src/daemon/lifecycle.js';
 import { removeDaemonFile, writeDaemonFile } from '../src/daemon/running.js';
@@ -27,6 +27,7 @@ import { crmRoutes, demoTokenRoute } from './crm/routes.js';
 import { startHostSimulator } from './host/index.js';
 import { DEFAULT_SERIAL_NUMBER, startReaderSimulator } from './reader/index.js';
 import { DEFAULT_SIM_PASSWORD, startZvtSimulator, type ZvtSimulatorHandle } from './zvt/index.js';
+import { relayQrNotification } from './qr/forwarder.js';
 import { startQrSimulator } from './qr/index.js';
 import { qrProvidersFor } from './qr/providers.js';
 
@@ -77,6 +78,23 @@ export function demoStateDir(env: NodeJS.ProcessEnv = process.env): string {
 export const SIMULATORS_SUBDIR = 'simulators';
 
 /** Forwards /sim/<name>/<rest> to a simulator's loopback control API. */
+/** Where the demo's QR simulator sends its notifications (the demo's stand-in for a CRM backend). */
+const QR_NOTIFY_RELAY = '/demo/qr-notify';
+
+/**
+ * The demo's stand-in for the CRM backend that receives the providers' notifications (docs/qr.md
+ * "Notifications"): it forwards each to the daemon's authenticated `/qr/notify/<provider>` with the
+ * token, body and signature headers as received, and answers the simulator with the daemon's answer.
+ */
+function qrNotifyRelayRoute(): Route {
+  return {
+    method: 'POST',
+    path: QR_NOTIFY_RELAY,
+    handler: (req, res, d) =>
+      relayQrNotification(req, res, () => ({ url: `http://127.0.0.1:${d.port}`, token: d.token })),
+  };
+}
+
 function proxy(prefix: string, port: () => number | undefined): Route[] {
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const target = port();
@@ -214,6 +232,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         // The demo CRM page (simulators/crm) and, for it only, the token (see simulators/crm/routes.ts).
         ...crmRoutes(),
         demoTokenRoute(),
+        qrNotifyRelayRoute(),
         ...(options.routes ?? []),
       ],
       extraOrigins: (port) => [`http://127.0.0.1:${port}`, `http://localhost:${port}`],
@@ -222,6 +241,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     const { port } = await daemon.start();
     // So `posbridge pair`, `token`, `doctor`... with POSBRIDGE_HOME=<stateDir> find this daemon.
     writeDaemonFile(stateDir, { pid: process.pid, port });
+    // The providers' notifications reach the daemon as a deployment's do: through "the CRM backend".
+    qrSim.setNotifyUrl(`http://127.0.0.1:${port}${QR_NOTIFY_RELAY}`);
     return {
       daemon,
       port,
@@ -247,31 +268,32 @@ const DEMO_PORT_FIX =
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+export const DEMO_USAGE =
+  'usage: posbridge-sim demo [--terminal reader|zvt] [--port 7583] [--home <dir>] [--log-level warn]\n' +
+  '--terminal reader (default): a card reader simulator and an acquirer host simulator; zvt: a ZVT\n' +
+  'terminal simulator over TCP (an integrated terminal that does its own acquiring; docs/zvt.md).\n' +
+  "State directory: --home, else POSBRIDGE_HOME, else ~/.posbridge-demo; it is the daemon's, so\n" +
+  '`POSBRIDGE_HOME=<it> posbridge token` (doctor, journal, pair...) finds this daemon; the simulators\n' +
+  'keep their state in its simulators/ subdirectory. Ctrl-C stops (a second Ctrl-C at once).\n' +
+  'Exit codes: as posbridge (posbridge --help): 2 usage, 4 invalid POSBRIDGE_PORT, 5 state directory, 6 port in use.\n';
+
 /**
  * `posbridge-sim demo`. Resolves with the exit code after a stop; a start-up failure rejects with a
  * CliFailure (one line, its exit code) after everything started was closed again.
  */
 export async function runDemoCli(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandArgs({
     args: argv,
     options: {
       port: { type: 'string' },
       home: { type: 'string' },
       'log-level': { type: 'string' },
       terminal: { type: 'string' },
-      help: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    process.stdout.write(
-      'usage: posbridge-sim demo [--terminal reader|zvt] [--port 7583] [--home <dir>] [--log-level warn]\n' +
-        '--terminal reader (default): a card reader simulator and an acquirer host simulator; zvt: a ZVT\n' +
-        'terminal simulator over TCP (an integrated terminal that does its own acquiring; docs/zvt.md).\n' +
-        "State directory: --home, else POSBRIDGE_HOME, else ~/.posbridge-demo; it is the daemon's, so\n" +
-        '`POSBRIDGE_HOME=<it> posbridge token` (doctor, journal, pair...) finds this daemon; the simulators\n' +
-        'keep their state in its simulators/ subdirectory. Ctrl-C stops (a second Ctrl-C at once).\n' +
-        'Exit codes: as posbridge (posbridge --help): 2 usage, 4 invalid POSBRIDGE_PORT, 5 state directory, 6 port in use.\n',
-    );
+    process.stdout.write(DEMO_USAGE);
     return EXIT.ok;
   }
   let port: number | undefined;

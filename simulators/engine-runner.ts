@@ -6,6 +6,16 @@
  *   posbridge-sim engine --dir <stateDir> --host-port <iso port> --reader-port <tcp port> [--port 0]
  *   posbridge-sim engine --dir <stateDir> --zvt-port <zvt port> [--zvt-password 123456] [--port 0]
  *
+ * With --qr-url and --qr-keys-dir (the QR gateway simulator's URL and its --keys-dir) the daemon gets a
+ * `qr` block naming those key files (Alipay and WeChat Pay adapters against the simulator, built by the
+ * daemon's own configuration code); without a host, reader or ZVT terminal it is a scan-to-pay-only
+ * desk (no acquirer link started, no reader). --qr-notify-url is the adapters' notify URL (the CRM
+ * backend's forwarder: simulators/qr/forwarder.ts); --qr-poll-ms, --qr-expiry-seconds and
+ * --qr-paying-timeout-ms run the QR timers short. Notifications reach the daemon's POST /qr/notify/*
+ * with the state directory's token.
+ *
+ *   posbridge-sim engine --dir <stateDir> --qr-url <http://127.0.0.1:port> --qr-keys-dir <dir> [--port 0]
+ *
  * With --zvt-port the daemon is composed with a `zvt` block (an integrated ZVT terminal over TCP on
  * 127.0.0.1, e.g. `posbridge-sim zvt --tcp 0`) and no acquirer link or reader: every payment goes
  * through the terminal (docs/zvt.md). Its ZVT client runs with short reconnect back-off (the simulator
@@ -17,12 +27,13 @@
  * operator's cancel; 409 {error: {code}} e.g. already_completed); GET /healthz.
  * With --webhook-url and --webhook-secret, results go to that URL as signed webhooks (docs/webhooks.md).
  */
+import { readFileSync } from 'node:fs';
 import type http from 'node:http';
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { join, resolve } from 'node:path';
+import { parseCommandArgs, UsageError } from '../src/daemon/cli-args.js';
 import pino, { type LoggerOptions } from 'pino';
 import { cardLogOptions } from '../src/card/index.js';
-import { parseConfig } from '../src/daemon/config.js';
+import { parseConfig, type DaemonConfig, type QrEntry } from '../src/daemon/config.js';
 import { createDaemon, type Daemon, type Route } from '../src/daemon/daemon.js';
 import { EngineError } from '../src/engine/index.js';
 import { ZvtTerminal, type ZvtTimers } from '../src/terminal/zvt/index.js';
@@ -114,8 +125,56 @@ export const CONTROL_ROUTES: Route[] = [
   },
 ];
 
+/**
+ * The daemon's `qr` block for the QR gateway simulator at `url` whose test-only keys are in `keysDir`
+ * (`posbridge-sim qr --keys-dir`): the configuration names the key files, as a deployment's does.
+ */
+export function qrConfigForSimulator(url: string, keysDir: string, notifyUrl: string): QrEntry {
+  const dir = resolve(keysDir);
+  const ids = JSON.parse(readFileSync(join(dir, 'ids.json'), 'utf8')) as {
+    alipay: { appId: string };
+    wechat: { mchid: string; appid: string; merchantSerialNo: string; platformSerialNo: string };
+  };
+  return {
+    alipay: {
+      appId: ids.alipay.appId,
+      gatewayUrl: `${url}/gateway.do`,
+      appPrivateKeyFile: join(dir, 'alipay-app-private.pem'),
+      alipayPublicKeyFile: join(dir, 'alipay-public.pem'),
+      notifyUrl,
+    },
+    wechat: {
+      mchid: ids.wechat.mchid,
+      appid: ids.wechat.appid,
+      baseUrl: url,
+      merchantPrivateKeyFile: join(dir, 'wechat-merchant-private.pem'),
+      merchantSerialNo: ids.wechat.merchantSerialNo,
+      platformPublicKeys: { [ids.wechat.platformSerialNo]: join(dir, 'wechat-platform-public.pem') },
+      apiV3KeyFile: join(dir, 'wechat-apiv3.key'),
+      apiV2KeyFile: join(dir, 'wechat-apiv2.key'),
+      notifyUrl,
+    },
+  };
+}
+
+const positive = (v: string | undefined, what: string): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${what} must be a positive number`);
+  return n;
+};
+
+export const ENGINE_USAGE =
+  'usage: posbridge-sim engine --dir <stateDir> --host-port <port> --reader-port <port> [--port 0] [--response-ms 1500]\n' +
+  '       posbridge-sim engine --dir <stateDir> --zvt-port <port> [--zvt-password 123456] [--port 0]\n' +
+  '                                                       a ZVT terminal (posbridge-sim zvt) takes the payments\n' +
+  '       posbridge-sim engine --dir <stateDir> --qr-url <url> --qr-keys-dir <dir> [--qr-notify-url <url>]\n' +
+  '                            [--qr-poll-ms 150] [--qr-expiry-seconds 3] [--qr-paying-timeout-ms 2500]\n' +
+  '                                                       scan-to-pay against posbridge-sim qr (also with the others)\n' +
+  '       [--webhook-url <url> --webhook-secret <secret>]   result webhooks (short back-off: 100 ms to 1 s)\n';
+
 export async function runEngineCli(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandArgs({
     args: argv,
     options: {
       dir: { type: 'string' },
@@ -128,21 +187,45 @@ export async function runEngineCli(argv: string[]): Promise<number> {
       'log-level': { type: 'string', default: 'info' },
       'webhook-url': { type: 'string' },
       'webhook-secret': { type: 'string' },
-      help: { type: 'boolean', default: false },
+      'qr-url': { type: 'string' },
+      'qr-keys-dir': { type: 'string' },
+      'qr-notify-url': { type: 'string' },
+      'qr-poll-ms': { type: 'string' },
+      'qr-expiry-seconds': { type: 'string' },
+      'qr-paying-timeout-ms': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    process.stdout.write(ENGINE_USAGE);
+    return 0;
+  }
   const zvtPort = values['zvt-port'];
   const readerPath = values['host-port'] !== undefined && values['reader-port'] !== undefined;
-  if (values.help || !values.dir || (!zvtPort && !readerPath)) {
-    process.stdout.write(
-      'usage: posbridge-sim engine --dir <stateDir> --host-port <port> --reader-port <port> [--port 0] [--response-ms 1500]\n' +
-        '       posbridge-sim engine --dir <stateDir> --zvt-port <port> [--zvt-password 123456] [--port 0]\n' +
-        '                                                       a ZVT terminal (posbridge-sim zvt) takes the payments\n' +
-        '       [--webhook-url <url> --webhook-secret <secret>]   result webhooks (short back-off: 100 ms to 1 s)\n',
+  const qrUrl = values['qr-url'];
+  const qrKeys = values['qr-keys-dir'];
+  const qrOnly = !zvtPort && !readerPath && qrUrl !== undefined && qrKeys !== undefined;
+  if (!values.dir) throw new UsageError('needs --dir <stateDir>');
+  if (!qrUrl !== !qrKeys) throw new UsageError('--qr-url and --qr-keys-dir go together');
+  if (!zvtPort && !readerPath && !qrOnly)
+    throw new UsageError(
+      'needs a terminal: --host-port and --reader-port, or --zvt-port, or --qr-url with --qr-keys-dir',
     );
-    return values.help ? 0 : 2;
+  let qrTimers: { pollMs?: number; expirySeconds?: number; payingTimeoutMs?: number };
+  try {
+    const pollMs = positive(values['qr-poll-ms'], '--qr-poll-ms');
+    const expirySeconds = positive(values['qr-expiry-seconds'], '--qr-expiry-seconds');
+    const payingTimeoutMs = positive(values['qr-paying-timeout-ms'], '--qr-paying-timeout-ms');
+    qrTimers = {
+      ...(pollMs ? { pollMs } : {}),
+      ...(expirySeconds ? { expirySeconds } : {}),
+      ...(payingTimeoutMs ? { payingTimeoutMs } : {}),
+    };
+  } catch (e) {
+    process.stderr.write(`posbridge-sim engine: ${(e as Error).message}\n`);
+    return 2;
   }
-  const config = parseConfig(
+  const parsed = parseConfig(
     {
       port: Number(values.port),
       stateDir: values.dir,
@@ -152,7 +235,10 @@ export async function runEngineCli(argv: string[]): Promise<number> {
       merchantId: '898310048160001',
       ...(values['host-port'] !== undefined
         ? { host: { address: '127.0.0.1', port: Number(values['host-port']) } }
-        : {}),
+        : qrOnly
+          ? // The configuration wants a card path; a scan-to-pay-only runner starts neither (below).
+            { host: { address: '127.0.0.1', port: 1 } }
+          : {}),
       ...(values['reader-port'] !== undefined
         ? {
             readers: [
@@ -164,6 +250,11 @@ export async function runEngineCli(argv: string[]): Promise<number> {
               },
             ],
           }
+        : qrOnly
+          ? { readers: [{ transport: 'tcp', host: '127.0.0.1', port: 9, pairedSerials: [] }] }
+          : {}),
+      ...(qrUrl && qrKeys
+        ? { qr: qrConfigForSimulator(qrUrl, qrKeys, values['qr-notify-url'] ?? `${qrUrl}/notify-sink`) }
         : {}),
       ...(zvtPort
         ? { zvt: { tcp: { host: '127.0.0.1', port: Number(zvtPort) }, password: values['zvt-password'] } }
@@ -185,6 +276,7 @@ export async function runEngineCli(argv: string[]): Promise<number> {
     'engine runner',
     {},
   );
+  const config: DaemonConfig = qrOnly ? { ...parsed, hostEnabled: false, readers: [] } : parsed;
   const logger = pino(
     {
       ...(cardLogOptions() as unknown as LoggerOptions),
@@ -209,6 +301,7 @@ export async function runEngineCli(argv: string[]): Promise<number> {
     logger,
     ...(integrated ? { integrated } : {}),
     engineConfig: { readerRecoveryMs: 3000, inquiryWaitMs: 2000 },
+    qrTimers,
     webhookTimers: { pollMs: 100, backoffInitialMs: 100, backoffMaxMs: 1000, requestTimeoutMs: 2000 },
   });
   const { port } = await daemon.start();

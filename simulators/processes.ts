@@ -4,7 +4,7 @@
  * demo as child processes with every output line timestamped (`spawnCli`), for the daemon's tests.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync, type WriteStream } from 'node:fs';
+import { existsSync, readdirSync, statSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,30 @@ export function simCli(): string[] {
   return existsSync(built) && process.env['CHAOS_USE_TSX'] !== '1'
     ? [built]
     : ['--import', 'tsx', join(ROOT, 'simulators', 'cli.ts')];
+}
+
+/** The newest modification time (ms) of the TypeScript sources under `dirs` (relative to the root). */
+function newestSource(dirs: string[]): number {
+  let newest = 0;
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  for (const d of dirs) if (existsSync(join(ROOT, d))) walk(join(ROOT, d));
+  return newest;
+}
+
+/**
+ * `simCli()`, but through tsx when the build is older than a source under src/ or simulators/ (a stale
+ * build would run yesterday's engine): for runs that must test the code as it is now.
+ */
+export function freshSimCli(): string[] {
+  const built = join(ROOT, 'dist', 'simulators', 'cli.js');
+  const stale = !existsSync(built) || statSync(built).mtimeMs < newestSource(['src', 'simulators']);
+  return stale ? ['--import', 'tsx', join(ROOT, 'simulators', 'cli.ts')] : simCli();
 }
 
 /** How to run `posbridge`: the built CLI when there is one (what users run), else through tsx. */
@@ -152,10 +176,13 @@ export interface Proc {
   ready: Record<string, unknown>;
 }
 
-/** Spawns `posbridge-sim <args>`, resolves on its JSON ready line; stderr (and stdout lines) go to `log`. */
-export function startSim(args: string[], log: WriteStream): Promise<Proc> {
+/**
+ * Spawns `posbridge-sim <args>` (`cli`: how, default `simCli()`), resolves on its JSON ready line; stderr
+ * (and stdout lines) go to `log`.
+ */
+export function startSim(args: string[], log: WriteStream, cli: string[] = simCli()): Promise<Proc> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...simCli(), ...args], {
+    const child = spawn(process.execPath, [...cli, ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

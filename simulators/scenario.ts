@@ -505,7 +505,7 @@ export function formatResult(r: ScenarioResult): string {
   return lines.join('\n');
 }
 
-const USAGE = `usage: posbridge-sim run [--check] <scenario.json> [...]
+export const USAGE = `usage: posbridge-sim run [--check] <scenario.json> [...]
        posbridge-sim run --schema
 Shipped scenarios: simulators/scenarios/*.json; the format: docs/qa-scenarios.md.
 Every file is validated before anything starts. Exit 0 when all pass, 1 when an expectation or a
@@ -515,9 +515,16 @@ control-API request fails, 2 when a file is invalid (nothing was run).
 `;
 
 export async function runScenarioCli(argv: string[]): Promise<number> {
-  if (!argv.length || argv.includes('--help')) {
+  if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(USAGE);
-    return argv.length ? 0 : 2;
+    return 0;
+  }
+  if (!argv.length) {
+    process.stderr.write(
+      'posbridge-sim run: needs scenario file(s), e.g. simulators/scenarios/01-approved.json\n',
+    );
+    process.stdout.write(USAGE);
+    return 2;
   }
   if (argv.includes('--schema')) {
     process.stdout.write(`${JSON.stringify(scenarioSchema(), null, 2)}\n`);
@@ -527,7 +534,10 @@ export async function runScenarioCli(argv: string[]): Promise<number> {
   const files = argv.filter((a) => a !== '--check');
   const unknown = files.filter((a) => a.startsWith('--'));
   if (unknown.length || !files.length) {
-    process.stderr.write(`${unknown.length ? `unknown option ${unknown.join(', ')}\n` : ''}${USAGE}`);
+    process.stderr.write(
+      `posbridge-sim run: ${unknown.length ? `unknown option ${unknown.join(', ')}` : 'needs scenario file(s) to check'}\n`,
+    );
+    process.stdout.write(USAGE);
     return 2;
   }
   const scenarios: Scenario[] = [];

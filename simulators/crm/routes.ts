@@ -3,7 +3,7 @@
  *
  *   GET /                 index.html
  *   GET /crm/<file>       the page's ESM JavaScript and CSS (simulators/crm/, served as they are)
- *   GET /client/<file>.js the typed client, compiled (dist/src/api/client/; `npm run build`)
+ *   GET /client/<file>.js the typed client, @posbridge/client's ESM build (packages/client/dist/esm/; `npm run build`)
  *   GET /demo/token       the daemon's token, for this page only (see demoTokenRoute)
  *   GET /demo/qr.svg?text= a QR code of `text` as SVG (scan-to-pay: the page shows the payment's qrContent)
  *
@@ -81,7 +81,7 @@ function folder(prefix: string, dir: string, missing: string): Route {
 export function crmRoutes(): Route[] {
   const root = packageRoot();
   const pageDir = join(root, 'simulators', 'crm');
-  const clientDir = join(root, 'dist', 'src', 'api', 'client');
+  const clientDir = join(root, 'packages', 'client', 'dist', 'esm');
   return [
     {
       method: 'GET',

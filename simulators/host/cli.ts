@@ -4,7 +4,7 @@
  * JSON, card data masked) go to stderr.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { asUsageError, badValue, parseCommandArgs, printUsageError } from '../../src/daemon/cli-args.js';
 import { parseFaultRule, FaultError, type FaultRuleInput } from './faults.js';
 import { startHostSimulator, type HostSimulatorOptions } from './index.js';
 
@@ -28,7 +28,7 @@ function parsePort(v: string, what: string): number {
 
 /** Parses the arguments into simulator options (throws with a message on bad input). */
 export function hostOptionsFromArgs(argv: string[]): HostSimulatorOptions | 'help' {
-  const { values } = parseArgs({
+  const { values } = parseCommandArgs({
     args: argv,
     options: {
       dialect: { type: 'string' },
@@ -78,9 +78,11 @@ export async function runHostCli(argv: string[]): Promise<number> {
   try {
     options = hostOptionsFromArgs(argv);
   } catch (err) {
-    const msg = err instanceof FaultError ? `--faults: ${err.message}` : (err as Error).message;
-    process.stderr.write(`posbridge-sim host: ${msg}\n\n${HOST_HELP}`);
-    return 2;
+    const failure =
+      err instanceof FaultError
+        ? badValue(`--faults: ${err.message}`)
+        : (asUsageError(err) ?? badValue((err as Error).message));
+    return printUsageError('posbridge-sim host', failure, HOST_HELP);
   }
   if (options === 'help') {
     process.stdout.write(HOST_HELP);

@@ -2,7 +2,7 @@
  * `posbridge-sim qr`: runs the Alipay + WeChat Pay simulator until SIGTERM / SIGINT. Prints exactly one line
  * on stdout once everything listens: `{"ready":true,"http":<port>,"control":<port>}`; logs go to stderr.
  */
-import { parseArgs } from 'node:util';
+import { asUsageError, badValue, parseCommandArgs, printUsageError } from '../../src/daemon/cli-args.js';
 import { loadOrCreateQrCredentials } from './keys.js';
 import { startQrSimulator, type StartQrSimulatorOptions } from './index.js';
 
@@ -32,7 +32,7 @@ function parsePort(v: string, what: string): number {
 }
 
 export async function qrOptionsFromArgs(argv: string[]): Promise<StartQrSimulatorOptions | 'help'> {
-  const { values } = parseArgs({
+  const { values } = parseCommandArgs({
     args: argv,
     options: {
       port: { type: 'string' },
@@ -92,8 +92,11 @@ export async function runQrCli(argv: string[]): Promise<number> {
   try {
     options = await qrOptionsFromArgs(argv);
   } catch (err) {
-    process.stderr.write(`posbridge-sim qr: ${(err as Error).message}\n\n${QR_HELP}`);
-    return 2;
+    return printUsageError(
+      'posbridge-sim qr',
+      asUsageError(err) ?? badValue((err as Error).message),
+      QR_HELP,
+    );
   }
   if (options === 'help') {
     process.stdout.write(QR_HELP);

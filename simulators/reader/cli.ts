@@ -3,7 +3,13 @@
  * line on stdout once everything listens: `{"ready":true,"tcp":<port>,"control":<port>}` (or
  * `"serial":"<path>"` instead of `"tcp"`); logs (pino JSON, card data masked) go to stderr.
  */
-import { parseArgs } from 'node:util';
+import {
+  asUsageError,
+  badValue,
+  parseCommandArgs,
+  printUsageError,
+  UsageError,
+} from '../../src/daemon/cli-args.js';
 import { startReaderSimulator, type StartReaderSimulatorOptions } from './index.js';
 
 export const READER_HELP = `posbridge-sim reader: the card reader simulator
@@ -37,7 +43,7 @@ function parsePort(v: string, what: string): number {
 }
 
 export function readerOptionsFromArgs(argv: string[]): StartReaderSimulatorOptions | 'help' {
-  const { values } = parseArgs({
+  const { values } = parseCommandArgs({
     args: argv,
     options: {
       tcp: { type: 'string' },
@@ -60,7 +66,7 @@ export function readerOptionsFromArgs(argv: string[]): StartReaderSimulatorOptio
   });
   if (values.help) return 'help';
   if ((values.tcp === undefined) === (values.serial === undefined))
-    throw new Error('give one of --tcp <port> or --serial <path|pty>');
+    throw new UsageError('give one of --tcp <port> or --serial <path|pty>');
   const o: StartReaderSimulatorOptions = { logLevel: values['log-level'] ?? 'info' };
   const mtu = values.mtu !== undefined ? Number(values.mtu) : undefined;
   if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < 1 || mtu > 65536))
@@ -100,8 +106,11 @@ export async function runReaderCli(argv: string[]): Promise<number> {
   try {
     options = readerOptionsFromArgs(argv);
   } catch (err) {
-    process.stderr.write(`posbridge-sim reader: ${(err as Error).message}\n\n${READER_HELP}`);
-    return 2;
+    return printUsageError(
+      'posbridge-sim reader',
+      asUsageError(err) ?? badValue((err as Error).message),
+      READER_HELP,
+    );
   }
   if (options === 'help') {
     process.stdout.write(READER_HELP);

@@ -3,7 +3,7 @@
  * line on stdout once everything listens: `{"ready":true,"zvt":<port>,"control":<port>}` (with
  * `"serial":"<path>"` for a serial endpoint); logs (pino JSON, card data masked) go to stderr.
  */
-import { parseArgs } from 'node:util';
+import { asUsageError, badValue, parseCommandArgs, printUsageError } from '../../src/daemon/cli-args.js';
 import { parseZvtBehaviour } from './behaviour.js';
 import { startZvtSimulator, type StartZvtSimulatorOptions } from './index.js';
 
@@ -35,7 +35,7 @@ function parsePort(v: string, what: string): number {
 }
 
 export function zvtOptionsFromArgs(argv: string[]): StartZvtSimulatorOptions | 'help' {
-  const { values } = parseArgs({
+  const { values } = parseCommandArgs({
     args: argv,
     options: {
       tcp: { type: 'string' },
@@ -95,8 +95,11 @@ export async function runZvtCli(argv: string[]): Promise<number> {
   try {
     options = zvtOptionsFromArgs(argv);
   } catch (err) {
-    process.stderr.write(`posbridge-sim zvt: ${(err as Error).message}\n\n${ZVT_HELP}`);
-    return 2;
+    return printUsageError(
+      'posbridge-sim zvt',
+      asUsageError(err) ?? badValue((err as Error).message),
+      ZVT_HELP,
+    );
   }
   if (options === 'help') {
     process.stdout.write(ZVT_HELP);

@@ -31,3 +31,5 @@ export {
   alphaCurrency,
 } from './mapping.js';
 export * from './client/types.js';
+export { HubLink, DEFAULT_HUB_LINK_TIMERS, type HubLinkOptions, type HubLinkTimers, type HubLinkStatus, type HubLinkState, type HubSource } from './hub-link.js';
+export * from './hub-protocol.js';

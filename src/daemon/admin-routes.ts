@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
+import type { ReconcileQrParams } from '../engine/index.js';
 import { ZvtTerminal } from '../terminal/zvt/index.js';
 import type { Daemon, Route } from './daemon-types.js';
 import { runZvtChecks } from './doctor-zvt.js';
@@ -94,14 +95,27 @@ export function adminRoutes(): Route[] {
       path: '/admin/reconcile',
       async handler(req, res, d) {
         if (!adminGuard(req, res, d)) return;
-        const body = (await readJson(req)) as { file?: string };
-        if (!body.file)
-          return json(res, 400, { error: { code: 'invalid_request', message: 'file is required' } });
+        // `{ file }`: a host settlement file; `{ qr, date }`: a scan-to-pay provider's bill of a China date.
+        const body = (await readJson(req)) as { file?: string; qr?: string; date?: string };
+        if (!body.file === !body.qr)
+          return json(res, 400, {
+            error: { code: 'invalid_request', message: 'give file, or qr (alipay | wechat) and date' },
+          });
         try {
-          json(res, 200, await d.settlement.reconcileFile({ file: body.file }));
+          json(
+            res,
+            200,
+            body.qr
+              ? await d.settlement.reconcileQr({
+                  provider: body.qr as ReconcileQrParams['provider'],
+                  date: body.date ?? '',
+                })
+              : await d.settlement.reconcileFile({ file: body.file! }),
+          );
         } catch (e) {
-          json(res, 409, {
-            error: { code: (e as { code?: string }).code ?? 'internal_error', message: (e as Error).message },
+          const code = (e as { code?: string }).code ?? 'internal_error';
+          json(res, code === 'invalid_request' ? 400 : 409, {
+            error: { code, message: (e as Error).message },
           });
         }
       },

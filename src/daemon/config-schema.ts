@@ -231,3 +231,12 @@ export const CONFIG_SCHEMA = {
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   },
 } as const;
+
+/**
+ * The schema as docs/config.schema.json holds it (for editors: a configuration with
+ * `"$schema": "<path>/config.schema.json"` is checked and completed as it is typed). Regenerate with
+ * `npx tsx -e "import('./src/daemon/config-schema.ts').then((m) => process.stdout.write(m.configSchemaJson()))" > docs/config.schema.json`.
+ */
+export function configSchemaJson(): string {
+  return `${JSON.stringify(CONFIG_SCHEMA, null, 2)}\n`;
+}

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
@@ -242,4 +242,18 @@ export function keyStoreFromEnv(env: NodeJS.ProcessEnv): DaemonConfig['keyStore'
   return env['POSBRIDGE_KEY_FILE']
     ? { kind: 'file', path: resolve(env['POSBRIDGE_KEY_FILE']) }
     : { kind: 'os' };
+}
+
+/**
+ * The key store of a state directory used without a configuration file (doctor --home, keys, reconcile
+ * offline): POSBRIDGE_KEY_FILE, else a key file `<stateDir>.kek` beside the state directory when there is
+ * one (where the demo keeps its key-encrypting key), else the OS store.
+ */
+export function keyStoreForStateDir(
+  stateDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): DaemonConfig['keyStore'] {
+  if (env['POSBRIDGE_KEY_FILE']) return keyStoreFromEnv(env);
+  const beside = `${resolve(stateDir)}.kek`;
+  return existsSync(beside) ? { kind: 'file', path: beside } : { kind: 'os' };
 }

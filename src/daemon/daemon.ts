@@ -14,11 +14,16 @@ import { NoReader } from '../terminal/no-reader.js';
 import type { CardReader } from '../terminal/reader.js';
 import { ZvtTerminal } from '../terminal/zvt/index.js';
 import type { QrMethod, QrProvider } from '../qr/index.js';
+import type { QrTimers } from '../engine/qr-flow.js';
 import { qrProvidersFromConfig } from './qr-providers.js';
 import type { DaemonConfig } from './config.js';
 import type { ApiServer } from '../api/index.js';
 import { WebhookDelivery, type WebhookTimers } from '../api/webhooks.js';
+import type { HubLinkTimers } from '../api/index.js';
+import { createHubLink } from './hub-wiring.js';
+import { terminalsBackend } from './api-wiring.js';
 import { adminRoutes, pairingRoutes } from './admin-routes.js';
+import { qrNotifyRoutes } from './qr-notify-routes.js';
 import { attachApi } from './api-wiring.js';
 import { metricsText } from './metrics.js';
 import { Pairing } from './pairing.js';
@@ -37,6 +42,8 @@ export interface DaemonOptions {
   integrated?: IntegratedTerminal;
   /** Replace the scan-to-pay providers `config.qr` describes (the demo, tests). */
   qr?: Partial<Record<QrMethod, QrProvider>>;
+  /** Scan-to-pay timers beyond the configuration's (tests and the chaos runner run them short). */
+  qrTimers?: Partial<QrTimers>;
   /** Extra engine settings (tests run timers short). */
   engineConfig?: Partial<ConstructorParameters<typeof Engine>[0]['config']>;
   /** Extra origins for the WebSocket API (the demo adds its own page's), given the bound port. */
@@ -45,6 +52,8 @@ export interface DaemonOptions {
   pair?: (code: string, origin: string | undefined) => Promise<string | undefined>;
   /** Result webhook timers (tests run them short); the URL and secret are `config.webhook`. */
   webhookTimers?: Partial<WebhookTimers>;
+  /** Fleet hub link timers (tests run them short); enrolment is `<stateDir>/hub.json`. */
+  hubLinkTimers?: Partial<HubLinkTimers>;
 }
 
 export type { Daemon, RecoveryResult, Route } from './daemon-types.js';
@@ -107,6 +116,7 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
       qrTimers: {
         ...(config.qr?.expirySeconds ? { expirySeconds: config.qr.expirySeconds } : {}),
         ...(config.qr?.pollMs ? { pollMs: config.qr.pollMs } : {}),
+        ...options.qrTimers,
       },
       dialect,
       fingerprintKey,
@@ -140,10 +150,12 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
       saf: engine.saf,
       // Settlement journals durable events too: forward them as the engine's own (gap-free seq).
       onEvent: (e) => engine.emit('event', { kind: 'durable', ...e }),
+      // The engine's scan-to-pay providers: their bills are reconciled against the journal.
+      qr,
       logger,
     });
     const pairing = new Pairing({ dir: config.stateDir });
-    const routes = [...adminRoutes(), ...pairingRoutes(), ...(options.routes ?? [])];
+    const routes = [...adminRoutes(), ...pairingRoutes(), ...qrNotifyRoutes(), ...(options.routes ?? [])];
     let api: ApiServer | undefined;
     // Revoking a paired token closes the sessions that use it.
     pairing.onRevoke((id) => api?.revokeToken(id) ?? 0);
@@ -158,6 +170,13 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
         })
       : undefined;
     if (webhooks) engine.on('event', (e: { kind: string }) => e.kind === 'durable' && webhooks.kick());
+    // The fleet hub, when this daemon is enrolled (docs/fleet.md): the journal is the outbox.
+    const hubLink = createHubLink(
+      { config, engine, journal, logger },
+      () => terminalsBackend({ config, reader, integrated }).list(),
+      options.hubLinkTimers,
+    );
+    if (hubLink) engine.on('event', (e: { kind: string }) => e.kind === 'durable' && hubLink.kick());
     const started = Date.now();
     let recovering = true;
     let stopping = false;
@@ -204,6 +223,7 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
           saf: Object.fromEntries(saf.map((s) => [s.lane, { depth: s.count, oldest: s.oldest }])),
           openOperations: journal.openOperations().length,
           lastSeq: journal.lastSeq(),
+          ...(hubLink ? { hub: hubLink.status() } : {}),
         };
       },
       async start() {
@@ -237,6 +257,7 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
         });
         engine.saf.start();
         webhooks?.start();
+        hubLink?.start();
         // Start-up recovery runs in the background: reversals still go out before any new sale.
         void engine
           .recover()
@@ -267,6 +288,7 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
         });
         await engine.stop();
         await webhooks?.stop();
+        await hubLink?.stop();
         await host.close();
         await reader.close();
         await integrated?.close();

@@ -1,9 +1,10 @@
+import { readHubCredential } from './hub-wiring.js';
 import { readdirSync, readFileSync, statfsSync, statSync } from 'node:fs';
 import { isWrapped } from '../crypto/index.js';
 import net from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { bluetoothAvailability, listSerialPorts } from '../terminal/index.js';
-import { keyStoreFromEnv, type DaemonConfig, type ZvtEntry } from './config.js';
+import { keyStoreForStateDir, type DaemonConfig, type ZvtEntry } from './config.js';
 import { checkZvtEntry, type ZvtCheckOptions } from './doctor-zvt.js';
 import { openReadOnly } from './journal-command.js';
 import { permissionDeniedMessage, StateAccessError } from './failures.js';
@@ -16,6 +17,35 @@ const PERMISSION_FIX =
 
 /** noble's own console chatter goes here, not into the command's output. */
 const quiet = pino({ level: 'silent' });
+
+/**
+ * A demo's state directory (posbridge-sim demo): its simulators keep their state in `simulators/` inside
+ * it, and its key-encrypting key is the file `<stateDir>.kek` beside it. It needs no --config.
+ */
+export function isDemoStateDir(stateDir: string): boolean {
+  try {
+    return statSync(join(stateDir, 'simulators')).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+const CODE_PREFIXES = /^(?:[a-z][a-z0-9]*(?:_[a-z0-9]+)+: )+/;
+
+/**
+ * One clear line from an error message: line breaks joined, and of the stable code prefixes that layers
+ * put in front of one another ("reader_disconnected: no_bluetooth_adapter: no adapter…") only the
+ * innermost kept (`all: true`: none).
+ */
+export function plainMessage(message: string, options: { all?: boolean } = {}): string {
+  const text = message.replace(/\s*\n\s*/g, '; ').trim();
+  const prefixes = CODE_PREFIXES.exec(text)?.[0];
+  if (!prefixes) return text;
+  const rest = text.slice(prefixes.length);
+  if (options.all) return rest;
+  const codes = prefixes.split(': ').filter(Boolean);
+  return `${codes[codes.length - 1]}: ${rest}`;
+}
 
 export interface Check {
   name: string;
@@ -34,14 +64,21 @@ export async function doctor(
     zvt?: ZvtEntry;
     currency?: string;
     keyStore?: DaemonConfig['keyStore'];
+    /**
+     * Where the settings came from: a configuration file (the default when `host` or `zvt` is given), or
+     * only a state directory (`doctor --home`): then what is not known is not warned about.
+     */
+    source?: 'config' | 'state-dir';
   },
   options: { zvt?: ZvtCheckOptions } = {},
 ): Promise<Check[]> {
   const checks: Check[] = [];
   const dir = config.stateDir;
   const add = (c: Check): void => {
-    checks.push(c);
+    checks.push({ ...c, detail: plainMessage(c.detail) });
   };
+  const source = config.source ?? (config.host || config.zvt ? 'config' : 'state-dir');
+  const demo = source === 'state-dir' && isDemoStateDir(dir);
 
   // A path this user may not read fails with "permission denied", never "not created yet".
   const denied = (name: string, path: string): void =>
@@ -52,7 +89,7 @@ export async function doctor(
     add({
       name: 'state directory',
       status: 'warn',
-      detail: `${dir} does not exist yet`,
+      detail: `${dir} does not exist yet (nor its journal, keys and token)`,
       fix: 'it is created on the first `posbridge start`',
     });
   else {
@@ -86,13 +123,21 @@ export async function doctor(
     );
   }
 
-  // The key-encrypting key: outside the state directory, and the key files wrapped under it.
-  const store = config.keyStore ?? keyStoreFromEnv(process.env);
-  if (store.kind === 'file') {
+  // The key-encrypting key: outside the state directory, and the key files wrapped under it. Without a
+  // configuration: POSBRIDGE_KEY_FILE, else a key file beside the state directory (the demo's), else the OS store.
+  const store = config.keyStore ?? keyStoreForStateDir(dir);
+  const beside = store.kind === 'file' && store.path === `${resolve(dir)}.kek`;
+  if (store.kind === 'file' && beside && demo && !process.env['POSBRIDGE_KEY_FILE']) {
+    add({
+      name: 'key-encrypting key',
+      status: 'pass',
+      detail: `the demo's key file ${store.path}, beside the state directory (a production desk uses the OS credential store)`,
+    });
+  } else if (store.kind === 'file') {
     add({
       name: 'key-encrypting key',
       status: 'warn',
-      detail: `a key file (${store.path}): a copy of it together with the state directory opens every sealed PAN`,
+      detail: `a key file (${store.path}${beside && !config.keyStore ? ', found beside the state directory' : ''}): a copy of it together with the state directory opens every sealed PAN`,
       fix: 'prefer the OS credential store (keyStore {"kind": "os"}) where there is one; otherwise keep the key file off the state directory\'s backups and readable by this user only',
     });
   } else {
@@ -114,6 +159,8 @@ export async function doctor(
     }
   }
 
+  // Files not created yet: one finding (none at all when the state directory itself is missing: said above).
+  const notYet: string[] = [];
   for (const file of ['token', 'seal-keys.json', 'fingerprint.key']) {
     const p = join(dir, file);
     const fileProbe = dirProbe.kind === 'denied' ? dirProbe : probe(p);
@@ -122,12 +169,7 @@ export async function doctor(
       continue;
     }
     if (fileProbe.kind === 'missing') {
-      add({
-        name: `key file ${file}`,
-        status: 'warn',
-        detail: 'not created yet',
-        fix: 'created on the first `posbridge start`; restore it from backup if this machine had one',
-      });
+      notYet.push(file);
       continue;
     }
     const mode = fileProbe.mode;
@@ -142,6 +184,13 @@ export async function doctor(
         : { name: `key file ${file}`, status: 'pass', detail: 'present, mode 600' },
     );
   }
+  if (notYet.length && dirProbe.kind === 'ok')
+    add({
+      name: notYet.length === 1 ? `key file ${notYet[0]!}` : 'key files',
+      status: 'warn',
+      detail: `${notYet.join(', ')} not created yet`,
+      fix: 'created on the first `posbridge start`; restore them from backup if this machine had them',
+    });
 
   const journalPath = join(dir, 'journal.db');
   const journalProbe = dirProbe.kind === 'denied' ? dirProbe : probe(journalPath);
@@ -199,7 +248,7 @@ export async function doctor(
           e instanceof StateAccessError ? PERMISSION_FIX : 'check the state directory path and permissions',
       });
     }
-  } else
+  } else if (dirProbe.kind === 'ok')
     add({
       name: 'journal integrity',
       status: 'warn',
@@ -234,14 +283,16 @@ export async function doctor(
       status: 'pass',
       detail: 'none configured: the ZVT terminal authorises with its own acquirer',
     });
-  else if (!host)
-    add({
-      name: 'acquirer host',
-      status: 'warn',
-      detail: 'not checked (no --config given)',
-      fix: 'run with --config <file>',
-    });
-  else {
+  else if (!host) {
+    // The demo runs its own host simulator (checked through the running demo: sign-on below).
+    if (!demo)
+      add({
+        name: 'acquirer host',
+        status: 'warn',
+        detail: 'not checked (no --config given)',
+        fix: 'run with --config <file>',
+      });
+  } else {
     const reach = await new Promise<Check>((resolve) => {
       const s = net.connect({ host: host.address, port: host.port });
       const t = setTimeout(() => {
@@ -352,8 +403,10 @@ export async function doctor(
       add({
         name: 'sign-on',
         status: 'warn',
-        detail: 'no daemon running: sign-on and clock skew not checked',
-        fix: 'start the daemon and run doctor again',
+        detail: `no ${demo ? 'demo' : 'daemon'} running: sign-on and clock skew not checked`,
+        fix: demo
+          ? 'start the demo (npm start, or posbridge-sim demo --home <dir>) and run doctor again'
+          : 'start the daemon and run doctor again',
       });
     // No daemon holds the terminal: doctor connects to it itself (and logs off again).
     if (config.zvt)
@@ -376,17 +429,41 @@ export async function doctor(
       );
     }
   }
+  // Bluetooth matters only for a Bluetooth reader: a warning only when one is configured.
   const wantsBle = config.readers.some((r) => r.transport === 'ble');
   const bt = await bluetoothAvailability({ timeoutMs: 2000, logger: quiet });
-  if (bt.ok) add({ name: 'Bluetooth', status: 'pass', detail: 'adapter powered on' });
+  const unconfigured =
+    source === 'config' || demo
+      ? 'not used: no Bluetooth reader configured'
+      : 'needed only by a Bluetooth reader (--config checks against the configuration)';
+  if (bt.ok)
+    add({
+      name: 'Bluetooth',
+      status: 'pass',
+      detail: 'adapter powered on',
+    });
+  else if (wantsBle)
+    add({
+      name: 'Bluetooth',
+      status: 'fail',
+      detail: `${bluetoothProblem(bt.message)} (${bt.reason})`,
+      fix: 'see docs/bluetooth.md: adapter, BlueZ, permissions',
+    });
   else
     add({
       name: 'Bluetooth',
-      status: wantsBle ? 'fail' : 'warn',
-      detail: `${bt.reason}: ${bt.message}${wantsBle ? '' : ' (no Bluetooth reader configured)'}`,
-      fix: 'see docs/bluetooth.md: adapter, BlueZ, permissions',
+      status: 'pass',
+      detail: `${unconfigured}; no usable adapter here (${bt.reason})`,
     });
+  // The fleet hub, only when this daemon is enrolled with one.
+  const hubCheck = await checkHub(dir);
+  if (hubCheck) add(hubCheck);
   return checks;
+}
+
+/** The Bluetooth problem in one line: its code prefixes and the pointer to the docs (the fix has it) dropped. */
+function bluetoothProblem(message: string): string {
+  return plainMessage(message, { all: true }).replace(/;? see docs\/bluetooth\.md/, '');
 }
 
 /** The regular files directly in the state directory, with their permission bits. */
@@ -401,4 +478,52 @@ function stateFiles(dir: string): { name: string; mode: number }[] {
     }
   }
   return out;
+}
+
+/** Enrolled with a fleet hub: reachable, and the credential still accepted (docs/fleet.md). */
+async function checkHub(stateDir: string): Promise<Check | undefined> {
+  let cred;
+  try {
+    cred = readHubCredential(stateDir);
+  } catch (e) {
+    return {
+      name: 'fleet hub',
+      status: 'fail',
+      detail: (e as Error).message,
+      fix: 'posbridge hub-enrol --hub <url> --code <code>',
+    };
+  }
+  if (!cred) return undefined;
+  try {
+    const res = await fetch(new URL('/v1/cursor?journal=doctor-check', cred.url), {
+      headers: { authorization: `Bearer ${cred.credential}` },
+      signal: AbortSignal.timeout(3000),
+    });
+    if (res.status === 401)
+      return {
+        name: 'fleet hub',
+        status: 'fail',
+        detail: `${cred.url} refuses this daemon (${cred.daemonId}): revoked or unknown`,
+        fix: 'ask operations for a new code and run posbridge hub-enrol again',
+      };
+    if (!res.ok)
+      return {
+        name: 'fleet hub',
+        status: 'warn',
+        detail: `${cred.url} answered ${res.status}`,
+        fix: 'check the hub (posbridge hub serve) and its log',
+      };
+    return {
+      name: 'fleet hub',
+      status: 'pass',
+      detail: `${cred.url} as ${cred.daemonId} (store ${cred.store})`,
+    };
+  } catch (e) {
+    return {
+      name: 'fleet hub',
+      status: 'warn',
+      detail: `${cred.url} does not answer (${(e as Error).message}); events wait in the journal`,
+      fix: 'check the network to the hub; nothing is lost while it is away',
+    };
+  }
 }

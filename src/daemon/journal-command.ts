@@ -73,13 +73,27 @@ export function showOperation(db: Database.Database, id: string): Row | undefine
   };
 }
 
+/**
+ * How each operation was paid, beside its card facts: `method` (`card`, `alipay`, `wechat`) and, for
+ * scan-to-pay, the provider order number, the refund request number (refunds) and the provider's trade
+ * number (a refund shows its payment's): the keys the providers' bills carry.
+ */
+const EXPORT_COLUMNS = `json_extract(o.card, '$.maskedPan') AS masked_pan,
+  CASE WHEN o.reader_id IN ('qr:alipay', 'qr:wechat') THEN substr(o.reader_id, 4) ELSE 'card' END AS method,
+  json_extract(o.result, '$.qr.outTradeNo') AS out_trade_no,
+  json_extract(o.result, '$.qr.outRequestNo') AS out_request_no,
+  COALESCE(json_extract(o.result, '$.qr.tradeNo'), json_extract(orig.result, '$.qr.tradeNo')) AS trade_no`;
+
 export function exportCsv(db: Database.Database): string {
+  const listed = LIST_COLUMNS.split(', ');
   const rows = db
     .prepare(
-      `SELECT ${LIST_COLUMNS}, json_extract(card, '$.maskedPan') AS masked_pan FROM operations ORDER BY created_at, rowid`,
+      `SELECT ${listed.map((c) => `o.${c}`).join(', ')}, ${EXPORT_COLUMNS}
+       FROM operations o LEFT JOIN operations orig ON orig.id = o.original_id AND o.reader_id LIKE 'qr:%'
+       ORDER BY o.created_at, o.rowid`,
     )
     .all() as Row[];
-  const cols = [...LIST_COLUMNS.split(', '), 'masked_pan'];
+  const cols = [...listed, 'masked_pan', 'method', 'out_trade_no', 'out_request_no', 'trade_no'];
   // CRM-supplied text (orderId, operatorId) that a spreadsheet would run as a formula is defused
   // (OWASP CSV injection): a leading = + - @ tab or CR gets a quote mark.
   const cell = (v: unknown): string =>

@@ -6,32 +6,41 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { FINGERPRINT_KEY_FILE, loadOrCreateFingerprintKey } from '../card/index.js';
 import { isWrapped, KeyEncryptionKey, SEAL_KEY_FILE_NAME, Sealer, type KekSource } from '../crypto/index.js';
 import { StateDirLock } from '../journal/index.js';
-import { keyStoreFromEnv } from './config.js';
+import { badValue, parseCommandArgs, UsageError, withUsage } from './cli-args.js';
+import { keyStoreForStateDir } from './config.js';
 import { EXIT } from './failures.js';
+import { helpFor, usageOf } from './usage.js';
 
-const USAGE = `usage: posbridge keys status [--home <dir>]
-       posbridge keys rewrap --to os|file:<path> [--home <dir>]
-The key-encrypting key comes from POSBRIDGE_KEY_FILE when set, else the OS credential store.
-rewrap wraps the state directory's sealing and fingerprint keys under another key-encrypting key
-(rotation; or moving from a key file to the OS store). Stop the daemon first.`;
+const USAGE = usageOf('keys');
 
 export async function keysCommand(argv: string[], home: (v: { home?: string }) => string): Promise<number> {
-  const { values, positionals } = parseArgs({
+  return withUsage('posbridge keys', USAGE, () => keys(argv, home));
+}
+
+async function keys(argv: string[], home: (v: { home?: string }) => string): Promise<number> {
+  const { values, positionals } = parseCommandArgs({
     args: argv,
     allowPositionals: true,
-    options: { home: { type: 'string' }, to: { type: 'string' }, help: { type: 'boolean', default: false } },
+    options: {
+      home: { type: 'string' },
+      to: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   });
-  const [sub] = positionals;
-  if (values.help || !sub) {
-    process.stdout.write(`${USAGE}\n`);
-    return values.help ? EXIT.ok : EXIT.usage;
+  const [sub, ...extra] = positionals;
+  if (values.help) {
+    process.stdout.write(`${helpFor('keys', positionals) ?? USAGE}\n`);
+    return EXIT.ok;
   }
+  if (!sub) throw new UsageError('give a subcommand: status or rewrap');
+  if (sub !== 'status' && sub !== 'rewrap')
+    throw new UsageError(`unknown subcommand ${JSON.stringify(sub)}: status or rewrap`);
+  if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
   const stateDir = home(values);
-  const from = keyStoreFromEnv(process.env);
+  const from = keyStoreForStateDir(stateDir);
   if (sub === 'status') {
     const files = [SEAL_KEY_FILE_NAME, FINGERPRINT_KEY_FILE].map((f) => {
       try {
@@ -51,10 +60,10 @@ export async function keysCommand(argv: string[], home: (v: { home?: string }) =
   }
   if (sub === 'rewrap') {
     const to = parseTarget(values.to);
-    if (!to) {
-      process.stderr.write(`posbridge keys rewrap: --to must be os or file:<absolute path>\n${USAGE}\n`);
-      return EXIT.usage;
-    }
+    if (!to)
+      throw values.to === undefined
+        ? new UsageError('rewrap needs --to os or --to file:<path> (where the key-encrypting key goes)')
+        : badValue(`--to must be os or file:<path>, got ${JSON.stringify(values.to)}`);
     const lock = StateDirLock.acquire(stateDir);
     try {
       const oldKek = await KeyEncryptionKey.load(from, { stateDir, create: false });
@@ -68,6 +77,12 @@ export async function keysCommand(argv: string[], home: (v: { home?: string }) =
         `rewrapped ${SEAL_KEY_FILE_NAME} and ${FINGERPRINT_KEY_FILE} from ${describeSource(from)} (id ${oldKek.id}) to ${describeSource(to)} (id ${newKek.id})\n` +
           (to.kind === 'file'
             ? `set POSBRIDGE_KEY_FILE=${to.path} (or keyStore in the configuration) from now on\n`
+            : '') +
+          // Commands without a configuration take a key file beside the state directory when there is one.
+          (from.kind === 'file' &&
+          from.path === `${resolve(stateDir)}.kek` &&
+          !(to.kind === 'file' && to.path === from.path)
+            ? `the old key file ${from.path} no longer opens the key files: delete it, or commands without --config keep finding it\n`
             : ''),
       );
       return EXIT.ok;
@@ -75,7 +90,6 @@ export async function keysCommand(argv: string[], home: (v: { home?: string }) =
       lock.release();
     }
   }
-  process.stderr.write(`posbridge keys: unknown subcommand ${sub}\n${USAGE}\n`);
   return EXIT.usage;
 }
 

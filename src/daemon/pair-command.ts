@@ -5,42 +5,32 @@
  * token's open sessions), or, when none runs, work on the state directory's `paired-tokens.json`
  * directly under the state directory's lock.
  */
-import { parseArgs } from 'node:util';
 import { StateDirLock } from '../journal/index.js';
+import { parseCommandArgs, processIo, UsageError, withUsage, type CommandIo } from './cli-args.js';
 import { defaultStateDir } from './config.js';
 import { EXIT, StateAccessError } from './failures.js';
 import { Pairing, type IssuedCode, type PairedToken } from './pairing.js';
 import { adminCall, runningDaemon } from './running.js';
 import { probe } from './state-dir.js';
+import { helpFor, usageOf } from './usage.js';
 
-export interface CommandIo {
-  out(text: string): void;
-  err(text: string): void;
-}
+export type { CommandIo } from './cli-args.js';
 
-const processIo: CommandIo = {
-  out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
-  err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
-};
-
-const PAIR_HELP = `usage: posbridge pair [--home <dir>] [--json]
-Shows a one-time pairing code (6 digits, valid 3 minutes, single use) from the running daemon, also on
-the card reader's display. Type it into the CRM page: it sends session.pair and keeps the token it gets,
-bound to the page's Origin. The Origin must already be in allowedOrigins: pairing never adds one.`;
-
-const TOKENS_HELP = `usage: posbridge tokens [--home <dir>] [--json]
-       posbridge tokens revoke <id> [--home <dir>]
-Lists the paired CRM pages' tokens (id, Origin, created, last used; never the token), or revokes one:
-its open sessions are closed at once. The token file (posbridge token) is not a paired token.`;
+const PAIR_HELP = usageOf('pair');
+const TOKENS_HELP = usageOf('tokens');
 
 /** `posbridge pair` */
 export async function pairCommand(args: string[], io: CommandIo = processIo): Promise<number> {
-  const { values } = parseArgs({
+  return withUsage('posbridge pair', PAIR_HELP, () => pair(args, io), io);
+}
+
+async function pair(args: string[], io: CommandIo): Promise<number> {
+  const { values } = parseCommandArgs({
     args,
     options: {
       home: { type: 'string' },
       json: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
@@ -103,20 +93,31 @@ function offline<T>(home: string, fn: (p: Pairing) => T): T {
 
 /** `posbridge tokens` and `posbridge tokens revoke <id>` */
 export async function tokensCommand(args: string[], io: CommandIo = processIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  return withUsage('posbridge tokens', TOKENS_HELP, () => tokens(args, io), io);
+}
+
+async function tokens(args: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs({
     args,
     allowPositionals: true,
     options: {
       home: { type: 'string' },
       json: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
   const [sub, id, ...extra] = positionals;
-  if (values.help || (sub !== undefined && sub !== 'revoke') || (sub === 'revoke' && !id) || extra.length) {
-    (values.help ? io.out : io.err)(TOKENS_HELP);
-    return values.help ? EXIT.ok : EXIT.usage;
+  if (values.help) {
+    io.out(helpFor('tokens', positionals) ?? TOKENS_HELP);
+    return EXIT.ok;
   }
+  if (sub !== undefined && sub !== 'revoke')
+    throw new UsageError(
+      `unknown subcommand ${JSON.stringify(sub)}: tokens lists, tokens revoke <id> revokes`,
+    );
+  if (sub === 'revoke' && !id)
+    throw new UsageError('revoke needs the token id (posbridge tokens lists them)');
+  if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
   const home = values.home ?? defaultStateDir();
   const d = runningDaemon(home);
   const dir = d ? undefined : probe(home);
@@ -142,15 +143,15 @@ export async function tokensCommand(args: string[], io: CommandIo = processIo): 
     io.out(`revoked ${id!}${d ? ` (closed ${closed} open session${closed === 1 ? '' : 's'})` : ''}`);
     return EXIT.ok;
   }
-  let tokens: PairedToken[];
+  let list: PairedToken[];
   if (d) {
     const r = await adminCall(d, 'GET', '/admin/tokens');
     if (r.status !== 200) {
       io.err(`the daemon refused (HTTP ${r.status})`);
       return EXIT.problem;
     }
-    tokens = (r.json as { tokens: PairedToken[] }).tokens;
-  } else tokens = offline(home, (p) => p.list());
-  io.out(values.json ? JSON.stringify(tokens, null, 2) : table(tokens));
+    list = (r.json as { tokens: PairedToken[] }).tokens;
+  } else list = offline(home, (p) => p.list());
+  io.out(values.json ? JSON.stringify(list, null, 2) : table(list));
   return EXIT.ok;
 }

@@ -33,8 +33,16 @@ import {
 import { Receipts } from './receipts/index.js';
 import type { IntegratedTerminal } from '../terminal/integrated.js';
 import { CAPABILITY_OF, IntegratedFlow, integratedMarker, isIntegrated } from './integrated-flow.js';
-import type { QrMethod, QrProvider } from '../qr/index.js';
-import { DEFAULT_QR_TIMERS, QR_METHODS, QrFlow, qrMarker, qrMethodOf, type QrTimers } from './qr-flow.js';
+import type { QrMethod, QrProvider, TradeStatus } from '../qr/index.js';
+import {
+  DEFAULT_QR_TIMERS,
+  QR_METHODS,
+  QrFlow,
+  qrMarker,
+  qrMethodOf,
+  type QrNotificationResult,
+  type QrTimers,
+} from './qr-flow.js';
 import { SafWorker } from './saf.js';
 import { toView, type OperationView, type OrderSummary } from './views.js';
 
@@ -86,7 +94,15 @@ export interface OperationRequest {
 
 /** Durable events carry their journal `seq`; transient progress carries the last durable seq. */
 export type EngineEvent =
-  | { kind: 'durable'; seq: number; operationId: string | null; type: string; data: Record<string, unknown> }
+  | {
+      kind: 'durable';
+      seq: number;
+      operationId: string | null;
+      type: string;
+      data: Record<string, unknown>;
+      /** When it was journaled (set on events read back from the journal). */
+      at?: string;
+    }
   | {
       kind: 'progress';
       lastSeq: number;
@@ -177,6 +193,14 @@ export class Engine extends EventEmitter {
       emitDurable: (seq, id, type, data) => this.emitDurable(seq, id, type, data),
       cancelRequested: (id) => this.cancelRequested(id),
       stopping: () => this.stopping,
+      resume: (op) => {
+        if (this.stopping || this.running.has(op.id)) return false;
+        this.track(
+          op.id,
+          this.qrFlow.recover(op).then(() => undefined),
+        );
+        return true;
+      },
     });
     this.integrated = deps.integrated;
     if (this.integrated) {
@@ -208,6 +232,7 @@ export class Engine extends EventEmitter {
     this.stopping = true;
     clearTimeout(this.retryTimer);
     for (const wake of this.stopWaiters) wake();
+    this.qrFlow.wakeAll();
     this.host.off('stray', this.onStray);
     this.host.off('state', this.onHostState);
     await Promise.allSettled([...this.running.values()]);
@@ -320,7 +345,19 @@ export class Engine extends EventEmitter {
   eventsSince(sinceSeq: number, limit = 1000): Extract<EngineEvent, { kind: 'durable' }>[] {
     return this.journal
       .eventsSince(sinceSeq, limit)
-      .map((e) => ({ kind: 'durable', seq: e.seq, operationId: e.operationId, type: e.type, data: e.data }));
+      .map((e) => ({
+        kind: 'durable',
+        seq: e.seq,
+        operationId: e.operationId,
+        type: e.type,
+        data: e.data,
+        at: e.at,
+      }));
+  }
+
+  /** The journal's identity (the fleet hub keys this journal's events by it). */
+  journalId(): string {
+    return this.journal.journalId;
   }
 
   /** The last durable event's seq. */
@@ -342,6 +379,20 @@ export class Engine extends EventEmitter {
   async settled(id: string): Promise<OperationView> {
     await this.running.get(id);
     return this.view(id);
+  }
+
+  /** The scan-to-pay provider of this desk for `method` (to verify its notifications), if configured. */
+  qrProvider(method: QrMethod): QrProvider | undefined {
+    return this.qrFlow.provider(method);
+  }
+
+  /**
+   * A provider's asynchronous notification, already verified by its adapter: the operations of that trade
+   * ask the provider now instead of at their next poll (docs/qr.md "Notifications"). It changes no state
+   * itself; duplicates and notifications of final or unknown trades change nothing.
+   */
+  qrNotification(method: QrMethod, trade: TradeStatus & { outTradeNo: string }): QrNotificationResult {
+    return this.qrFlow.onNotification(method, trade);
   }
 
   /** The CRM's answer to a partial approval: accept the smaller amount, or have it reversed. */
@@ -1064,7 +1115,6 @@ export class Engine extends EventEmitter {
       actions[k] = (actions[k] ?? 0) + 1;
     };
     const open = this.journal.openOperations();
-    const readerStatus = this.integrated ? undefined : await this.readerStatus();
     const toReverse: [OperationRow, string, string][] = [];
     // One transaction for every attempt a crash left pending.
     this.journal.transaction(() => {
@@ -1081,8 +1131,21 @@ export class Engine extends EventEmitter {
         }
       }
     });
+    // Scan-to-pay needs neither the reader nor the terminal: its flows go on at once, in the background
+    // (waiting for a customer can take minutes), not after the wait for an absent or slow reader.
+    const qrResumed = new Set<string>();
     for (const op of open) {
-      if (this.running.has(op.id)) continue;
+      if (this.running.has(op.id) || !qrMethodOf(op)) continue;
+      qrResumed.add(op.id);
+      this.track(
+        op.id,
+        this.qrFlow.recover(op).then(() => undefined),
+      );
+      count('qr_resumed');
+    }
+    const readerStatus = this.integrated ? undefined : await this.readerStatus();
+    for (const op of open) {
+      if (this.running.has(op.id) || qrResumed.has(op.id)) continue;
       if (isIntegrated(op)) {
         // Hold the terminal while asking it: a new sale now would become its "last transaction".
         const held = !this.readerOwner;
@@ -1094,15 +1157,7 @@ export class Engine extends EventEmitter {
         }
         continue;
       }
-      if (qrMethodOf(op)) {
-        // Waiting for a customer can take minutes: the flow goes on in the background.
-        this.track(
-          op.id,
-          this.qrFlow.recover(op).then(() => undefined),
-        );
-        count('qr_resumed');
-        continue;
-      }
+      if (qrMethodOf(op)) continue; // its flow ran when recovery began (a notification resumed it)
       switch (op.state) {
         case 'created':
         case 'awaiting_card':

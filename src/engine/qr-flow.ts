@@ -24,6 +24,9 @@ export interface QrTimers {
 
 export const DEFAULT_QR_TIMERS: QrTimers = { expirySeconds: 300, pollMs: 2_000, payingTimeoutMs: 60_000 };
 
+/** The providers' `time_expire` is at least this far ahead (the adapters refuse a minute or less). */
+const PROVIDER_EXPIRY_FLOOR_MS = 120_000;
+
 /** What the journal keeps of a QR payment (the operation's `result.qr`): no payment code, no full buyer id. */
 export interface QrFacts {
   method: QrMethod;
@@ -56,6 +59,22 @@ export interface QrFlowDeps {
   emitDurable(seq: number, id: string, type: string, data: Record<string, unknown>): void;
   cancelRequested(id: string): boolean;
   stopping(): boolean;
+  /**
+   * Runs the flow of an open operation no flow of this process holds (as start-up recovery does); false
+   * when one already runs (or the engine is stopping): then that flow is nudged instead.
+   */
+  resume(op: OperationRow): boolean;
+}
+
+/** What a verified provider notification did (`Engine.qrNotification`). It never changes a state itself. */
+export interface QrNotificationResult {
+  /**
+   * `resolving`: open operations of this trade ask the provider now (their flow's wait ends at once, or
+   * their flow is resumed); `already_final`: the trade's operations are final, nothing to do;
+   * `unknown_trade`: no operation of this desk has this trade (another desk's, or not ours).
+   */
+  outcome: 'resolving' | 'already_final' | 'unknown_trade';
+  operationIds: string[];
 }
 
 export function qrMarker(method: QrMethod): string {
@@ -79,9 +98,12 @@ export function outTradeNoOf(terminalId: string, idempotencyKey: string, prefix 
   return `${prefix}${createHash('sha256').update(`${terminalId}\n${idempotencyKey}`).digest('hex').slice(0, 30)}`;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 export class QrFlow {
+  /** The current wait of each waiting flow, to end it early (a notification came). */
+  private readonly wakers = new Map<string, () => void>();
+  /** Flows nudged while they were not waiting: their next wait ends at once. */
+  private readonly nudged = new Set<string>();
+
   constructor(private readonly d: QrFlowDeps) {}
 
   provider(method: QrMethod): QrProvider | undefined {
@@ -93,7 +115,12 @@ export class QrFlow {
     const p = this.d.providers[method]!;
     const outTradeNo = outTradeNoOf(this.d.terminalId, op.idempotencyKey);
     const mode = authCode ? 'code' : 'qr';
-    const expiresAt = new Date(this.d.now().getTime() + this.d.timers.expirySeconds * 1000);
+    const now = this.d.now().getTime();
+    // The QR is shown (payable) until `shownUntil`, then this flow closes the trade. The provider's own
+    // expiry is only a backstop should the close go unanswered: never under the minute the adapters
+    // demand (a shorter QR would otherwise never be created at all).
+    const shownUntil = now + this.d.timers.expirySeconds * 1000;
+    const expiresAt = new Date(Math.max(shownUntil, now + PROVIDER_EXPIRY_FLOOR_MS));
     this.writeAhead(op, mode === 'qr' ? 'qr-precreate' : 'qr-pay', { method, mode, outTradeNo });
     if (this.d.cancelRequested(op.id)) return this.closeUnpaid(op.id, p, outTradeNo, 'cancelled_by_operator');
     const subject = `Order ${op.orderId ?? op.id.slice(0, 8)}`;
@@ -101,16 +128,17 @@ export class QrFlow {
       const r = await p.precreate({ outTradeNo, amount: op.amount, subject, expiresAt });
       this.settleAttempt(op.id, r);
       if (r.status === 'ok') {
-        this.recordFacts(op.id, { qrContent: r.value.qrContent, expiresAt: r.value.expiresAt.toISOString() });
+        const until = new Date(Math.min(shownUntil, r.value.expiresAt.getTime())).toISOString();
+        this.recordFacts(op.id, { qrContent: r.value.qrContent, expiresAt: until });
         const seq = this.d.journal.appendEvent(op.id, 'qr.created', {
           method,
           qrContent: r.value.qrContent,
-          expiresAt: r.value.expiresAt.toISOString(),
+          expiresAt: until,
         });
         this.d.emitDurable(seq, op.id, 'qr.created', {
           method,
           qrContent: r.value.qrContent,
-          expiresAt: r.value.expiresAt.toISOString(),
+          expiresAt: until,
         });
       } else if (r.status === 'rejected' || r.status === 'not_sent') {
         this.d.transition(op.id, r.status === 'rejected' ? 'declined' : 'failed', {
@@ -168,7 +196,7 @@ export class QrFlow {
           ? this.closeUnpaid(id, p, outTradeNo, why)
           : this.reverse(id, p, outTradeNo, why);
       }
-      await sleep(this.d.timers.pollMs);
+      await this.pause(id, this.d.timers.pollMs);
     }
   }
 
@@ -190,7 +218,7 @@ export class QrFlow {
         }
       }
       if (this.d.stopping()) return;
-      await sleep(this.d.timers.pollMs);
+      await this.pause(id, this.d.timers.pollMs);
     }
     this.markUnknown(id, 'qr_close_unanswered');
   }
@@ -211,7 +239,7 @@ export class QrFlow {
       if (c.status === 'rejected' && c.code === 'reverse_expired')
         return this.final(id, 'needs_attention', 'qr_reverse_expired_refund_it');
       if (this.d.stopping()) return;
-      await sleep(this.d.timers.pollMs);
+      await this.pause(id, this.d.timers.pollMs);
     }
     this.markUnknown(id, 'qr_reverse_unanswered');
   }
@@ -234,6 +262,8 @@ export class QrFlow {
     };
     let r = await p.refund(req);
     this.settleAttempt(op.id, r);
+    /** Rounds in which the provider answered the refund without moving money and then found none. */
+    let noRefund = 0;
     for (let i = 0; i < 30 && !this.d.stopping(); i++) {
       if (r.status === 'ok' && r.value.state === 'success')
         return this.final(op.id, 'completed', null, op.amount);
@@ -241,10 +271,16 @@ export class QrFlow {
         return this.final(op.id, 'declined', 'qr_refund_failed');
       if (r.status === 'rejected') return this.final(op.id, 'declined', `qr_${r.code}`);
       if (r.status === 'not_sent' && i === 0) return this.final(op.id, 'failed', `not_sent_${r.reason}`);
-      await sleep(this.d.timers.pollMs);
+      await this.pause(op.id, this.d.timers.pollMs);
       // processing, unknown or not found: ask; a refund the provider does not know is repeated (same number).
       const q = await p.refundQuery(of.outTradeNo, outRequestNo);
-      r = q.status === 'ok' && q.value.state === 'not_found' ? await p.refund(req) : q;
+      if (q.status === 'ok' && q.value.state === 'not_found') {
+        // Answered "accepted, no money moved" (Alipay fund_change=N), then "no such refund", again and
+        // again: the provider did not make it. Repeating it for ever would leave the refund open for ever.
+        if (r.status === 'ok' && r.value.state === 'processing' && ++noRefund >= 3)
+          return this.final(op.id, 'declined', 'qr_refund_not_made');
+        r = await p.refund(req);
+      } else r = q;
     }
     this.markUnknown(op.id, 'qr_refund_unresolved');
   }
@@ -284,6 +320,54 @@ export class QrFlow {
     const method = qrMethodOf(original)!;
     const again = { ...op, state: 'authorizing' as const };
     await this.refund(again, original, method);
+  }
+
+  // -------------------------------------------------------------- notifications
+
+  /**
+   * A provider's notification, verified by its adapter (forwarded by the CRM backend: docs/qr.md). It is a
+   * trigger, never a state change of its own: every open operation of that trade asks the provider now
+   * (its flow's wait ends at once; a flow that is not running, e.g. an operation left `unknown`, is
+   * resumed) and that answer moves it, through the one flow that owns the operation. Duplicates and
+   * notifications of final or unknown trades change nothing. Polling alone stays enough.
+   */
+  onNotification(method: QrMethod, trade: TradeStatus & { outTradeNo: string }): QrNotificationResult {
+    const ofTrade = (op: OperationRow): boolean =>
+      qrMethodOf(op) === method && qrFactsOf(op)?.outTradeNo === trade.outTradeNo;
+    const open = this.d.journal.openOperations().filter(ofTrade);
+    if (open.length === 0) {
+      // Final already (a duplicate, or the poll was first), or not this desk's trade: acknowledged.
+      const known = this.d.journal.recentOperations(1000).some(ofTrade);
+      return { outcome: known ? 'already_final' : 'unknown_trade', operationIds: [] };
+    }
+    for (const op of open) if (!this.d.resume(op)) this.nudge(op.id);
+    return { outcome: 'resolving', operationIds: open.map((o) => o.id) };
+  }
+
+  /** Ends the current wait of `id`'s flow now, or its next one when it is busy asking the provider. */
+  nudge(id: string): void {
+    const wake = this.wakers.get(id);
+    if (wake) wake();
+    else this.nudged.add(id);
+  }
+
+  /** Ends every wait (the engine stops: each flow sees `stopping` at once instead of after a poll). */
+  wakeAll(): void {
+    for (const wake of [...this.wakers.values()]) wake();
+  }
+
+  /** The flow's wait between two questions to the provider; a nudge ends it early. */
+  private pause(id: string, ms: number): Promise<void> {
+    if (this.nudged.delete(id)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        if (this.wakers.get(id) === done) this.wakers.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakers.set(id, done);
+    });
   }
 
   // -------------------------------------------------------------- journal steps
@@ -342,14 +426,15 @@ export class QrFlow {
     this.d.emitDurable(seq, id, 'operation.state', { state: 'unknown', reason });
   }
 
-  private paid(id: string, t: TradeStatus): void {
+  private async paid(id: string, t: TradeStatus): Promise<void> {
     this.recordFacts(id, factsOf(t));
     const op = this.d.journal.getOperation(id)!;
     if (this.d.cancelRequested(id)) {
       // Paid, but the operator cancelled: give it back (a payment-code reverse refunds a paid trade).
+      // Awaited: the reverse is this operation's flow (tracked, so stop waits for it and nothing else
+      // starts a second one for the same trade).
       const p = this.d.providers[qrMethodOf(op)!]!;
-      void this.reverse(id, p, qrFactsOf(op)!.outTradeNo, 'cancelled_by_operator', t);
-      return;
+      return this.reverse(id, p, qrFactsOf(op)!.outTradeNo, 'cancelled_by_operator', t);
     }
     this.final(id, 'completed', null, t.paidAmount ?? op.amount);
   }
@@ -360,6 +445,7 @@ export class QrFlow {
     reason: string | null,
     approvedAmount?: number,
   ): void {
+    this.nudged.delete(id);
     this.d.transition(id, state, { reason, ...(approvedAmount !== undefined ? { approvedAmount } : {}) });
   }
 }

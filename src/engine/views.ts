@@ -1,5 +1,6 @@
 import { FINAL_STATES, type OperationRow } from '../journal/index.js';
 import { qrFactsOf, qrMethodOf } from './qr-flow.js';
+import { localDateOf } from './settlement/classify.js';
 
 /** What the CRM sees of an operation: no card data beyond the masked PAN and token facts. */
 export interface OperationView {
@@ -46,6 +47,12 @@ export interface OperationView {
     buyer: string | null;
   } | null;
   result: Record<string, unknown> | null;
+  /**
+   * The terminal (TID) and its local date of the transaction (YYYY-MM-DD: field 13 with its year, else
+   * the journal's date): what reconciliation matches on.
+   */
+  terminalId: string;
+  localDate: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -98,6 +105,8 @@ export function toView(op: OperationRow, referencing: readonly OperationRow[]): 
     method: qrMethodOf(op) ?? 'card',
     qr: qrView(op),
     result: op.result,
+    terminalId: op.terminalId,
+    localDate: localDateOf(op),
     createdAt: op.createdAt,
     updatedAt: op.updatedAt,
   };

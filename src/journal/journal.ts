@@ -85,6 +85,15 @@ export class Journal {
     }
   }
 
+  /** This journal's identity (made by its first migration run; see journal_meta). */
+  get journalId(): string {
+    const row = this.db.prepare("SELECT value FROM journal_meta WHERE name = 'journal_id'").get() as
+      | { value: string }
+      | undefined;
+    if (!row) throw new JournalError('migration_failed', 'journal_meta has no journal_id');
+    return row.value;
+  }
+
   static open(options: JournalOptions): Journal {
     return new Journal(options);
   }
@@ -249,6 +258,12 @@ export class Journal {
   /** Every operation not yet in a final state: start-up recovery drives each to one. */
   openOperations(): OperationRow[] {
     return (this.st.opsNotFinal.all() as Row[]).map(toOperation);
+  }
+
+  /** Operations that wait for a person (state needs_attention). */
+  needsAttentionCount(): number {
+    const row = this.db.prepare("SELECT count(*) AS n FROM operations WHERE state = 'needs_attention'").get() as { n: number };
+    return Number(row.n);
   }
 
   recentOperations(limit = 50): OperationRow[] {

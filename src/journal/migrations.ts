@@ -221,4 +221,13 @@ export const MIGRATIONS: readonly string[] = [
   -- point: nothing is sent, or an approval is reversed; never completed.
   ALTER TABLE operations ADD COLUMN cancel_requested TEXT;
   `,
+  `
+  -- The journal's identity, made once: the fleet hub keys this journal's events by it (a restored or
+  -- replaced journal starts its seqs again under a new id, so nothing is mistaken for a resend).
+  CREATE TABLE journal_meta (
+    name   TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+  );
+  INSERT INTO journal_meta (name, value) VALUES ('journal_id', lower(hex(randomblob(16))));
+  `,
 ];

@@ -52,8 +52,17 @@ describe('published schemas and docs', () => {
 });
 
 describe('the client runs in browsers', () => {
-  const dir = join(root, 'src/api/client');
+  // The client package (@posbridge/client): its core files, the top level of packages/client/src.
+  const dir = join(root, 'packages/client/src');
   const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
+
+  it('the daemon re-exports the package: src/api/client is no second copy', () => {
+    for (const f of readdirSync(join(root, 'src/api/client')).filter((n) => n.endsWith('.ts'))) {
+      const text = readFileSync(join(root, 'src/api/client', f), 'utf8');
+      const specs = ts.preProcessFile(text, true, true).importedFiles.map((i) => i.fileName);
+      expect(specs, f).toEqual(['@posbridge/client']);
+    }
+  });
 
   it('imports nothing but its own folder (no node: modules, no other posbridge code)', () => {
     for (const f of files) {

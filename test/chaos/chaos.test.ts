@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seedFromEnv } from '../support/prng.js';
 import { chaosRun, zvtChaosRun, zvtLedgerProblems } from './chaos-run.js';
+import { qrChaosRun, qrLedgerProblems, type QrOpView } from './qr-chaos-run.js';
 
 // Issue 7's acceptance test. `npm run soak` runs the long version (10,000 payments, 300 kills).
 describe('chaos: payments under random faults with the engine process killed and restarted', () => {
@@ -90,5 +91,122 @@ describe('chaos: payments under random faults with the engine process killed and
     expect(problems.join('\n')).toMatch(/trace 000001 is claimed by a and a2: doubled/);
     expect(problems.join('\n')).toMatch(/completed b \(trace 000002\) is reversed at the terminal/);
     expect(problems.join('\n')).toMatch(/terminal-only charge: trace 000003 .* lost/);
+  });
+
+  // The scan-to-pay lane (issue 20): the Alipay + WeChat Pay simulator in its own process, notifications
+  // forwarded to the daemon, the engine runner killed and restarted. `npm run soak -- qr` runs the long one.
+  it(
+    "QR: every operation ends final and agrees with the providers' ledgers: nothing lost, nothing doubled, no cancelled payment completed",
+    async () => {
+      const seed = seedFromEnv('chaos qr');
+      const payments = Number(process.env['CHAOS_QR_PAYMENTS'] ?? 40);
+      const kills = Number(process.env['CHAOS_QR_KILLS'] ?? 6);
+      const report = await qrChaosRun({ payments, kills, seed });
+      console.log(
+        `[chaos qr] seed ${seed}: ${JSON.stringify({ payments, seconds: report.seconds, kills: report.kills, cancels: report.cancels, refunds: report.refunds, faults: report.faults, states: report.states, reasons: report.reasons, providerPaid: report.providerPaid, notifications: report.notifications, dir: report.dir })}`,
+      );
+      expect(report.problems).toEqual([]);
+      expect(report.kills).toBeGreaterThanOrEqual(kills);
+      expect(Object.values(report.states).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(payments);
+      expect(report.states['completed'] ?? 0, 'some payments completed').toBeGreaterThan(0);
+      expect(
+        report.notifications.forwarded['resolving'] ?? 0,
+        'notifications reached the daemon',
+      ).toBeGreaterThan(0);
+    },
+    5 * 60_000,
+  );
+
+  it("the QR lane's ledger check names lost, doubled and phantom trades and refunds (and passes agreement)", () => {
+    const sale = (
+      id: string,
+      state: string,
+      no: string,
+      amount = 100,
+      extra: Partial<QrOpView> = {},
+    ): QrOpView => ({
+      id,
+      kind: 'sale',
+      state,
+      reason: null,
+      amount,
+      approvedAmount: state === 'completed' ? amount : null,
+      originalId: null,
+      orderId: `O-${id}`,
+      result: { qr: { method: 'alipay', outTradeNo: no } },
+      ...extra,
+    });
+    const refund = (id: string, state: string, no: string, rq: string, amount: number): QrOpView => ({
+      id,
+      kind: 'refund',
+      state,
+      reason: null,
+      amount,
+      approvedAmount: state === 'completed' ? amount : null,
+      originalId: 'x',
+      orderId: null,
+      result: { qr: { method: 'alipay', outTradeNo: no, outRequestNo: rq } },
+    });
+    const trade = (no: string, status: string, amount = 100) => ({
+      provider: 'alipay' as const,
+      outTradeNo: no,
+      amount,
+      status,
+      refunded: 0,
+    });
+    const rf = (no: string, rq: string, status: string, amount: number) => ({
+      provider: 'alipay' as const,
+      outTradeNo: no,
+      outRequestNo: rq,
+      amount,
+      status,
+    });
+    const agreeing = [
+      sale('a', 'completed', 'N1'),
+      sale('b', 'cancelled', 'N2'),
+      sale('c', 'reversed', 'N3'),
+      sale('d', 'declined', 'N4'),
+      refund('ra', 'completed', 'N1', 'R1', 30),
+      refund('rb', 'declined', 'N1', 'R2', 20),
+    ];
+    const trades = [trade('N1', 'paid'), trade('N2', 'closed'), trade('N3', 'reversed')];
+    const refunds = [rf('N1', 'R1', 'SUCCESS', 30), rf('N1', 'R2', 'FAILED', 20)];
+    expect(qrLedgerProblems(agreeing, trades, refunds, new Set(['N1', 'N2', 'N3', 'N4']))).toEqual([]);
+
+    const problems = qrLedgerProblems(
+      [
+        sale('a', 'completed', 'N1'),
+        sale('a2', 'completed', 'N1', 100, { orderId: 'O-a' }),
+        sale('b', 'cancelled', 'N2'),
+        sale('c', 'completed', 'N3'),
+        sale('e', 'completed', 'N5', 100, { cancelRequested: true }),
+        refund('ra', 'failed', 'N1', 'R1', 30),
+        refund('rb', 'completed', 'N1', 'R2', 20),
+      ],
+      [
+        trade('N1', 'paid'),
+        trade('N2', 'paid'),
+        trade('N3', 'closed'),
+        trade('N5', 'paid'),
+        trade('N9', 'paid'),
+      ],
+      [rf('N1', 'R1', 'SUCCESS', 30), rf('N1', 'R2', 'FAILED', 20), rf('N5', 'R9', 'SUCCESS', 10)],
+      new Set(['N1', 'N2', 'N3', 'N5']),
+    ).join('\n');
+    expect(problems).toMatch(/trade alipay:N1 is claimed by a and a2: doubled/);
+    expect(problems).toMatch(/order O-a was paid twice: a, a2/);
+    expect(problems).toMatch(
+      /lost: the provider holds alipay:N2 paid \(100\) but the journal says cancelled/,
+    );
+    expect(problems).toMatch(/completed sale c \(alipay:N3\) is closed at the provider/);
+    expect(problems).toMatch(/sale e was cancelled by the operator but ended completed/);
+    expect(problems).toMatch(/provider trade alipay:N9 \(paid\) is named by no idempotency key: doubled/);
+    expect(problems).toMatch(
+      /lost refund: the provider refunded alipay:N1:R1 \(30\) but the journal says failed/,
+    );
+    expect(problems).toMatch(/completed refund rb \(alipay:N1:R2\) is FAILED at the provider/);
+    expect(problems).toMatch(
+      /lost refund: the provider refunded alipay:N5:R9 \(10\) and no operation knows it/,
+    );
   });
 });

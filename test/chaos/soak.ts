@@ -1,15 +1,17 @@
 /**
- * `npm run soak`: the long chaos runs, the card-reader lane then the ZVT lane (`npm run soak -- iso` or
- * `-- zvt` runs one). CHAOS_PAYMENTS / CHAOS_KILLS (reader lane), CHAOS_ZVT_PAYMENTS / CHAOS_ZVT_KILLS
- * (ZVT lane) and FUZZ_SEED override.
+ * `npm run soak`: the long chaos runs, the card-reader lane, the ZVT lane, then the scan-to-pay lane
+ * (`npm run soak -- iso`, `-- zvt` or `-- qr` runs one). CHAOS_PAYMENTS / CHAOS_KILLS (reader lane),
+ * CHAOS_ZVT_PAYMENTS / CHAOS_ZVT_KILLS (ZVT lane), CHAOS_QR_PAYMENTS / CHAOS_QR_KILLS (QR lane) and
+ * FUZZ_SEED override.
  */
 import { seedFromEnv } from '../support/prng.js';
 import { chaosRun, zvtChaosRun } from './chaos-run.js';
+import { qrChaosRun } from './qr-chaos-run.js';
 
 const lanes = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const unknown = lanes.filter((l) => l !== 'iso' && l !== 'zvt');
+const unknown = lanes.filter((l) => l !== 'iso' && l !== 'zvt' && l !== 'qr');
 if (unknown.length) {
-  console.error(`unknown soak lane(s): ${unknown.join(', ')}; lanes: iso, zvt`);
+  console.error(`unknown soak lane(s): ${unknown.join(', ')}; lanes: iso, zvt, qr`);
   process.exit(2);
 }
 const run = (lane: string): boolean => !lanes.length || lanes.includes(lane);
@@ -46,6 +48,15 @@ if (run('zvt')) {
     ),
   );
   for (const p of report.problems.slice(0, 50)) console.log(`problem (zvt): ${p}`);
+  failed ||= report.problems.length > 0;
+}
+if (run('qr')) {
+  const seed = seedFromEnv('soak qr');
+  const payments = Number(process.env['CHAOS_QR_PAYMENTS'] ?? 2_000);
+  const kills = Number(process.env['CHAOS_QR_KILLS'] ?? 150);
+  const report = await qrChaosRun({ payments, kills, seed, concurrency: 6, log: (l) => console.log(l) });
+  console.log(JSON.stringify({ ...report, problems: report.problems.length }, null, 1));
+  for (const p of report.problems.slice(0, 50)) console.log(`problem (qr): ${p}`);
   failed ||= report.problems.length > 0;
 }
 process.exit(failed ? 1 : 0);

@@ -5,17 +5,28 @@
  * | ----------------------------------------- | ------------------------------------------- |
  * | `posbridge settle`                        | `service.settle({ operatorId })`            |
  * | `posbridge reconcile --file <csv>`        | `service.reconcileFile({ file })` (or `reconcileFileOffline()` when no daemon runs) |
+ * | `posbridge reconcile --qr <p> --date <d>` | `service.reconcileQr({ provider, date })` (or `reconcileQrOffline()`) |
  * | WebSocket `settlement.run`                | `service.start({ operatorId })`: returns at once; `settlement.state` events follow |
  * | WebSocket `settlement.report`             | `service.report({ batch?, runId?, format? })` |
  *
  * Errors are `SettlementError` with a stable `code` (`batch_busy`,
- * `file_unreadable`, `file_invalid`, `invalid_request`, `not_found`) and `retryable`.
+ * `file_unreadable`, `file_invalid`, `invalid_request`, `not_found`, `bill_unavailable`) and `retryable`.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Journal } from '../../journal/index.js';
+import { cstDate, type QrMethod, type QrProvider } from '../../qr/index.js';
 import { SettlementError } from './errors.js';
-import { ACTIONS, reconcile } from './reconcile.js';
+import { actionText } from './qr-actions.js';
+import { addDays } from './qr-local.js';
+import {
+  checkQrParams,
+  DEFAULT_QR_TOLERANCE,
+  reconcileQr,
+  type QrBill,
+  type QrTolerance,
+} from './qr-reconcile.js';
+import { reconcile } from './reconcile.js';
 import { reportCsv, reportJson } from './report.js';
 import { Settlement, type SettlementDeps } from './settle.js';
 import { SettlementStore } from './store.js';
@@ -23,6 +34,7 @@ import type {
   BatchRecord,
   BatchState,
   MatchTolerance,
+  QrRunScope,
   ReconItem,
   ReconSummary,
   ReconciliationReport,
@@ -80,20 +92,38 @@ export interface ReconcileFileResult {
   csv: string;
 }
 
+/** `posbridge reconcile --qr <provider> --date <YYYY-MM-DD>` parameters. */
+export interface ReconcileQrParams {
+  provider: QrMethod;
+  /** The China date whose bill is reconciled; the day must be over in China time. */
+  date: string;
+  tolerance?: Partial<QrTolerance>;
+  /** Journal the run (default true): one run per provider and date, a re-run replaces it. */
+  persist?: boolean;
+}
+
 /** Largest settlement file read (bytes). */
 export const MAX_HOST_FILE_BYTES = 256 * 1024 * 1024;
+
+/** The service's dependencies: settlement's, and the scan-to-pay providers whose bills it reconciles. */
+export interface SettlementServiceDeps extends SettlementDeps {
+  /** The desk's QR providers (the engine's: `EngineDeps.qr`); `reconcileQr` downloads their bills. */
+  qr?: Partial<Record<QrMethod, QrProvider>>;
+}
 
 export class SettlementService {
   readonly settlement: Settlement;
   private readonly journal: Journal;
   private readonly terminalId: string;
   private readonly now: () => Date;
+  private readonly qr: Partial<Record<QrMethod, QrProvider>>;
 
-  constructor(deps: SettlementDeps) {
+  constructor(deps: SettlementServiceDeps) {
     this.settlement = new Settlement(deps);
     this.journal = deps.journal;
     this.terminalId = deps.terminalId;
     this.now = deps.now ?? (() => new Date());
+    this.qr = deps.qr ?? {};
   }
 
   /** `posbridge settle`: closes the current batch (or resumes an interrupted close) and waits for the end. */
@@ -144,6 +174,66 @@ export class SettlementService {
   reconcileFile(params: ReconcileFileParams): Promise<ReconcileFileResult> {
     return reconcileFileOffline(this.journal, this.terminalId, params, this.now);
   }
+
+  /** `posbridge reconcile --qr <provider> --date <d>`: downloads the provider's bill and reconciles it. */
+  reconcileQr(params: ReconcileQrParams): Promise<ReconcileFileResult> {
+    return reconcileQrOffline(this.journal, this.terminalId, this.qr, params, this.now);
+  }
+}
+
+/**
+ * A scan-to-pay bill against the journal (the daemon's `reconcileQr`, or the CLI holding the state
+ * directory's lock): downloads the bill of `date` and, for late arrivals, the bills of the following
+ * days within `tolerance.dateDays` that are already over in China time (one that cannot be had is
+ * left out: its trades wait as `late_arrival`).
+ */
+export async function reconcileQrOffline(
+  journal: Journal,
+  terminalId: string,
+  providers: Partial<Record<QrMethod, QrProvider>>,
+  params: ReconcileQrParams,
+  now: () => Date = () => new Date(),
+): Promise<ReconcileFileResult> {
+  checkQrParams(params?.provider, params?.date);
+  const p = providers[params.provider];
+  if (!p)
+    throw new SettlementError('invalid_request', `${params.provider} is not configured on this desk`, {
+      path: 'provider',
+    });
+  const today = cstDate(now());
+  if (params.date >= today)
+    throw new SettlementError(
+      'invalid_request',
+      `the bill of ${params.date} is out only after that day ends (China time; today is ${today})`,
+      { path: 'date' },
+    );
+  const r = await p.bill(params.date);
+  if (r.status !== 'ok')
+    throw new SettlementError(
+      'bill_unavailable',
+      `the ${params.provider} bill of ${params.date} could not be downloaded (${r.status}: ${r.message})`,
+      { path: 'date', retryable: r.status !== 'rejected' || r.retryable },
+    );
+  const dateDays = params.tolerance?.dateDays ?? DEFAULT_QR_TOLERANCE.dateDays;
+  const laterBills: QrBill[] = [];
+  for (let k = 1; k <= dateDays; k++) {
+    const d = addDays(params.date, k);
+    if (d >= today) break;
+    const later = await p.bill(d);
+    if (later.status === 'ok') laterBills.push({ date: d, lines: later.value });
+    else break;
+  }
+  const report = reconcileQr(journal, {
+    terminalId,
+    provider: params.provider,
+    date: params.date,
+    bill: r.value,
+    laterBills,
+    ...(params.tolerance ? { tolerance: params.tolerance } : {}),
+    ...(params.persist !== undefined ? { persist: params.persist } : {}),
+    now,
+  });
+  return { report, json: reportJson(report), csv: reportCsv(report) };
 }
 
 /** `posbridge reconcile --file <csv>` without a daemon (the CLI holds the state directory's lock). */
@@ -191,11 +281,11 @@ function itemOf(i: ReturnType<SettlementStore['openBoundaryItems']>[number]): Re
     terminalId: i.terminalId,
     batch: i.batch,
     stan: i.stan,
-    rrn: i.local?.rrn ?? i.host?.rrn ?? null,
+    rrn: i.local?.rrn || i.host?.rrn || null,
     local: i.local,
     host: i.host,
     detail: i.detail ?? '',
-    action: { code: i.action, text: ACTIONS[i.action] ?? i.action },
+    action: { code: i.action, text: actionText(i.action) },
     itemId: i.id,
     status: i.status,
   };
@@ -215,6 +305,7 @@ export function storedReport(
     to?: string | null;
     tolerance?: MatchTolerance;
     hasBatchNumbers?: boolean;
+    qr?: QrRunScope;
   };
   return {
     runId: run.id,
@@ -231,5 +322,6 @@ export function storedReport(
         item.amountDelta = item.host.amount - (item.local.approvedAmount ?? item.local.amount);
       return item;
     }),
+    ...(scope.qr ? { qr: scope.qr } : {}),
   };
 }

@@ -1,6 +1,12 @@
 /** Stable codes the API maps to `data.code`. Messages never carry card data. */
 export type SettlementErrorCode =
-  'batch_busy' | 'file_unreadable' | 'file_invalid' | 'invalid_request' | 'not_found';
+  | 'batch_busy'
+  | 'file_unreadable'
+  | 'file_invalid'
+  | 'invalid_request'
+  | 'not_found'
+  /** A scan-to-pay provider's bill could not be downloaded (`retryable` says whether trying later may help). */
+  | 'bill_unavailable';
 
 export class SettlementError extends Error {
   readonly code: SettlementErrorCode;

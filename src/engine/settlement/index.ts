@@ -15,7 +15,19 @@ export {
   type SettlementReportResult,
   type ReconcileFileParams,
   type ReconcileFileResult,
+  reconcileQrOffline,
+  type ReconcileQrParams,
+  type SettlementServiceDeps,
 } from './api.js';
+export {
+  reconcileQr,
+  qrRunSource,
+  DEFAULT_QR_TOLERANCE,
+  type QrReconcileInput,
+  type QrTolerance,
+  type QrBill,
+} from './qr-reconcile.js';
+export { QR_ACTIONS, actionText } from './qr-actions.js';
 export { reconcile, ACTIONS, type ReconcileInput } from './reconcile.js';
 export { parseHostFile, type HostFile } from './hostfile.js';
 export { csvField, reportCsv, reportJson, REPORT_CSV_HEADER } from './report.js';

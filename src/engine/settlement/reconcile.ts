@@ -143,6 +143,7 @@ const EMPTY_COUNTS = (): Record<ReconCategory, number> => ({
   amount_mismatch: 0,
   status_mismatch: 0,
   pending_reversal: 0,
+  late_arrival: 0,
 });
 
 /** Compares the journal with the host's file (and settlement totals); see the module comment. */

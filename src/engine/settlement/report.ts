@@ -1,6 +1,8 @@
 /**
  * Report outputs: JSON (the report object as is) and CSV (one line per item, then nothing else: the
  * totals are in the JSON). Card data: the masked PAN only, as everywhere outside the sealed store.
+ * The last four columns are scan-to-pay's (empty on card items): the provider and its order, refund
+ * request and trade numbers.
  */
 import type { ReconciliationReport } from './types.js';
 
@@ -26,6 +28,10 @@ export const REPORT_CSV_HEADER = [
   'amount_delta',
   'action',
   'detail',
+  'method',
+  'out_trade_no',
+  'out_request_no',
+  'trade_no',
 ] as const;
 
 /** One CSV field: quoted when needed; text that a spreadsheet would run as a formula is defused. */
@@ -65,6 +71,10 @@ export function reportCsv(report: ReconciliationReport): string {
         i.amountDelta ?? null,
         i.action.code,
         i.detail,
+        l?.qr?.method ?? h?.qr?.provider,
+        l?.qr?.outTradeNo ?? h?.qr?.outTradeNo,
+        l?.qr?.outRequestNo ?? h?.qr?.outRequestNo,
+        h?.qr?.tradeNo || l?.qr?.tradeNo,
       ]
         .map(csvField)
         .join(','),

@@ -119,7 +119,12 @@ export type ReconCategory =
   | 'amount_mismatch'
   | 'status_mismatch'
   /** Raised at batch close: a reversal that could not be sent before the batch closed. */
-  | 'pending_reversal';
+  | 'pending_reversal'
+  /**
+   * Scan-to-pay bills: a trade recorded here on one China date and booked by the provider on another
+   * (completed around midnight); `resolved` when the other day's bill has it, else `needs_attention`.
+   */
+  | 'late_arrival';
 
 /**
  * How a side sees a transaction, reduced to what can be compared:
@@ -153,6 +158,34 @@ export interface LocalRecord {
   scheme: string | null;
   orderId: string | null;
   class: ReconClass;
+  /** Scan-to-pay operations: what the journal keeps of the provider's trade. */
+  qr?: LocalQrFacts;
+}
+
+/** The journal's scan-to-pay facts of a reconciled operation (`result.qr`, no buyer). */
+export interface LocalQrFacts {
+  method: 'alipay' | 'wechat';
+  mode: 'qr' | 'code';
+  /** The provider order number (of the original payment, for a refund). */
+  outTradeNo: string;
+  /** Refunds: the refund request number. */
+  outRequestNo?: string;
+  /** The provider's trade number, when the journal learnt it (for a refund: its payment's). */
+  tradeNo?: string;
+  /** ISO 8601 UTC, the provider's payment time (payments). */
+  paidAt?: string;
+}
+
+/** A scan-to-pay bill line as the host side of an item. */
+export interface HostQrFacts {
+  provider: 'alipay' | 'wechat';
+  /** The China date of the bill the line is in (YYYY-MM-DD). */
+  billDate: string;
+  outTradeNo: string;
+  outRequestNo?: string;
+  tradeNo: string;
+  /** ISO 8601 UTC: payment completion or refund time. */
+  at: string;
 }
 
 /** The host's side: one line of the settlement file. */
@@ -167,6 +200,8 @@ export interface HostRecord {
   type: string;
   status: string;
   class: ReconClass;
+  /** Scan-to-pay bills: the provider's line (then `terminalId` and `stan` are empty: bills carry neither). */
+  qr?: HostQrFacts;
 }
 
 export interface ReconAction {
@@ -183,7 +218,7 @@ export interface ReconItem {
   stan: string | null;
   rrn: string | null;
   /** How the two records were paired (absent for one-sided items). */
-  matchedBy?: MatchRule;
+  matchedBy?: MatchRule | QrMatchRule;
   local: LocalRecord | null;
   host: HostRecord | null;
   /** host amount minus local amount (fen), when both are known. */
@@ -197,6 +232,12 @@ export interface ReconItem {
 
 /** Which rule paired a host line with a journal operation (docs/reconciliation.md, matching). */
 export type MatchRule = 'tid_batch_stan' | 'tid_rrn' | 'tid_stan_date';
+
+/**
+ * How a scan-to-pay bill line was paired (docs/reconciliation.md, "Scan-to-pay bills"): the provider
+ * order number (payments), the refund request number (refunds), else the provider's trade number.
+ */
+export type QrMatchRule = 'out_trade_no' | 'out_request_no' | 'trade_no';
 
 export interface TotalsComparison {
   batch: string;
@@ -223,8 +264,8 @@ export interface ReconSummary {
   ignoredHostLines: number;
   localOperations: number;
   matched: number;
-  /** Pairs found by each matching rule. */
-  matchedBy: Record<MatchRule, number>;
+  /** Pairs found by each matching rule (scan-to-pay runs add the `QrMatchRule`s). */
+  matchedBy: Record<MatchRule, number> & Partial<Record<QrMatchRule, number>>;
   counts: Record<ReconCategory, number>;
   /** Lines that could not be read (line number and why); never silently dropped. */
   errors: { line: number; error: string }[];
@@ -240,6 +281,16 @@ export interface ReconciliationReport {
   summary: ReconSummary;
   totals: TotalsComparison[];
   items: ReconItem[];
+  /** Scan-to-pay runs: which provider's bill of which China date, and which later bills were read. */
+  qr?: QrRunScope;
+}
+
+export interface QrRunScope {
+  provider: 'alipay' | 'wechat';
+  /** China date (YYYY-MM-DD) of the bill. */
+  date: string;
+  /** The following days' bills read for late arrivals (a day not listed was not out or not read). */
+  laterBills: string[];
 }
 
 /** Tolerance rules for pairing lines without batch numbers (docs/reconciliation.md). */
