@@ -18,6 +18,8 @@ import { cardLogOptions } from '../src/card/index.js';
 import { shellQuote } from '../src/daemon/commands.js';
 import { parseConfig } from '../src/daemon/config.js';
 import { createDaemon, type Daemon, type Route } from '../src/daemon/daemon.js';
+import { enrolWithHub, readHubCredential, rewriteHubUrl } from '../src/daemon/hub-wiring.js';
+import { authenticateDaemon, createEnrolCode, startHubService, type HubService } from '../src/hub/index.js';
 import { parseCommandArgs } from '../src/daemon/cli-args.js';
 import { CliFailure, describeFailure, EXIT, parsePortOption } from '../src/daemon/failures.js';
 import { recoveryLine, stopOnSignal, watchSignals } from '../src/daemon/lifecycle.js';
@@ -51,6 +53,11 @@ export interface DemoOptions {
    * (password 123456), a `zvt` configuration block, no acquirer link and no reader.
    */
   terminal?: DemoTerminal;
+  /**
+   * Run a fleet hub on PGlite beside the daemon (state in `<stateDir>/simulators/hub`) and enrol the
+   * demo's daemon with it, so its dashboard shows this laptop (the CLI does; tests leave it off).
+   */
+  hub?: boolean | { port?: number };
 }
 
 export interface Demo {
@@ -66,6 +73,8 @@ export interface Demo {
   terminalLine: string;
   /** The ZVT terminal simulator (with `terminal: 'zvt'`). */
   zvt?: ZvtSimulatorHandle;
+  /** The fleet hub (with `hub`): its URL; dashboard user admin / posbridge-demo. */
+  hubUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -221,6 +230,18 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     started.push(() => qrSim.close());
     simRoutes = [...simRoutes, ...proxy('/sim/qr', () => qrSim.controlPort)];
     terminalLine += `; scan-to-pay: Alipay and WeChat Pay simulators on ${qrSim.url} (control API /sim/qr/)`;
+    // A fleet hub beside it, this laptop enrolled (docs/fleet.md).
+    let hubUrl: string | undefined;
+    if (options.hub) {
+      const hub = await startHubService({
+        port: typeof options.hub === 'object' ? (options.hub.port ?? 0) : 0,
+        dataDir: join(simulatorsDir, 'hub'),
+        admin: { name: 'admin', password: DEMO_HUB_PASSWORD },
+      });
+      started.push(() => hub.close());
+      hubUrl = hub.url;
+      await joinDemoHub(hub, stateDir, base.terminalId);
+    }
     // The demo's own options decide the state directory and port, not the environment.
     const config = parseConfig(raw, 'demo', {});
     const daemon = await createDaemon({
@@ -251,6 +272,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       terminal,
       terminalLine,
       ...(zvt ? { zvt } : {}),
+      ...(hubUrl ? { hubUrl } : {}),
       async stop() {
         await daemon.stop();
         removeDaemonFile(stateDir);
@@ -263,13 +285,33 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   }
 }
 
+const DEMO_HUB_PASSWORD = 'posbridge-demo';
+
+/** Enrols the demo's daemon with its hub once; later runs keep the credential and follow the new port. */
+async function joinDemoHub(hub: HubService, stateDir: string, terminalId: string): Promise<void> {
+  const cred = readHubCredential(stateDir);
+  if (cred) {
+    const known = await authenticateDaemon(hub.db, `Bearer ${cred.credential}`).then(
+      () => true,
+      () => false,
+    );
+    if (known) {
+      rewriteHubUrl(stateDir, hub.url);
+      return;
+    }
+  }
+  const { code } = await createEnrolCode(hub.db, { store: 'Demo store', name: 'demo laptop' });
+  await enrolWithHub({ url: hub.url, code, stateDir, terminalIds: [terminalId], name: 'demo laptop' });
+}
+
 const DEMO_PORT_FIX =
   'stop the program using it (another demo?), or choose another port with --port <n> or POSBRIDGE_PORT (0 picks a free one)';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export const DEMO_USAGE =
-  'usage: posbridge-sim demo [--terminal reader|zvt] [--port 7583] [--home <dir>] [--log-level warn]\n' +
+  'usage: posbridge-sim demo [--terminal reader|zvt] [--port 7583] [--home <dir>] [--log-level warn] [--no-hub]\n' +
+  '--no-hub: no fleet hub (by default a hub on PGlite runs beside the daemon, which is enrolled with it).\n' +
   '--terminal reader (default): a card reader simulator and an acquirer host simulator; zvt: a ZVT\n' +
   'terminal simulator over TCP (an integrated terminal that does its own acquiring; docs/zvt.md).\n' +
   "State directory: --home, else POSBRIDGE_HOME, else ~/.posbridge-demo; it is the daemon's, so\n" +
@@ -289,6 +331,7 @@ export async function runDemoCli(argv: string[]): Promise<number> {
       home: { type: 'string' },
       'log-level': { type: 'string' },
       terminal: { type: 'string' },
+      'no-hub': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -332,6 +375,7 @@ export async function runDemoCli(argv: string[]): Promise<number> {
       ...(port !== undefined ? { port } : {}),
       ...(logLevel ? { logLevel } : {}),
       terminal: terminal as DemoTerminal,
+      hub: !values['no-hub'],
     });
   } catch (e) {
     signals.dispose();
@@ -347,6 +391,7 @@ export async function runDemoCli(argv: string[]): Promise<number> {
       `  WebSocket  ws://127.0.0.1:${demo.port}/ws\n` +
       `  CRM page   http://127.0.0.1:${demo.port}/\n` +
       `  health     http://127.0.0.1:${demo.port}/healthz\n` +
+      (demo.hubUrl ? `  fleet hub  ${demo.hubUrl}/  (dashboard: admin / posbridge-demo; --no-hub leaves it out)\n` : '') +
       `  state      ${demo.stateDir}  (the daemon's state directory; simulators in ${demo.simulatorsDir})\n` +
       `  token      ${tokenFile}  (scripts read it; pages pair)\n` +
       `  commands   POSBRIDGE_HOME=${home} npx posbridge token   (same for doctor, journal, pair, tokens, settle)\n` +

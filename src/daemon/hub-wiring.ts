@@ -97,3 +97,12 @@ export function createHubLink(
     ...timers,
   });
 }
+
+/** Points an enrolled daemon at the hub's current address (the demo's hub picks a new port each run). */
+export function rewriteHubUrl(stateDir: string, url: string): void {
+  const cred = readHubCredential(stateDir);
+  if (!cred || cred.url === url) return;
+  const path = hubCredentialPath(stateDir);
+  writeFileSync(`${path}.tmp`, JSON.stringify({ ...cred, url }, null, 2), { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
+}

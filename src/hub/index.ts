@@ -33,3 +33,5 @@ export {
   type FleetReconItem,
   type ReconFigures,
 } from './reconcile/index.js';
+export { dashboardRoutes } from './dashboard/routes.js';
+export type { DashboardOptions } from './dashboard/snapshot.js';

@@ -130,7 +130,6 @@ export const HUB_MIGRATIONS: readonly string[] = [
     superseded_by  integer,
     PRIMARY KEY (file_id, line)
   );
-  CREATE INDEX hub_acq_lines_key ON hub_acq_lines (terminal_id, stan, host_date);
   CREATE INDEX hub_acq_lines_date ON hub_acq_lines (host_date) WHERE superseded_by IS NULL;
   CREATE INDEX hub_payments_local_date ON hub_payments (local_date);
 

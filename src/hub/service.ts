@@ -4,6 +4,7 @@
  */
 import { newAdminToken, setUserPassword } from './auth.js';
 import { dashboardRoutes } from './dashboard/routes.js';
+import type { DashboardOptions } from './dashboard/snapshot.js';
 import { reconcileRoutes } from './reconcile/routes.js';
 import { startHub, type Hub, type HubOptions } from './server.js';
 
@@ -12,6 +13,8 @@ export interface HubServiceOptions extends HubOptions {
   admin?: { name: string; password: string };
   /** Make a fresh admin token at start and return it (the CLI writes it beside the hub's data). */
   issueAdminToken?: boolean;
+  /** Dashboard settings (online window, time zone, poll interval, ...). */
+  dashboard?: DashboardOptions;
 }
 
 export interface HubService extends Hub {
@@ -19,7 +22,7 @@ export interface HubService extends Hub {
 }
 
 export async function startHubService(opts: HubServiceOptions = {}): Promise<HubService> {
-  const hub = await startHub({ ...opts, routes: [...(opts.routes ?? []), ...dashboardRoutes(), ...reconcileRoutes()] });
+  const hub = await startHub({ ...opts, routes: [...(opts.routes ?? []), ...dashboardRoutes(opts.dashboard), ...reconcileRoutes()] });
   try {
     if (opts.admin) await setUserPassword(hub.db, opts.admin.name, opts.admin.password);
     const adminToken = opts.issueAdminToken ? await newAdminToken(hub.db) : undefined;

@@ -3,7 +3,8 @@
  * reconciliation's reader; one file holds many terminals and days, carries no batch ids, and several
  * may come per day). A file is known by the SHA-256 of its content: importing it again changes nothing
  * and says so. A file with a line that cannot be read is refused whole (`bad_file`, naming the line and
- * the column); nothing of it is stored. Lines go in as JSON batches (one round trip per 20,000 lines).
+ * the column); nothing of it is stored. Lines go in as JSON batches (one round trip per 20,000 lines;
+ * `json`, not `jsonb`: the text is read once, so parsing it into jsonb first would only cost).
  */
 import { createHash } from 'node:crypto';
 import { parseHostFile } from '../../engine/settlement/hostfile.js';
@@ -128,7 +129,7 @@ export async function importAcquirerFile(
       await tx.query(
         `INSERT INTO hub_acq_lines (file_id, line, host_date, terminal_id, batch, stan, rrn, amount, type, status, class)
          SELECT $1, x.l, x.d, x.t, x.b, x.s, x.r, x.a, x.y, x.st, x.c
-         FROM jsonb_to_recordset($2::text::jsonb)
+         FROM json_to_recordset($2::text::json)
            AS x(l integer, d date, t text, b text, s text, r text, a bigint, y text, st text, c text)`,
         [fileId, JSON.stringify(rows)],
       );
@@ -139,11 +140,12 @@ export async function importAcquirerFile(
          UPDATE hub_acq_lines o SET superseded_by = $1
          FROM hub_acq_lines n
          WHERE n.file_id = $1 AND o.file_id <> $1 AND o.superseded_by IS NULL
+           AND o.host_date BETWEEN $2::date AND $3::date
            AND o.terminal_id = n.terminal_id AND o.stan = n.stan AND o.host_date = n.host_date
            AND o.type = n.type AND o.rrn IS NOT DISTINCT FROM n.rrn
          RETURNING 1)
        SELECT count(*) AS n FROM s`,
-      [fileId],
+      [fileId, firstDate, lastDate],
     );
     const [row] = await tx.query<FileRow>(
       `UPDATE hub_acq_files SET superseded = $2 WHERE id = $1 RETURNING ${FILE_COLUMNS}`,

@@ -154,6 +154,7 @@ export async function reconcileFleet(db: HubDb, opts: ReconcileFleetOptions = {}
          AND created_at >= ($1::date - $2::int - 1)::timestamp AT TIME ZONE 'UTC'`,
       [from, tol],
     );
+    await tx.query('ANALYZE rc_v');
     await tx.query(
       `CREATE TEMP TABLE rc_p ON COMMIT DROP AS
        SELECT row_number() OVER () AS pid, p.daemon_id, p.payment_id, p.store, p.terminal_id, p.kind, p.state,
@@ -176,12 +177,11 @@ export async function reconcileFleet(db: HubDb, opts: ReconcileFleetOptions = {}
     );
     await tx.query('ANALYZE rc_l');
     await tx.query('ANALYZE rc_p');
-    await tx.query('CREATE TEMP TABLE rc_x (lid bigint NOT NULL, pid bigint NOT NULL, rule text NOT NULL) ON COMMIT DROP');
 
-    // ---- 2. terminal + RRN
+    // ---- 2. terminal + RRN (each side the other's nearest-dated candidate)
     await tx.query(
-      `INSERT INTO rc_x
-       SELECT lid, pid, 'tid_rrn' FROM (
+      `CREATE TEMP TABLE rc_x ON COMMIT DROP AS
+       SELECT lid, pid, 'tid_rrn' AS rule FROM (
          SELECT l.lid, p.pid,
            row_number() OVER (PARTITION BY l.lid ORDER BY abs(p.day - l.host_date), p.daemon_id, p.payment_id) AS rn_l,
            row_number() OVER (PARTITION BY p.pid ORDER BY abs(p.day - l.host_date), l.lid) AS rn_p
@@ -190,45 +190,55 @@ export async function reconcileFleet(db: HubDb, opts: ReconcileFleetOptions = {}
     );
     await tx.query('ANALYZE rc_x');
 
-    // ---- 3. terminal + STAN + date (amount first), rounds until nothing more pairs
+    // ---- 3. terminal + STAN + date (amount first); again on what is left while some candidate lost
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const [r] = await tx.query<{ n: unknown }>(
-        `WITH ins AS (
-           INSERT INTO rc_x
-           SELECT lid, pid, 'tid_stan_date' FROM (
-             SELECT l.lid, p.pid,
-               row_number() OVER (PARTITION BY l.lid ORDER BY c.score, p.daemon_id, p.payment_id) AS rn_l,
-               row_number() OVER (PARTITION BY p.pid ORDER BY c.score, l.lid) AS rn_p
-             FROM (SELECT * FROM rc_l l WHERE NOT EXISTS (SELECT 1 FROM rc_x x WHERE x.lid = l.lid)) l
-             JOIN (SELECT * FROM rc_p p WHERE NOT EXISTS (SELECT 1 FROM rc_x x WHERE x.pid = p.pid)) p
-               ON p.terminal_id = l.terminal_id AND p.stan = l.stan
-             JOIN jsonb_to_recordset($2::text::jsonb) AS ty(k text, y text) ON ty.k = p.kind AND ty.y = l.type
-             CROSS JOIN LATERAL (SELECT (CASE WHEN p.amount = l.amount OR p.raw_amount = l.amount THEN 0 ELSE 1000 END)
-                                        + abs(p.day - l.host_date) AS score) c
-             WHERE abs(p.day - l.host_date) <= $1::int
-               AND (p.rrn IS NULL OR l.rrn IS NULL OR p.rrn = l.rrn)
-           ) c WHERE rn_l = 1 AND rn_p = 1
-           RETURNING 1)
-         SELECT count(*) AS n FROM ins`,
+      const [r] = await tx.query<{ n: unknown; lost: unknown }>(
+        `WITH c AS MATERIALIZED (
+           SELECT l.lid, p.pid,
+             row_number() OVER (PARTITION BY l.lid ORDER BY c.score, p.daemon_id, p.payment_id) AS rn_l,
+             row_number() OVER (PARTITION BY p.pid ORDER BY c.score, l.lid) AS rn_p
+           FROM (SELECT * FROM rc_l l WHERE NOT EXISTS (SELECT 1 FROM rc_x x WHERE x.lid = l.lid)) l
+           JOIN (SELECT * FROM rc_p p WHERE NOT EXISTS (SELECT 1 FROM rc_x x WHERE x.pid = p.pid)) p
+             ON p.terminal_id = l.terminal_id AND p.stan = l.stan
+           JOIN jsonb_to_recordset($2::text::jsonb) AS ty(k text, y text) ON ty.k = p.kind AND ty.y = l.type
+           CROSS JOIN LATERAL (SELECT (CASE WHEN p.amount = l.amount OR p.raw_amount = l.amount THEN 0 ELSE 1000 END)
+                                      + abs(p.day - l.host_date) AS score) c
+           WHERE abs(p.day - l.host_date) <= $1::int
+             AND (p.rrn IS NULL OR l.rrn IS NULL OR p.rrn = l.rrn)),
+         ins AS (INSERT INTO rc_x SELECT lid, pid, 'tid_stan_date' FROM c WHERE rn_l = 1 AND rn_p = 1 RETURNING 1)
+         SELECT (SELECT count(*) FROM ins) AS n, (SELECT count(*) FROM c WHERE rn_l > 1 OR rn_p > 1) AS lost`,
         [tol, TYPE_MAP],
       );
-      if (int(r!.n) === 0) break;
+      // Nothing lost a contest: every candidate pair was taken, another round would find none.
+      if (int(r!.n) === 0 || int(r!.lost) === 0) break;
       await tx.query('ANALYZE rc_x');
     }
 
-    // ---- 4. outcomes → days and items (the range's previous results replaced)
+    // ---- 4. one pass over lines, pairs and payments → days and items (the range's results replaced)
     await tx.query('DELETE FROM hub_recon_days WHERE day BETWEEN $1 AND $2', [from, to]);
     await tx.query('DELETE FROM hub_recon_items WHERE day BETWEEN $1 AND $2', [from, to]);
-    const [w] = await tx.query<{ days: unknown; items: unknown }>(
+    const [w] = await tx.query<{ days: unknown; items: unknown; by_rrn: unknown; by_stan: unknown }>(
       `WITH o AS MATERIALIZED (
-         SELECT p.day, p.store, p.terminal_id, k.cat, k.status, k.action, x.rule AS matched_by,
-           k.cat = 'matched' AND l.host_date > p.day AS late,
+         SELECT coalesce(p.day, l.host_date) AS day,
+           CASE WHEN p.pid IS NOT NULL THEN p.store
+                ELSE coalesce((SELECT hp.store FROM hub_payments hp WHERE hp.terminal_id = l.terminal_id LIMIT 1),
+                              (SELECT d.store FROM hub_daemons d WHERE l.terminal_id = ANY (d.terminal_ids) LIMIT 1), '')
+           END AS store,
+           coalesce(p.terminal_id, l.terminal_id) AS terminal_id,
+           k.cat, k.status, k.action, x.rule AS matched_by, k.cat = 'matched' AND l.host_date > p.day AS late,
            p.daemon_id, p.payment_id, p.kind AS local_kind, p.state AS local_state, p.amount AS local_amount,
            p.day AS local_date, l.file_id, l.line, l.host_date, l.type AS host_type, l.status AS host_status,
            l.amount AS host_amount, coalesce(p.stan, l.stan) AS stan, coalesce(p.rrn, l.rrn) AS rrn
-         FROM rc_x x JOIN rc_l l ON l.lid = x.lid JOIN rc_p p ON p.pid = x.pid
+         FROM rc_l l
+         LEFT JOIN rc_x x ON x.lid = l.lid
+         FULL JOIN rc_p p ON p.pid = x.pid
          CROSS JOIN LATERAL (SELECT
            CASE
+             WHEN p.pid IS NULL AND l.holds THEN 'host_only|needs_attention|investigate_lost_transaction'
+             WHEN p.pid IS NULL THEN 'ignored||'
+             WHEN l.lid IS NULL AND p.class IN ${HOLDS_SQL} THEN 'local_only|needs_attention|ask_acquirer_missing_at_host'
+             WHEN l.lid IS NULL AND p.class = 'doubtful' THEN 'not_charged|resolved|close_not_charged'
+             WHEN l.lid IS NULL THEN 'none||'
              WHEN p.class = 'doubtful' AND l.holds THEN 'host_only|needs_attention|confirm_or_refund'
              WHEN p.class = 'doubtful' THEN 'status_mismatch|resolved|close_not_charged'
              WHEN p.class = 'none' AND l.holds THEN 'host_only|needs_attention|refund_or_accept_told_declined'
@@ -242,30 +252,7 @@ export async function reconcileFleet(db: HubDb, opts: ReconcileFleetOptions = {}
            END AS v) kv
          CROSS JOIN LATERAL (SELECT split_part(kv.v, '|', 1) AS cat, nullif(split_part(kv.v, '|', 2), '') AS status,
                                     nullif(split_part(kv.v, '|', 3), '') AS action) k
-         WHERE p.day BETWEEN $1::date AND $2::date
-         UNION ALL
-         SELECT l.host_date, coalesce(ts.store, ''), l.terminal_id,
-           CASE WHEN l.holds THEN 'host_only' ELSE 'ignored' END,
-           CASE WHEN l.holds THEN 'needs_attention' END,
-           CASE WHEN l.holds THEN 'investigate_lost_transaction' END, NULL, false,
-           NULL, NULL, NULL, NULL, NULL, NULL, l.file_id, l.line, l.host_date, l.type, l.status, l.amount, l.stan, l.rrn
-         FROM rc_l l
-         LEFT JOIN (
-           SELECT DISTINCT ON (terminal_id) terminal_id, store FROM (
-             SELECT terminal_id, store, 0 AS pri FROM rc_p GROUP BY terminal_id, store
-             UNION ALL SELECT unnest(terminal_ids), store, 1 FROM hub_daemons
-           ) s ORDER BY terminal_id, pri, store
-         ) ts ON ts.terminal_id = l.terminal_id
-         WHERE l.host_date BETWEEN $1::date AND $2::date AND NOT EXISTS (SELECT 1 FROM rc_x x WHERE x.lid = l.lid)
-         UNION ALL
-         SELECT p.day, p.store, p.terminal_id,
-           CASE WHEN p.class IN ${HOLDS_SQL} THEN 'local_only' WHEN p.class = 'doubtful' THEN 'not_charged' ELSE 'none' END,
-           CASE WHEN p.class IN ${HOLDS_SQL} THEN 'needs_attention' WHEN p.class = 'doubtful' THEN 'resolved' END,
-           CASE WHEN p.class IN ${HOLDS_SQL} THEN 'ask_acquirer_missing_at_host' WHEN p.class = 'doubtful' THEN 'close_not_charged' END,
-           NULL, false, p.daemon_id, p.payment_id, p.kind, p.state, p.amount, p.day,
-           NULL, NULL, NULL, NULL, NULL, NULL, p.stan, p.rrn
-         FROM rc_p p
-         WHERE p.day BETWEEN $1::date AND $2::date AND NOT EXISTS (SELECT 1 FROM rc_x x WHERE x.pid = p.pid)
+         WHERE coalesce(p.day, l.host_date) BETWEEN $1::date AND $2::date
        ),
        d AS (
          INSERT INTO hub_recon_days (day, store, terminal_id, run_id, acquirer_lines, local_payments, matched,
@@ -296,17 +283,13 @@ export async function reconcileFleet(db: HubDb, opts: ReconcileFleetOptions = {}
            host_date, host_type, host_status, host_amount, stan, rrn
          FROM o WHERE late OR cat IN ('host_only', 'local_only', 'amount_mismatch', 'status_mismatch', 'not_charged')
          RETURNING 1)
-       SELECT (SELECT count(*) FROM d) AS days, (SELECT count(*) FROM i) AS items`,
+       SELECT (SELECT count(*) FROM d) AS days, (SELECT count(*) FROM i) AS items,
+         (SELECT count(*) FROM o WHERE matched_by = 'tid_rrn') AS by_rrn,
+         (SELECT count(*) FROM o WHERE matched_by = 'tid_stan_date') AS by_stan`,
       [from, to, runId],
     );
     const [tot] = await tx.query(`SELECT ${FIGURES_SQL} FROM hub_recon_days WHERE run_id = $1`, [runId]);
-    const by = await tx.query<{ rule: string; n: unknown }>(
-      `SELECT x.rule, count(*) AS n FROM rc_x x JOIN rc_p p ON p.pid = x.pid
-       WHERE p.day BETWEEN $1::date AND $2::date GROUP BY x.rule`,
-      [from, to],
-    );
-    const matchedBy = { tid_rrn: 0, tid_stan_date: 0 };
-    for (const b of by) matchedBy[b.rule as keyof typeof matchedBy] = int(b.n);
+    const matchedBy = { tid_rrn: int(w!.by_rrn), tid_stan_date: int(w!.by_stan) };
     const summary: ReconRunSummary = {
       runId,
       from,
