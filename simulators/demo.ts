@@ -230,18 +230,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     started.push(() => qrSim.close());
     simRoutes = [...simRoutes, ...proxy('/sim/qr', () => qrSim.controlPort)];
     terminalLine += `; scan-to-pay: Alipay and WeChat Pay simulators on ${qrSim.url} (control API /sim/qr/)`;
-    // A fleet hub beside it, this laptop enrolled (docs/fleet.md).
     let hubUrl: string | undefined;
-    if (options.hub) {
-      const hub = await startHubService({
-        port: typeof options.hub === 'object' ? (options.hub.port ?? 0) : 0,
-        dataDir: join(simulatorsDir, 'hub'),
-        admin: { name: 'admin', password: DEMO_HUB_PASSWORD },
-      });
-      started.push(() => hub.close());
-      hubUrl = hub.url;
-      await joinDemoHub(hub, stateDir, base.terminalId);
-    }
     // The demo's own options decide the state directory and port, not the environment.
     const config = parseConfig(raw, 'demo', {});
     const daemon = await createDaemon({
@@ -262,6 +251,25 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     const { port } = await daemon.start();
     // So `posbridge pair`, `token`, `doctor`... with POSBRIDGE_HOME=<stateDir> find this daemon.
     writeDaemonFile(stateDir, { pid: process.pid, port });
+    // A fleet hub beside it, this laptop enrolled (docs/fleet.md): started once the daemon holds its
+    // port and state directory, so those failures stay quick.
+    if (options.hub) {
+      const hub = await startHubService({
+        port: typeof options.hub === 'object' ? (options.hub.port ?? 0) : 0,
+        dataDir: join(simulatorsDir, 'hub'),
+        admin: { name: 'admin', password: DEMO_HUB_PASSWORD },
+      });
+      started.push(() => hub.close());
+      hubUrl = hub.url;
+      try {
+        await joinDemoHub(hub, stateDir, base.terminalId);
+      } catch (e) {
+        await daemon.stop();
+        throw e;
+      }
+      daemon.connectHub();
+    }
+
     // The providers' notifications reach the daemon as a deployment's do: through "the CRM backend".
     qrSim.setNotifyUrl(`http://127.0.0.1:${port}${QR_NOTIFY_RELAY}`);
     return {

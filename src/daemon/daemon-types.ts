@@ -50,6 +50,8 @@ export interface Daemon {
   recovered(): Promise<RecoveryResult | undefined>;
   stop(): Promise<void>;
   health(): Record<string, unknown>;
+  /** Starts the fleet hub link after an enrolment made while running (the demo); false when not enrolled. */
+  connectHub(): boolean;
 }
 
 export interface RecoveryResult {

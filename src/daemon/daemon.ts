@@ -171,12 +171,20 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
       : undefined;
     if (webhooks) engine.on('event', (e: { kind: string }) => e.kind === 'durable' && webhooks.kick());
     // The fleet hub, when this daemon is enrolled (docs/fleet.md): the journal is the outbox.
-    const hubLink = createHubLink(
-      { config, engine, journal, logger },
-      () => terminalsBackend({ config, reader, integrated }).list(),
-      options.hubLinkTimers,
-    );
-    if (hubLink) engine.on('event', (e: { kind: string }) => e.kind === 'durable' && hubLink.kick());
+    let hubLink: ReturnType<typeof createHubLink>;
+    const openHubLink = (): boolean => {
+      if (hubLink) return true;
+      hubLink = createHubLink(
+        { config, engine, journal, logger },
+        () => terminalsBackend({ config, reader, integrated }).list(),
+        options.hubLinkTimers,
+      );
+      if (!hubLink) return false;
+      const link = hubLink;
+      engine.on('event', (e: { kind: string }) => e.kind === 'durable' && link.kick());
+      return true;
+    };
+    openHubLink();
     const started = Date.now();
     let recovering = true;
     let stopping = false;
@@ -207,6 +215,11 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
       settlement,
       port: 0,
       server: http.createServer((req, res) => void handle(req, res)),
+      connectHub() {
+        if (stopping || !openHubLink()) return false;
+        hubLink!.start();
+        return true;
+      },
       health() {
         const saf = journal.safDepth();
         // Ready to take payments: the integrated terminal is up, or the acquirer link is.
