@@ -22,6 +22,7 @@ export {
   reconcileFleet,
   fleetReport,
   daysCsv,
+  storesCsv,
   itemsCsv,
   reconcileRoutes,
   type ImportResult,
@@ -30,6 +31,7 @@ export {
   type FleetReport,
   type FleetReportOptions,
   type ReconDayRow,
+  type ReconStoreRow,
   type FleetReconItem,
   type ReconFigures,
 } from './reconcile/index.js';

@@ -1,9 +1,9 @@
 /**
- * Ingestion of one batch from one daemon, in one transaction: the cursor row is locked first, so two
- * hub instances receiving the same daemon's resend serialise on it; events go in once (primary key
- * daemon + journal + seq, ON CONFLICT DO NOTHING), payment views replace older ones (updated_at), the
- * cursor moves to the batch's end, and the health snapshot replaces the last one. A batch that starts
- * beyond the cursor is a gap: refused, nothing written, the daemon rewinds.
+ * Ingestion of one batch from one daemon, in one statement (one round trip, atomic): the cursor row is
+ * locked first, so two hub instances receiving the same daemon's resend serialise on it; events go in
+ * once (primary key daemon + journal + seq, ON CONFLICT DO NOTHING), payment views replace older ones
+ * (updated_at), the cursor moves to the batch's end, and the health snapshot replaces the last one. A
+ * batch that starts beyond the cursor is a gap: refused, nothing written, the daemon rewinds.
  */
 import {
   HUB_MAX_BATCH,
@@ -73,93 +73,96 @@ function validatePayment(p: HubPayment, path: string): void {
 
 export async function ingest(db: HubDb, daemon: AuthedDaemon, raw: unknown): Promise<IngestAck> {
   const batch = validateBatch(raw);
-  return db.transaction(async (tx) => {
-    await tx.query(
-      'INSERT INTO hub_cursors (daemon_id, journal_id) VALUES ($1, $2) ON CONFLICT (daemon_id, journal_id) DO NOTHING',
-      [daemon.id, batch.journalId],
-    );
-    const [cur] = await tx.query<{ acked_seq: unknown }>(
-      'SELECT acked_seq FROM hub_cursors WHERE daemon_id = $1 AND journal_id = $2 FOR UPDATE',
-      [daemon.id, batch.journalId],
-    );
-    const acked = int(cur!.acked_seq);
-    if (batch.after > acked)
-      throw Object.assign(new HubError('gap', `the batch starts after seq ${batch.after}; the hub holds up to ${acked}`, 'after'), {
-        ackedSeq: acked,
-      });
-    let inserted = 0;
-    if (batch.events.length > 0) {
-      const rows = batch.events.map((e) => ({
-        seq: e.seq,
-        payment_id: e.event.paymentId ?? null,
-        type: e.event.type,
-        at: e.at,
-        body: e.event,
-      }));
-      const [r] = await tx.query<{ n: unknown }>(
-        `WITH ins AS (
-           INSERT INTO hub_events (daemon_id, journal_id, seq, payment_id, type, at, body)
-           SELECT $1, $2, e.seq, e.payment_id, e.type, e.at, e.body
-           FROM jsonb_to_recordset($3::text::jsonb) AS e(seq bigint, payment_id text, type text, at timestamptz, body jsonb)
-           ON CONFLICT (daemon_id, journal_id, seq) DO NOTHING
-           RETURNING 1)
-         SELECT count(*) AS n FROM ins`,
-        [daemon.id, batch.journalId, JSON.stringify(rows)],
-      );
-      inserted = int(r!.n);
-    }
-    if (batch.payments.length > 0) {
-      // The last view of a payment in the batch wins within the batch.
-      const latest = new Map<string, HubPayment>();
-      for (const p of batch.payments) latest.set(p.paymentId, p);
-      const rows = [...latest.values()].map((p) => ({
-        payment_id: p.paymentId,
-        terminal_id: p.terminalId,
-        kind: p.kind,
-        state: p.state,
-        method: p.method ?? 'card',
-        amount: p.amount,
-        approved_amount: p.approvedAmount,
-        currency: p.currency,
-        stan: p.host?.stan ?? null,
-        rrn: p.host?.rrn ?? null,
-        local_date: p.localDate,
-        order_id: p.orderId,
-        pan_display: p.card?.panDisplay ?? null,
-        created_at: p.createdAt,
-        updated_at: p.updatedAt,
-        view: p,
-      }));
-      await tx.query(
-        `INSERT INTO hub_payments AS h (daemon_id, payment_id, store, terminal_id, kind, state, method, amount,
-           approved_amount, currency, stan, rrn, local_date, order_id, pan_display, created_at, updated_at, view)
-         SELECT $1, p.payment_id, $2, p.terminal_id, p.kind, p.state, p.method, p.amount, p.approved_amount,
-           p.currency, p.stan, p.rrn, p.local_date, p.order_id, p.pan_display, p.created_at, p.updated_at, p.view
-         FROM jsonb_to_recordset($3::text::jsonb) AS p(payment_id text, terminal_id text, kind text, state text,
-           method text, amount bigint, approved_amount bigint, currency text, stan text, rrn text,
-           local_date date, order_id text, pan_display text, created_at timestamptz, updated_at timestamptz,
-           view jsonb)
-         ON CONFLICT (daemon_id, payment_id) DO UPDATE SET
-           state = EXCLUDED.state, approved_amount = EXCLUDED.approved_amount, stan = EXCLUDED.stan,
-           rrn = EXCLUDED.rrn, local_date = EXCLUDED.local_date, pan_display = EXCLUDED.pan_display,
-           updated_at = EXCLUDED.updated_at, view = EXCLUDED.view, terminal_id = EXCLUDED.terminal_id
-         WHERE h.updated_at <= EXCLUDED.updated_at`,
-        [daemon.id, daemon.store, JSON.stringify(rows)],
-      );
-    }
-    const next = Math.max(acked, batch.upTo);
-    await tx.query(
-      'UPDATE hub_cursors SET acked_seq = $3, updated_at = now() WHERE daemon_id = $1 AND journal_id = $2',
-      [daemon.id, batch.journalId, next],
-    );
-    if (batch.health)
-      await tx.query(
-        `UPDATE hub_daemons SET last_seen_at = now(), version = $2, health = $3::text::jsonb, health_at = $4 WHERE id = $1`,
-        [daemon.id, String(batch.health.version ?? '').slice(0, 40), JSON.stringify(batch.health), batch.health.at],
-      );
-    else await tx.query('UPDATE hub_daemons SET last_seen_at = now() WHERE id = $1', [daemon.id]);
-    return { ackedSeq: next, duplicates: batch.events.length - inserted };
-  });
+  const events = batch.events.map((e) => ({
+    seq: e.seq,
+    payment_id: e.event.paymentId ?? null,
+    type: e.event.type,
+    at: e.at,
+    body: e.event,
+  }));
+  // The last view of a payment in the batch wins within the batch.
+  const latest = new Map<string, HubPayment>();
+  for (const p of batch.payments) latest.set(p.paymentId, p);
+  const payments = [...latest.values()].map((p) => ({
+    payment_id: p.paymentId,
+    terminal_id: p.terminalId,
+    kind: p.kind,
+    state: p.state,
+    method: p.method ?? 'card',
+    amount: p.amount,
+    approved_amount: p.approvedAmount,
+    currency: p.currency,
+    stan: p.host?.stan ?? null,
+    rrn: p.host?.rrn ?? null,
+    local_date: p.localDate,
+    order_id: p.orderId,
+    pan_display: p.card?.panDisplay ?? null,
+    created_at: p.createdAt,
+    updated_at: p.updatedAt,
+    view: p,
+  }));
+  const h = batch.health;
+  // One statement, one round trip: the cursor row is inserted or locked first (a resend to another hub
+  // instance waits here), and moves only when the batch does not start beyond it; every other write
+  // is conditional on that (`ok`), so a gap writes nothing.
+  const [r] = await db.query<{ acked: unknown; ok: boolean; inserted: unknown }>(
+    `WITH cur AS (
+       INSERT INTO hub_cursors AS c (daemon_id, journal_id, acked_seq)
+       VALUES ($1, $2, CASE WHEN $3::bigint = 0 THEN $4::bigint ELSE 0 END)
+       ON CONFLICT (daemon_id, journal_id) DO UPDATE SET
+         acked_seq = CASE WHEN c.acked_seq >= $3::bigint THEN greatest(c.acked_seq, $4::bigint) ELSE c.acked_seq END,
+         updated_at = CASE WHEN c.acked_seq >= $3::bigint THEN now() ELSE c.updated_at END
+       RETURNING acked_seq),
+     ok AS (SELECT acked_seq, acked_seq >= $4::bigint AS ok FROM cur),
+     ins AS (
+       INSERT INTO hub_events (daemon_id, journal_id, seq, payment_id, type, at, body)
+       SELECT $1, $2, e.seq, e.payment_id, e.type, e.at, e.body
+       FROM jsonb_to_recordset($5::text::jsonb) AS e(seq bigint, payment_id text, type text, at timestamptz, body jsonb)
+       WHERE (SELECT ok FROM ok)
+       ON CONFLICT (daemon_id, journal_id, seq) DO NOTHING
+       RETURNING 1),
+     pay AS (
+       INSERT INTO hub_payments AS h (daemon_id, payment_id, store, terminal_id, kind, state, method, amount,
+         approved_amount, currency, stan, rrn, local_date, order_id, pan_display, created_at, updated_at, view)
+       SELECT $1, p.payment_id, $7, p.terminal_id, p.kind, p.state, p.method, p.amount, p.approved_amount,
+         p.currency, p.stan, p.rrn, p.local_date, p.order_id, p.pan_display, p.created_at, p.updated_at, p.view
+       FROM jsonb_to_recordset($6::text::jsonb) AS p(payment_id text, terminal_id text, kind text, state text,
+         method text, amount bigint, approved_amount bigint, currency text, stan text, rrn text,
+         local_date date, order_id text, pan_display text, created_at timestamptz, updated_at timestamptz,
+         view jsonb)
+       WHERE (SELECT ok FROM ok)
+       ON CONFLICT (daemon_id, payment_id) DO UPDATE SET
+         state = EXCLUDED.state, approved_amount = EXCLUDED.approved_amount, stan = EXCLUDED.stan,
+         rrn = EXCLUDED.rrn, local_date = EXCLUDED.local_date, pan_display = EXCLUDED.pan_display,
+         updated_at = EXCLUDED.updated_at, view = EXCLUDED.view, terminal_id = EXCLUDED.terminal_id
+       WHERE h.updated_at <= EXCLUDED.updated_at
+       RETURNING 1),
+     seen AS (
+       UPDATE hub_daemons SET last_seen_at = now(), version = coalesce($8::text, version),
+         health = coalesce($9::text::jsonb, health), health_at = coalesce($10::timestamptz, health_at)
+       WHERE id = $1 AND (SELECT ok FROM ok)
+       RETURNING 1)
+     SELECT (SELECT acked_seq FROM ok) AS acked, (SELECT ok FROM ok) AS ok, (SELECT count(*) FROM ins) AS inserted,
+       (SELECT count(*) FROM pay) + (SELECT count(*) FROM seen) AS writes`,
+    [
+      daemon.id,
+      batch.journalId,
+      batch.after,
+      batch.upTo,
+      JSON.stringify(events),
+      JSON.stringify(payments),
+      daemon.store,
+      h ? String(h.version ?? '').slice(0, 40) : null,
+      h ? JSON.stringify(h) : null,
+      h ? h.at : null,
+    ],
+  );
+  const acked = int(r!.acked);
+  if (!r!.ok)
+    throw Object.assign(new HubError('gap', `the batch starts after seq ${batch.after}; the hub holds up to ${acked}`, 'after'), {
+      ackedSeq: acked,
+    });
+  return { ackedSeq: acked, duplicates: batch.events.length - int(r!.inserted) };
 }
 
 export async function cursorOf(db: HubDb, daemon: AuthedDaemon, journalId: string): Promise<number> {

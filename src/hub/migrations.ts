@@ -131,7 +131,6 @@ export const HUB_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (file_id, line)
   );
   CREATE INDEX hub_acq_lines_date ON hub_acq_lines (host_date) WHERE superseded_by IS NULL;
-  CREATE INDEX hub_payments_local_date ON hub_payments (local_date);
 
   -- Every run (its range and summary); the results below are the latest run's for each day.
   CREATE TABLE hub_recon_runs (

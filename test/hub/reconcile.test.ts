@@ -296,6 +296,16 @@ for (const store of STORES) {
       const report = await fleetReport(db, { from: D3, to: D4 });
       expect(strip(report.days)).toEqual(EXPECTED_DAYS);
       expect(report.run?.id).toBe(run.runId);
+      expect(report.daysTotal).toBe(5);
+      expect(report.stores.map((s) => [s.day, s.store, s.terminals, s.status, s.matched, s.matchedAmount, s.late, s.missingAtUsAmount])).toEqual([
+        [D3, 'Shanghai', 2, 'differences', 4, 690_00, 2, 70_00],
+        [D4, null, 1, 'differences', 0, 0, 0, 99_99],
+        [D4, '=Beijing', 1, 'differences', 1, 1_00, 0, 2_00],
+        [D4, 'Shanghai', 1, 'differences', 4, 729_68, 0, 0],
+      ]);
+      const cut = await fleetReport(db, { from: D3, to: D4, dayLimit: 2, itemLimit: 3 });
+      expect([cut.days.length, cut.daysTotal, cut.items.length, cut.itemsTotal]).toEqual([2, 5, 3, 10]);
+      expect(cut.totals).toEqual(report.totals);
       expect(report.itemsTotal).toBe(10);
       const byPayment = new Map(report.items.filter((i) => i.local).map((i) => [i.local!.paymentId, i]));
       expect(byPayment.get('a2')).toMatchObject({ category: 'amount_mismatch', amountDelta: -1, matchedBy: 'tid_rrn', action: { code: 'raise_amount_adjustment' } });
@@ -448,6 +458,16 @@ for (const store of STORES) {
       expect(lines).toContain(`${D4},'=Beijing,T3,differences,3,2,1,100,0,0,0,0,1,200,0,0,0,0,0,0,1`);
       expect(lines).toContain(`${D3},Shanghai,T1,differences,6,9,3,19000,1,6000,1,8000,1,7000,1,25050,25049,-1,1,1,0`);
       expect(lines.at(-1)).toBe('total,,,,16,17,9,142068,2,56000,1,8000,3,17199,1,25050,25049,-1,2,1,1');
+      const perStore = await fetch(`${h.url}/api/reconcile/report?from=${D3}&to=${D4}&format=csv&detail=stores`, { headers: auth });
+      const storeLines = (await perStore.text()).trimEnd().split('\n');
+      expect(storeLines[0]).toMatch(/^day,store,terminals,status,acquirer_lines,/);
+      expect(storeLines.slice(1)).toEqual([
+        `${D3},Shanghai,2,differences,7,10,4,69000,2,56000,1,8000,1,7000,1,25050,25049,-1,1,1,0`,
+        `${D4},,1,differences,1,0,0,0,0,0,0,0,1,9999,0,0,0,0,0,0,0`,
+        `${D4},'=Beijing,1,differences,3,2,1,100,0,0,0,0,1,200,0,0,0,0,0,0,1`,
+        `${D4},Shanghai,1,differences,5,5,4,72968,0,0,0,0,0,0,0,0,0,0,1,0,0`,
+        'total,,5,,16,17,9,142068,2,56000,1,8000,3,17199,1,25050,25049,-1,2,1,1',
+      ]);
       const items = await fetch(`${h.url}/api/reconcile/report?from=${D4}&to=${D4}&store=%3DBeijing&format=csv&detail=items`, {
         headers: auth,
       });

@@ -27,6 +27,11 @@ import type { ReconcileFleetOptions, ReconFigures, ReconRunSummary } from './typ
 const LOCK_ID = 0x70_62_72_63; // "pbrc": one run at a time across hub instances
 const MAX_DAYS = 400;
 const MAX_ROUNDS = 8;
+/**
+ * A payment's local date (the terminal's) is within this many days of when its journal wrote it: the
+ * window is found through hub_payments' `created_at` index (no index of its own to keep up at ingest).
+ */
+const CLOCK_DAYS = 3;
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -151,7 +156,7 @@ export async function reconcileFleet(db: HubDb, opts: ReconcileFleetOptions = {}
       `CREATE TEMP TABLE rc_v ON COMMIT DROP AS
        SELECT DISTINCT daemon_id, view->>'originalId' AS payment_id FROM hub_payments
        WHERE kind = 'void' AND state = 'completed' AND view->>'originalId' IS NOT NULL
-         AND created_at >= ($1::date - $2::int - 1)::timestamp AT TIME ZONE 'UTC'`,
+         AND created_at >= ($1::date - $2::int - ${CLOCK_DAYS})::timestamp AT TIME ZONE 'UTC'`,
       [from, tol],
     );
     await tx.query('ANALYZE rc_v');
@@ -169,10 +174,9 @@ export async function reconcileFleet(db: HubDb, opts: ReconcileFleetOptions = {}
                         THEN v.payment_id IS NOT NULL OR coalesce((p.view->>'voided')::boolean, false)
                         ELSE false END
        WHERE p.method = 'card' AND p.kind <> 'balance' AND p.stan IS NOT NULL
-         AND (p.local_date BETWEEN $1::date - $3::int AND $2::date + $3::int
-              OR (p.local_date IS NULL
-                  AND p.created_at >= ($1::date - $3::int)::timestamp AT TIME ZONE 'UTC'
-                  AND p.created_at < ($2::date + $3::int + 1)::timestamp AT TIME ZONE 'UTC'))`,
+         AND p.created_at >= ($1::date - $3::int - ${CLOCK_DAYS})::timestamp AT TIME ZONE 'UTC'
+         AND p.created_at < ($2::date + $3::int + ${CLOCK_DAYS + 1})::timestamp AT TIME ZONE 'UTC'
+         AND d.day BETWEEN $1::date - $3::int AND $2::date + $3::int`,
       [...win, CLASS_MAP],
     );
     await tx.query('ANALYZE rc_l');

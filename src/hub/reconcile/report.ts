@@ -8,7 +8,7 @@ import { ACTIONS } from '../../engine/settlement/reconcile.js';
 import { csvField } from '../../engine/settlement/report.js';
 import { int, type HubSql } from '../db.js';
 import { HubError } from '../errors.js';
-import { checkDate, figures } from './match.js';
+import { checkDate, figures, FIGURES_SQL } from './match.js';
 import type { FleetReconItem, FleetReport, FleetReportOptions, ReconDayRow, ReconFigures } from './types.js';
 
 /** Action texts: the per-daemon reconciliation's, and the one central reconciliation adds. */
@@ -20,10 +20,20 @@ const ACTION_TEXT: Record<string, string> = {
 
 const EMPTY: ReconFigures = figures({});
 
-function addFigures(a: ReconFigures, b: ReconFigures): ReconFigures {
-  const out = { ...a };
-  for (const k of Object.keys(out) as (keyof ReconFigures)[]) out[k] += b[k];
-  return out;
+/** The figures a narrow table shows first (the dashboard shows 14 columns), the rest follow. */
+function leading(f: ReconFigures) {
+  return {
+    matched: f.matched,
+    matchedAmount: f.matchedAmount,
+    missingAtAcquirer: f.missingAtAcquirer,
+    missingAtAcquirerAmount: f.missingAtAcquirerAmount,
+    missingAtUs: f.missingAtUs,
+    missingAtUsAmount: f.missingAtUsAmount,
+    amountDifferences: f.amountDifferences,
+    amountDelta: f.amountDelta,
+    statusDifferences: f.statusDifferences,
+    late: f.late,
+  };
 }
 
 const DAY_COLUMNS = `day::text AS day, store, terminal_id, run_id, acquirer_lines, local_payments, matched, matched_amount,
@@ -37,6 +47,8 @@ export async function fleetReport(db: HubSql, opts: FleetReportOptions = {}): Pr
   if (store !== null && (store.length === 0 || store.length > 100)) throw new HubError('bad_request', 'store: 1 to 100 characters', 'store');
   const limit = opts.itemLimit ?? 1000;
   if (!Number.isInteger(limit) || limit < 0 || limit > 100_000) throw new HubError('bad_request', 'limit: 0 to 100000', 'limit');
+  const dayLimit = opts.dayLimit ?? 1000;
+  if (!Number.isInteger(dayLimit) || dayLimit < 0) throw new HubError('bad_request', 'dayLimit: a whole number', 'dayLimit');
   if (from === undefined || to === undefined) {
     // Without a range: the latest run's, narrowed by whichever end was given.
     const [last] = await db.query<{ from_date: string; to_date: string }>(
@@ -52,7 +64,9 @@ export async function fleetReport(db: HubSql, opts: FleetReportOptions = {}): Pr
     generatedAt: new Date().toISOString(),
     run: null,
     totals: { ...EMPTY },
+    stores: [],
     days: [],
+    daysTotal: 0,
     items: [],
     itemsTotal: 0,
   };
@@ -61,39 +75,48 @@ export async function fleetReport(db: HubSql, opts: FleetReportOptions = {}): Pr
 
   const where = 'day BETWEEN $1::date AND $2::date AND ($3::text IS NULL OR store = $3::text)';
   const params = [from, to, store];
-  const rows = await db.query<Record<string, unknown>>(
-    `SELECT ${DAY_COLUMNS} FROM hub_recon_days WHERE ${where} ORDER BY day, store, terminal_id`,
+  const [tot] = await db.query<Record<string, unknown>>(
+    `SELECT ${FIGURES_SQL}, count(*) AS n, max(run_id) AS run_id FROM hub_recon_days WHERE ${where}`,
     params,
   );
-  let runId = 0;
-  for (const r of rows) {
+  report.totals = figures(tot!);
+  report.daysTotal = int(tot!['n']);
+  const perStore = await db.query<Record<string, unknown>>(
+    `SELECT day::text AS day, store, count(*) AS terminals, sum(needs_attention) AS needs_attention, ${FIGURES_SQL}
+     FROM hub_recon_days WHERE ${where} GROUP BY day, store ORDER BY day, store`,
+    params,
+  );
+  report.stores = perStore.map((r) => {
     const f = figures(r);
-    report.totals = addFigures(report.totals, f);
-    runId = Math.max(runId, int(r['run_id']));
-    // The columns a narrow table shows first (the dashboard shows the first 14), then the rest.
-    const lead = {
-      matched: f.matched,
-      matchedAmount: f.matchedAmount,
-      missingAtAcquirer: f.missingAtAcquirer,
-      missingAtAcquirerAmount: f.missingAtAcquirerAmount,
-      missingAtUs: f.missingAtUs,
-      missingAtUsAmount: f.missingAtUsAmount,
-      amountDifferences: f.amountDifferences,
-      amountDelta: f.amountDelta,
-      statusDifferences: f.statusDifferences,
-      late: f.late,
+    return {
+      day: r['day'] as string,
+      store: (r['store'] as string) || null,
+      terminals: int(r['terminals']),
+      status: int(r['needs_attention']) > 0 ? 'differences' : 'balanced',
+      ...leading(f),
+      ...f,
     };
-    const row: ReconDayRow = {
+  });
+  const rows =
+    dayLimit > 0
+      ? await db.query<Record<string, unknown>>(
+          `SELECT ${DAY_COLUMNS} FROM hub_recon_days WHERE ${where} ORDER BY day, store, terminal_id LIMIT $4`,
+          [...params, dayLimit],
+        )
+      : [];
+  report.days = rows.map((r): ReconDayRow => {
+    const f = figures(r);
+    return {
       day: r['day'] as string,
       store: (r['store'] as string) || null,
       terminalId: r['terminal_id'] as string,
       status: int(r['needs_attention']) > 0 ? 'differences' : 'balanced',
-      ...lead,
+      ...leading(f),
       ...f,
       runId: int(r['run_id']),
     };
-    report.days.push(row);
-  }
+  });
+  const runId = int(tot!['run_id']);
   if (runId > 0) {
     const [run] = await db.query<{ id: unknown; from_date: string; to_date: string; finished_at: Date | string }>(
       'SELECT id, from_date::text AS from_date, to_date::text AS to_date, finished_at FROM hub_recon_runs WHERE id = $1',
@@ -204,6 +227,14 @@ export function daysCsv(report: FleetReport): string {
   const lines = [DAYS_CSV_HEADER.join(',')];
   for (const d of report.days) lines.push([d.day, d.store, d.terminalId, d.status, ...figureCells(d)].map(csvField).join(','));
   lines.push(['total', report.store, null, null, ...figureCells(report.totals)].map(csvField).join(','));
+  return `${lines.join('\n')}\n`;
+}
+
+/** One line per store and day (terminals summed), then a `total` line; amounts in fen. */
+export function storesCsv(report: FleetReport): string {
+  const lines = [['day', 'store', 'terminals', ...DAYS_CSV_HEADER.slice(3)].join(',')];
+  for (const d of report.stores) lines.push([d.day, d.store, d.terminals, d.status, ...figureCells(d)].map(csvField).join(','));
+  lines.push(['total', report.store, report.daysTotal, null, ...figureCells(report.totals)].map(csvField).join(','));
   return `${lines.join('\n')}\n`;
 }
 

@@ -5,7 +5,7 @@
  *                                                 the same content was imported before: nothing changed)
  *   GET  /api/reconcile/files                     the files imported, newest first
  *   POST /api/reconcile/run   {from?, to?, dateDays?} (or the same as query parameters) → the run's summary
- *   GET  /api/reconcile/report?from=&to=&store=&format=json|csv&detail=days|items&limit=
+ *   GET  /api/reconcile/report?from=&to=&store=&format=json|csv&detail=days|stores|items&limit=&dayLimit=
  *
  * A POST from a page of another origin is refused (SameSite=Strict keeps the cookie from other sites,
  * not from another port of the same host).
@@ -18,7 +18,7 @@ import { readBody, readJson, sendJson } from '../http.js';
 import type { HubRoute } from '../server.js';
 import { importAcquirerFile, listAcquirerFiles } from './import.js';
 import { reconcileFleet } from './match.js';
-import { daysCsv, fleetReport, itemsCsv } from './report.js';
+import { daysCsv, fleetReport, itemsCsv, storesCsv } from './report.js';
 
 /** An acquirer file of a million lines is about 70 MB. */
 export const MAX_ACQUIRER_FILE_BYTES = 256 * 1024 * 1024;
@@ -91,16 +91,21 @@ async function getReport(req: IncomingMessage, res: ServerResponse, url: URL, db
   const format = param(url, 'format') ?? 'json';
   const detail = param(url, 'detail') ?? 'days';
   if (format !== 'json' && format !== 'csv') throw new HubError('bad_request', 'format: json or csv', 'format');
-  if (detail !== 'days' && detail !== 'items') throw new HubError('bad_request', 'detail: days or items', 'detail');
+  if (detail !== 'days' && detail !== 'stores' && detail !== 'items')
+    throw new HubError('bad_request', 'detail: days, stores or items', 'detail');
   const from = param(url, 'from');
   const to = param(url, 'to');
   const store = param(url, 'store');
-  const limit = intParam(param(url, 'limit'), 'limit') ?? (format === 'csv' && detail === 'items' ? 100_000 : 1000);
+  const csv = format === 'csv';
+  const limit = intParam(param(url, 'limit'), 'limit') ?? (csv ? 100_000 : 1000);
+  const dayLimit = intParam(param(url, 'dayLimit'), 'dayLimit') ?? 1000;
   const report = await fleetReport(db, {
     ...(from !== undefined ? { from } : {}),
     ...(to !== undefined ? { to } : {}),
     ...(store !== undefined ? { store } : {}),
-    itemLimit: format === 'csv' && detail === 'days' ? 0 : limit,
+    // A CSV has every row of what it lists and nothing else.
+    itemLimit: csv && detail !== 'items' ? 0 : limit,
+    dayLimit: csv ? (detail === 'days' ? Number.MAX_SAFE_INTEGER : 0) : dayLimit,
   });
   if (format === 'json') {
     sendJson(res, 200, report);
@@ -113,7 +118,7 @@ async function getReport(req: IncomingMessage, res: ServerResponse, url: URL, db
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
   });
-  res.end(detail === 'items' ? itemsCsv(report) : daysCsv(report));
+  res.end(detail === 'items' ? itemsCsv(report) : detail === 'stores' ? storesCsv(report) : daysCsv(report));
 }
 
 /** Central reconciliation: acquirer file import and the report per store/terminal/day. */

@@ -120,6 +120,16 @@ export interface FleetReportOptions {
   store?: string;
   /** Items returned at most (default 1000; 0 for none). */
   itemLimit?: number;
+  /** Store/terminal/day rows returned at most (default 1000; 0 for none; the totals cover all). */
+  dayLimit?: number;
+}
+
+export interface ReconStoreRow extends ReconFigures {
+  day: string;
+  store: string | null;
+  /** Terminals with a row that day. */
+  terminals: number;
+  status: 'balanced' | 'differences';
 }
 
 export interface FleetReport {
@@ -130,7 +140,11 @@ export interface FleetReport {
   /** The latest run that wrote any of these days. */
   run: { id: number; from: string; to: string; finishedAt: string } | null;
   totals: ReconFigures;
+  /** Per store and day (every terminal summed). */
+  stores: ReconStoreRow[];
+  /** Per store, terminal and day (the first `dayLimit`, by day, store, terminal). */
   days: ReconDayRow[];
+  daysTotal: number;
   items: FleetReconItem[];
   /** Items in the range (the list above may be cut at `itemLimit`). */
   itemsTotal: number;
