@@ -122,6 +122,8 @@ export interface FleetJob {
 
 export interface FleetDone {
   latencies: number[];
+  /** Latencies of the batches sent 1 s or more after the start (after the first wave's herd). */
+  later: number[];
   busy: number;
   ms: number;
 }
@@ -142,25 +144,40 @@ function batchesOf(src: GenSource, size: number): Buffer[] {
         const v = src.view(id);
         return { ...toPayment(v), terminalId: v.terminalId, localDate: v.localDate };
       }),
-      health: { ...benchHealth(), at: new Date().toISOString(), outboxDepth: src.lastSeq() - rows[rows.length - 1]!.seq },
+      health: {
+        ...benchHealth(),
+        at: new Date().toISOString(),
+        outboxDepth: src.lastSeq() - rows[rows.length - 1]!.seq,
+      },
     };
     out.push(Buffer.from(JSON.stringify(batch)));
   }
   return out;
 }
 
-function post(agent: Agent, url: URL, credential: string, body: Buffer): Promise<{ status: number; retryAfter: number }> {
+function post(
+  agent: Agent,
+  url: URL,
+  credential: string,
+  body: Buffer,
+): Promise<{ status: number; retryAfter: number }> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
       {
         method: 'POST',
         agent,
-        headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json', 'content-length': body.length },
+        headers: {
+          authorization: `Bearer ${credential}`,
+          'content-type': 'application/json',
+          'content-length': body.length,
+        },
       },
       (res) => {
         res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: Number(res.headers['retry-after'] ?? 1) }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, retryAfter: Number(res.headers['retry-after'] ?? 1) }),
+        );
       },
     );
     req.on('error', reject);
@@ -170,12 +187,15 @@ function post(agent: Agent, url: URL, credential: string, body: Buffer): Promise
 
 /** Posts prebuilt batches, one in flight per daemon, waiting `retry-after` on 503 as the link does. */
 async function runRaw(job: FleetJob): Promise<{ start(): Promise<FleetDone> }> {
-  const bodies = job.credentials.map((_, i) => batchesOf(new GenSource(`${job.prefix}-${i}`, job.tids[i]!, job.events), job.batch));
+  const bodies = job.credentials.map((_, i) =>
+    batchesOf(new GenSource(`${job.prefix}-${i}`, job.tids[i]!, job.events), job.batch),
+  );
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
   const url = new URL('/v1/ingest', job.url);
   return {
     start: async () => {
       const latencies: number[] = [];
+      const later: number[] = [];
       let busy = 0;
       const t0 = performance.now();
       await Promise.all(
@@ -186,6 +206,7 @@ async function runRaw(job: FleetJob): Promise<{ start(): Promise<FleetDone> }> {
               const r = await post(agent, url, credential, body);
               if (r.status === 200) {
                 latencies.push(performance.now() - t);
+                if (t - t0 >= 1000) later.push(performance.now() - t);
                 break;
               }
               if (r.status !== 503) throw new Error(`hub answered ${r.status}`);
@@ -197,7 +218,7 @@ async function runRaw(job: FleetJob): Promise<{ start(): Promise<FleetDone> }> {
       );
       const ms = performance.now() - t0;
       agent.destroy();
-      return { latencies, busy, ms };
+      return { latencies, later, busy, ms };
     },
   };
 }
@@ -205,13 +226,17 @@ async function runRaw(job: FleetJob): Promise<{ start(): Promise<FleetDone> }> {
 /** Runs the links of `job` until each has its last event acknowledged. */
 export async function runFleet(job: FleetJob): Promise<FleetDone> {
   const latencies: number[] = [];
+  const later: number[] = [];
   let busy = 0;
+  let started = Number.POSITIVE_INFINITY;
   const timed: typeof fetch = async (input, init) => {
     const t0 = performance.now();
     const res = await fetch(input, init);
     if (String(input).endsWith('/v1/ingest')) {
-      if (res.status === 200) latencies.push(performance.now() - t0);
-      else if (res.status === 503) busy++;
+      if (res.status === 200) {
+        latencies.push(performance.now() - t0);
+        if (t0 - started >= 1000) later.push(performance.now() - t0);
+      } else if (res.status === 503) busy++;
     }
     return res;
   };
@@ -228,6 +253,7 @@ export async function runFleet(job: FleetJob): Promise<FleetDone> {
       }),
   );
   const t0 = performance.now();
+  started = t0;
   for (const l of links) l.start();
   await new Promise<void>((resolve) => {
     const check = (): void => {
@@ -238,7 +264,7 @@ export async function runFleet(job: FleetJob): Promise<FleetDone> {
   });
   const ms = performance.now() - t0;
   await Promise.all(links.map((l) => l.stop()));
-  return { latencies, busy, ms };
+  return { latencies, later, busy, ms };
 }
 
 if (parentPort && workerData && (workerData as { hubFleet?: FleetJob }).hubFleet) {

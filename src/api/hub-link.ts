@@ -153,7 +153,8 @@ export class HubLink {
         }
         if (err.status === 503) {
           this.st.state = 'busy';
-          await this.sleep(Math.max(100, (err.retryAfter ?? 1) * 1000));
+          // Up to half again at random: a thousand laptops told "1 s" must not all come back in the same millisecond.
+          await this.sleep(Math.max(100, (err.retryAfter ?? 1) * 1000 * (1 + Math.random() / 2)));
           continue;
         }
         if (this.st.state !== 'offline') this.o.logger?.warn({ err: err.message }, 'hub unreachable: events wait in the journal');

@@ -98,7 +98,7 @@ export const HUB_MIGRATIONS: readonly string[] = [
   );
   `,
   `
-  -- Central reconciliation (src/hub/reconcile/, docs/fleet-reconciliation.md).
+  -- Central reconciliation (src/hub/reconcile/, docs/fleet.md, Central reconciliation).
   -- The acquirer's settlement/detail files, once each (by the SHA-256 of their content).
   CREATE TABLE hub_acq_files (
     id           serial PRIMARY KEY,

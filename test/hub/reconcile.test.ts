@@ -79,7 +79,14 @@ async function push(db: HubDb, d: AuthedDaemon, pays: Record<string, P>): Promis
     events: payments.map((p, i) => ({
       seq: i + 1,
       at: p.updatedAt,
-      event: { paymentId: p.paymentId, seq: i + 1, durable: true, type: 'state', state: p.state, final: true },
+      event: {
+        paymentId: p.paymentId,
+        seq: i + 1,
+        durable: true,
+        type: 'state',
+        state: p.state,
+        final: true,
+      },
     })),
     payments,
   };
@@ -109,7 +116,16 @@ const B: Record<string, P> = {
   b1: { tid: 'T2', state: 'completed', amount: 500_00, stan: '000100', date: D3 },
   b2: { tid: 'T2', state: 'completed', amount: 700_00, stan: '000100', date: D4 },
   b3: { tid: 'T2', state: 'completed', amount: 12_34, stan: '000101', rrn: 'RB3', date: D4 },
-  b3v: { tid: 'T2', kind: 'void', state: 'completed', amount: 12_34, stan: '000102', rrn: 'RB4', date: D4, originalId: 'b3' },
+  b3v: {
+    tid: 'T2',
+    kind: 'void',
+    state: 'completed',
+    amount: 12_34,
+    stan: '000102',
+    rrn: 'RB4',
+    date: D4,
+    originalId: 'b3',
+  },
   b4: { tid: 'T2', kind: 'refund', state: 'completed', amount: 5_00, stan: '000103', rrn: 'RB5', date: D4 },
   b5: { tid: 'T2', state: 'completed', amount: 99_00, stan: '000104', rrn: 'RB6', date: D4 },
 };
@@ -266,7 +282,14 @@ for (const store of STORES) {
       hub = await startHubService({ db });
       await seed(db);
       const f1 = await importAcquirerFile(db, 'acq-2026-12-03.csv', FILE_1);
-      expect(f1).toMatchObject({ imported: true, lines: 5, terminals: 1, firstDate: D3, lastDate: D3, superseded: 0 });
+      expect(f1).toMatchObject({
+        imported: true,
+        lines: 5,
+        terminals: 1,
+        firstDate: D3,
+        lastDate: D3,
+        superseded: 0,
+      });
       const f2 = await importAcquirerFile(db, 'acq-2026-12-04.csv', FILE_2);
       expect(f2).toMatchObject({ imported: true, lines: 12, terminals: 4, firstDate: D4, lastDate: D5 });
 
@@ -297,7 +320,18 @@ for (const store of STORES) {
       expect(strip(report.days)).toEqual(EXPECTED_DAYS);
       expect(report.run?.id).toBe(run.runId);
       expect(report.daysTotal).toBe(5);
-      expect(report.stores.map((s) => [s.day, s.store, s.terminals, s.status, s.matched, s.matchedAmount, s.late, s.missingAtUsAmount])).toEqual([
+      expect(
+        report.stores.map((s) => [
+          s.day,
+          s.store,
+          s.terminals,
+          s.status,
+          s.matched,
+          s.matchedAmount,
+          s.late,
+          s.missingAtUsAmount,
+        ]),
+      ).toEqual([
         [D3, 'Shanghai', 2, 'differences', 4, 690_00, 2, 70_00],
         [D4, null, 1, 'differences', 0, 0, 0, 99_99],
         [D4, '=Beijing', 1, 'differences', 1, 1_00, 0, 2_00],
@@ -308,33 +342,86 @@ for (const store of STORES) {
       expect(cut.totals).toEqual(report.totals);
       expect(report.itemsTotal).toBe(10);
       const byPayment = new Map(report.items.filter((i) => i.local).map((i) => [i.local!.paymentId, i]));
-      expect(byPayment.get('a2')).toMatchObject({ category: 'amount_mismatch', amountDelta: -1, matchedBy: 'tid_rrn', action: { code: 'raise_amount_adjustment' } });
-      expect(byPayment.get('a3')).toMatchObject({ category: 'local_only', status: 'needs_attention', host: null, action: { code: 'ask_acquirer_missing_at_host' } });
-      expect(byPayment.get('a4')).toMatchObject({ category: 'late_arrival', status: 'resolved', host: { date: D4, line: 2 }, local: { date: D3 } });
-      expect(byPayment.get('a5')).toMatchObject({ category: 'status_mismatch', action: { code: 'raise_reversal_not_applied' } });
-      expect(byPayment.get('a6')).toMatchObject({ category: 'host_only', matchedBy: 'tid_stan_date', action: { code: 'confirm_or_refund' } });
-      expect(byPayment.get('a8')).toMatchObject({ category: 'local_only', status: 'resolved', action: { code: 'close_not_charged' } });
+      expect(byPayment.get('a2')).toMatchObject({
+        category: 'amount_mismatch',
+        amountDelta: -1,
+        matchedBy: 'tid_rrn',
+        action: { code: 'raise_amount_adjustment' },
+      });
+      expect(byPayment.get('a3')).toMatchObject({
+        category: 'local_only',
+        status: 'needs_attention',
+        host: null,
+        action: { code: 'ask_acquirer_missing_at_host' },
+      });
+      expect(byPayment.get('a4')).toMatchObject({
+        category: 'late_arrival',
+        status: 'resolved',
+        host: { date: D4, line: 2 },
+        local: { date: D3 },
+      });
+      expect(byPayment.get('a5')).toMatchObject({
+        category: 'status_mismatch',
+        action: { code: 'raise_reversal_not_applied' },
+      });
+      expect(byPayment.get('a6')).toMatchObject({
+        category: 'host_only',
+        matchedBy: 'tid_stan_date',
+        action: { code: 'confirm_or_refund' },
+      });
+      expect(byPayment.get('a8')).toMatchObject({
+        category: 'local_only',
+        status: 'resolved',
+        action: { code: 'close_not_charged' },
+      });
       // The wrapped STAN: the 500.00 line went to b1 (same amount, a day later) though b2 is on its day.
-      expect(byPayment.get('b1')).toMatchObject({ category: 'late_arrival', matchedBy: 'tid_stan_date', host: { amount: 500_00, line: 3 } });
-      expect(byPayment.get('b5')).toMatchObject({ category: 'status_mismatch', action: { code: 'charge_again_or_raise' } });
-      expect(byPayment.get('c2')).toMatchObject({ category: 'host_only', action: { code: 'refund_or_accept_told_declined' } });
+      expect(byPayment.get('b1')).toMatchObject({
+        category: 'late_arrival',
+        matchedBy: 'tid_stan_date',
+        host: { amount: 500_00, line: 3 },
+      });
+      expect(byPayment.get('b5')).toMatchObject({
+        category: 'status_mismatch',
+        action: { code: 'charge_again_or_raise' },
+      });
+      expect(byPayment.get('c2')).toMatchObject({
+        category: 'host_only',
+        action: { code: 'refund_or_accept_told_declined' },
+      });
       const lost = report.items.find((i) => !i.local);
-      expect(lost).toMatchObject({ category: 'host_only', terminalId: 'T9', store: null, host: { amount: 99_99 }, action: { code: 'investigate_lost_transaction' } });
-      expect(byPayment.has('a1') || byPayment.has('a7') || byPayment.has('b2') || byPayment.has('a9') || byPayment.has('a10')).toBe(false);
+      expect(lost).toMatchObject({
+        category: 'host_only',
+        terminalId: 'T9',
+        store: null,
+        host: { amount: 99_99 },
+        action: { code: 'investigate_lost_transaction' },
+      });
+      expect(
+        byPayment.has('a1') ||
+          byPayment.has('a7') ||
+          byPayment.has('b2') ||
+          byPayment.has('a9') ||
+          byPayment.has('a10'),
+      ).toBe(false);
 
       // One store only.
       const beijing = await fleetReport(db, { from: D3, to: D4, store: '=Beijing' });
       expect(beijing.days.map((d) => d.terminalId)).toEqual(['T3']);
-      expect(beijing.totals).toMatchObject({ matched: 1, matchedAmount: 1_00, missingAtUs: 1, missingAtUsAmount: 2_00 });
+      expect(beijing.totals).toMatchObject({
+        matched: 1,
+        matchedAmount: 1_00,
+        missingAtUs: 1,
+        missingAtUsAmount: 2_00,
+      });
 
       // Running again gives the same rows, not more.
       const again = await reconcileFleet(db, { from: D3, to: D4 });
       expect(again.runId).toBeGreaterThan(run.runId);
       const report2 = await fleetReport(db, { from: D3, to: D4 });
       expect(strip(report2.days)).toEqual(EXPECTED_DAYS);
-      expect(report2.items.map(({ local, host, category }) => [local?.paymentId, host?.line, category])).toEqual(
-        report.items.map(({ local, host, category }) => [local?.paymentId, host?.line, category]),
-      );
+      expect(
+        report2.items.map(({ local, host, category }) => [local?.paymentId, host?.line, category]),
+      ).toEqual(report.items.map(({ local, host, category }) => [local?.paymentId, host?.line, category]));
       const [n] = await db.query<{ d: unknown; i: unknown }>(
         'SELECT (SELECT count(*) FROM hub_recon_days) AS d, (SELECT count(*) FROM hub_recon_items) AS i',
       );
@@ -351,9 +438,11 @@ for (const store of STORES) {
       expect(again).toMatchObject({ imported: false, lines: 5, name: 'acq-1-copy.csv' });
       expect(again.message).toMatch(/already imported \(as "acq-1\.csv"/);
       const count = async () =>
-        (await db!.query<{ f: unknown; l: unknown }>('SELECT (SELECT count(*) FROM hub_acq_files) AS f, (SELECT count(*) FROM hub_acq_lines) AS l')).map(
-          (r) => [int(r.f), int(r.l)],
-        )[0];
+        (
+          await db!.query<{ f: unknown; l: unknown }>(
+            'SELECT (SELECT count(*) FROM hub_acq_files) AS f, (SELECT count(*) FROM hub_acq_lines) AS l',
+          )
+        ).map((r) => [int(r.f), int(r.l)])[0];
       expect(await count()).toEqual([2, 17]);
 
       // The acquirer re-sends the 3 December with a2 corrected (the whole day again, and a3 it had lost).
@@ -374,6 +463,37 @@ for (const store of STORES) {
       });
     });
 
+    it('a line the acquirer lists twice pairs once (the nearest date, then the first line): the other is missing at us', async () => {
+      db = await freshDb(store.name);
+      hub = await startHubService({ db });
+      await push(db, await daemon(db, 'Shanghai', 'T5'), {
+        d1: { tid: 'T5', state: 'completed', amount: 10_00, stan: '000001', rrn: 'RD1', date: D3 },
+        d2: { tid: 'T5', state: 'completed', amount: 20_00, stan: '000002', rrn: 'RD2', date: D3 },
+      });
+      const file = [
+        'date,tid,stan,rrn,amount,type,status',
+        `${D4},T5,000001,RD1,1000,sale,approved`,
+        `${D3},T5,000001,RD1,1000,sale,approved`,
+        `${D3},T5,000002,RD2,2000,sale,approved`,
+        `${D3},T5,000002,RD2,2000,sale,approved`,
+        '',
+      ].join('\n');
+      await importAcquirerFile(db, 'dup.csv', file);
+      const run = await reconcileFleet(db, { from: D3, to: D4 });
+      expect(run).toMatchObject({
+        matched: 2,
+        late: 0,
+        missingAtUs: 2,
+        missingAtUsAmount: 30_00,
+        matchedBy: { tid_rrn: 2, tid_stan_date: 0 },
+      });
+      const r = await fleetReport(db, { from: D3, to: D4 });
+      expect(r.items.map((i) => [i.category, i.host?.line, i.host?.date])).toEqual([
+        ['host_only', 5, D3],
+        ['host_only', 2, D4],
+      ]);
+    });
+
     it('a malformed file is refused whole with a typed error naming the line and the column', async () => {
       db = await freshDb(store.name);
       hub = await startHubService({ db });
@@ -386,11 +506,17 @@ for (const store of STORES) {
         column: 'amount',
         message: expect.stringMatching(/^line 4, column amount: amount is not an integer/),
       });
-      await expect(importAcquirerFile(db, 'bad.csv', FILE_1.replace('sale,approved', 'sale,maybe'))).rejects.toMatchObject({
+      await expect(
+        importAcquirerFile(db, 'bad.csv', FILE_1.replace('sale,approved', 'sale,maybe')),
+      ).rejects.toMatchObject({
         path: 'line:2:status',
       });
-      await expect(importAcquirerFile(db, 'bad.csv', 'date,tid,stan,amount\n')).rejects.toMatchObject({ path: 'line:1:header' });
-      const [n] = await db.query<{ n: unknown }>('SELECT (SELECT count(*) FROM hub_acq_files) + (SELECT count(*) FROM hub_acq_lines) AS n');
+      await expect(importAcquirerFile(db, 'bad.csv', 'date,tid,stan,amount\n')).rejects.toMatchObject({
+        path: 'line:1:header',
+      });
+      const [n] = await db.query<{ n: unknown }>(
+        'SELECT (SELECT count(*) FROM hub_acq_files) + (SELECT count(*) FROM hub_acq_lines) AS n',
+      );
       expect(int(n!.n)).toBe(0);
     });
 
@@ -406,7 +532,10 @@ for (const store of STORES) {
         ['POST', '/api/reconcile/run'],
         ['GET', '/api/reconcile/report'],
       ] as const) {
-        const res = await fetch(`${h.url}${path}`, { method, ...(method === 'POST' ? { body: FILE_1 } : {}) });
+        const res = await fetch(`${h.url}${path}`, {
+          method,
+          ...(method === 'POST' ? { body: FILE_1 } : {}),
+        });
         expect(res.status, path).toBe(401);
         expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
       }
@@ -428,7 +557,10 @@ for (const store of STORES) {
       expect(await bad.json()).toMatchObject({ error: { code: 'bad_file', path: 'line:12:tid' } });
 
       const files = await fetch(`${h.url}/api/reconcile/files`, { headers: auth });
-      expect(((await files.json()) as { files: { name: string }[] }).files.map((f) => f.name)).toEqual(['acq-2.csv', 'acq-1.csv']);
+      expect(((await files.json()) as { files: { name: string }[] }).files.map((f) => f.name)).toEqual([
+        'acq-2.csv',
+        'acq-1.csv',
+      ]);
 
       const badRun = await fetch(`${h.url}/api/reconcile/run`, {
         method: 'POST',
@@ -437,28 +569,62 @@ for (const store of STORES) {
       });
       expect(badRun.status).toBe(400);
       expect(((await badRun.json()) as { error: { path: string } }).error.path).toBe('from');
-      // Without a range: every day the files cover (3 to 5 December).
+      // Without a range: the days of the files imported since the last run (here: all, 3 to 5 December).
       const run = await fetch(`${h.url}/api/reconcile/run`, { method: 'POST', headers: auth });
       expect(run.status).toBe(200);
-      expect(await run.json()).toMatchObject({ from: D3, to: D5, matched: 10, matchedAmount: 142_068 + 5_00 });
-      const ranged = await fetch(`${h.url}/api/reconcile/run?from=${D3}&to=${D4}`, { method: 'POST', headers: auth });
+      expect(await run.json()).toMatchObject({
+        from: D3,
+        to: D5,
+        matched: 10,
+        matchedAmount: 142_068 + 5_00,
+      });
+      const ranged = await fetch(`${h.url}/api/reconcile/run?from=${D3}&to=${D4}`, {
+        method: 'POST',
+        headers: auth,
+      });
       expect(await ranged.json()).toMatchObject({ from: D3, to: D4, matched: 9 });
+      // Nothing imported since: the last run's days again; then a new file: its days.
+      const same = await fetch(`${h.url}/api/reconcile/run`, { method: 'POST', headers: auth });
+      expect(await same.json()).toMatchObject({ from: D3, to: D4, matched: 9 });
+      expect(
+        (
+          await post(
+            'acq-3.csv',
+            `date,tid,stan,rrn,amount,type,status\n${D5},T1,000011,R11,700,sale,approved\n`,
+          )
+        ).status,
+      ).toBe(201);
+      const fresh = await fetch(`${h.url}/api/reconcile/run`, { method: 'POST', headers: auth });
+      expect(await fresh.json()).toMatchObject({
+        from: D5,
+        to: D5,
+        matched: 1,
+        missingAtUs: 1,
+        missingAtUsAmount: 700,
+      });
 
       const json = await fetch(`${h.url}/api/reconcile/report?from=${D3}&to=${D4}`, { headers: auth });
       const report = (await json.json()) as { days: ReconDayRow[]; totals: { missingAtUsAmount: number } };
       expect(strip(report.days)).toEqual(EXPECTED_DAYS);
       expect(report.totals.missingAtUsAmount).toBe(70_00 + 2_00 + 99_99);
 
-      const csv = await fetch(`${h.url}/api/reconcile/report?from=${D3}&to=${D4}&format=csv`, { headers: auth });
+      const csv = await fetch(`${h.url}/api/reconcile/report?from=${D3}&to=${D4}&format=csv`, {
+        headers: auth,
+      });
       expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
       const lines = (await csv.text()).trimEnd().split('\n');
       expect(lines[0]).toBe(
         'day,store,terminal_id,status,acquirer_lines,local_payments,matched,matched_amount,late,late_amount,missing_at_acquirer,missing_at_acquirer_amount,missing_at_us,missing_at_us_amount,amount_differences,amount_difference_local,amount_difference_host,amount_delta,status_differences,not_charged,ignored_lines',
       );
       expect(lines).toContain(`${D4},'=Beijing,T3,differences,3,2,1,100,0,0,0,0,1,200,0,0,0,0,0,0,1`);
-      expect(lines).toContain(`${D3},Shanghai,T1,differences,6,9,3,19000,1,6000,1,8000,1,7000,1,25050,25049,-1,1,1,0`);
+      expect(lines).toContain(
+        `${D3},Shanghai,T1,differences,6,9,3,19000,1,6000,1,8000,1,7000,1,25050,25049,-1,1,1,0`,
+      );
       expect(lines.at(-1)).toBe('total,,,,16,17,9,142068,2,56000,1,8000,3,17199,1,25050,25049,-1,2,1,1');
-      const perStore = await fetch(`${h.url}/api/reconcile/report?from=${D3}&to=${D4}&format=csv&detail=stores`, { headers: auth });
+      const perStore = await fetch(
+        `${h.url}/api/reconcile/report?from=${D3}&to=${D4}&format=csv&detail=stores`,
+        { headers: auth },
+      );
       const storeLines = (await perStore.text()).trimEnd().split('\n');
       expect(storeLines[0]).toMatch(/^day,store,terminals,status,acquirer_lines,/);
       expect(storeLines.slice(1)).toEqual([
@@ -468,12 +634,19 @@ for (const store of STORES) {
         `${D4},Shanghai,1,differences,5,5,4,72968,0,0,0,0,0,0,0,0,0,0,1,0,0`,
         'total,,5,,16,17,9,142068,2,56000,1,8000,3,17199,1,25050,25049,-1,2,1,1',
       ]);
-      const items = await fetch(`${h.url}/api/reconcile/report?from=${D4}&to=${D4}&store=%3DBeijing&format=csv&detail=items`, {
-        headers: auth,
-      });
+      const items = await fetch(
+        `${h.url}/api/reconcile/report?from=${D4}&to=${D4}&store=%3DBeijing&format=csv&detail=items`,
+        {
+          headers: auth,
+        },
+      );
       const itemLines = (await items.text()).trimEnd().split('\n');
       expect(itemLines).toHaveLength(2);
-      expect(itemLines[1]).toMatch(new RegExp(`^${D4},'=Beijing,T3,host_only,needs_attention,tid_stan_date,000201,RC2,d_[0-9a-f]+,c2,sale,declined,200,${D4},\\d+,10,${D4},sale,approved,200,0,refund_or_accept_told_declined$`));
+      expect(itemLines[1]).toMatch(
+        new RegExp(
+          `^${D4},'=Beijing,T3,host_only,needs_attention,tid_stan_date,000201,RC2,d_[0-9a-f]+,c2,sale,declined,200,${D4},\\d+,10,${D4},sale,approved,200,0,refund_or_accept_told_declined$`,
+        ),
+      );
     });
   });
 }

@@ -62,7 +62,9 @@ function result(row: FileRow, sha256: string, imported: boolean, name: string): 
 }
 
 async function known(db: HubSql, sha256: string): Promise<FileRow | undefined> {
-  const [row] = await db.query<FileRow>(`SELECT ${FILE_COLUMNS} FROM hub_acq_files WHERE sha256 = $1`, [sha256]);
+  const [row] = await db.query<FileRow>(`SELECT ${FILE_COLUMNS} FROM hub_acq_files WHERE sha256 = $1`, [
+    sha256,
+  ]);
   return row;
 }
 
@@ -88,7 +90,9 @@ export async function importAcquirerFile(
       new HubError(
         'bad_file',
         `line ${first.line}, column ${col}: ${first.error}` +
-          (more > 0 ? ` (and ${more} more line${more === 1 ? '' : 's'} that cannot be read); nothing was imported` : '; nothing was imported'),
+          (more > 0
+            ? ` (and ${more} more line${more === 1 ? '' : 's'} that cannot be read); nothing was imported`
+            : '; nothing was imported'),
         `line:${first.line}:${col}`,
       ),
       { line: first.line, column: col },
@@ -156,7 +160,10 @@ export async function importAcquirerFile(
 }
 
 /** The files imported, newest first. */
-export async function listAcquirerFiles(db: HubSql, limit = 100): Promise<Omit<ImportResult, 'imported' | 'message'>[]> {
+export async function listAcquirerFiles(
+  db: HubSql,
+  limit = 100,
+): Promise<Omit<ImportResult, 'imported' | 'message'>[]> {
   const rows = await db.query<FileRow & { sha256: string }>(
     `SELECT ${FILE_COLUMNS}, sha256 FROM hub_acq_files ORDER BY id DESC LIMIT $1`,
     [limit],

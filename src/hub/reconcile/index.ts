@@ -1,4 +1,4 @@
-/** Central reconciliation (docs/fleet-reconciliation.md): import, run, report; the CLI and the fleet simulator call these. */
+/** Central reconciliation (docs/fleet.md, Central reconciliation): import, run, report; the CLI and the fleet simulator call these. */
 export { importAcquirerFile, listAcquirerFiles } from './import.js';
 export { reconcileFleet } from './match.js';
 export { fleetReport, daysCsv, storesCsv, itemsCsv, DAYS_CSV_HEADER, ITEMS_CSV_HEADER } from './report.js';

@@ -36,12 +36,18 @@ const CLOCK_DAYS = 3;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export function checkDate(v: unknown, path: string): string {
-  if (typeof v !== 'string' || !DATE.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`)) || new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) !== v)
+  if (
+    typeof v !== 'string' ||
+    !DATE.test(v) ||
+    Number.isNaN(Date.parse(`${v}T00:00:00Z`)) ||
+    new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) !== v
+  )
     throw new HubError('bad_request', `${path}: a date YYYY-MM-DD`, path);
   return v;
 }
 
-const dayDiff = (a: string, b: string): number => (Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / 86_400_000;
+const dayDiff = (a: string, b: string): number =>
+  (Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / 86_400_000;
 
 /** A SQL list of code constants (never user input). */
 function sqlList(values: Iterable<string>): string {
@@ -70,18 +76,28 @@ const TYPE_MAP = JSON.stringify(PAYMENT_KINDS.flatMap((k) => hostTypes(k).map((y
 const HOLDS_SQL = sqlList(HOLDS);
 
 /** Which range: the one given, else every day the imported files cover. */
-async function resolveRange(db: HubSql, opts: ReconcileFleetOptions): Promise<{ from: string; to: string } | null> {
+async function resolveRange(
+  db: HubSql,
+  opts: ReconcileFleetOptions,
+): Promise<{ from: string; to: string } | null> {
   if (opts.from !== undefined || opts.to !== undefined) {
     const from = checkDate(opts.from ?? opts.to, 'from');
     const to = checkDate(opts.to ?? opts.from, 'to');
     if (to < from) throw new HubError('bad_request', 'to: on or after from', 'to');
-    if (dayDiff(from, to) >= MAX_DAYS) throw new HubError('bad_request', `to: at most ${MAX_DAYS} days after from`, 'to');
+    if (dayDiff(from, to) >= MAX_DAYS)
+      throw new HubError('bad_request', `to: at most ${MAX_DAYS} days after from`, 'to');
     return { from, to };
   }
+  // The days of the files imported since the latest run began; with none, that run's days again.
   const [r] = await db.query<{ from: string | null; to: string | null }>(
-    'SELECT min(first_date)::text AS "from", max(last_date)::text AS "to" FROM hub_acq_files',
+    `SELECT min(first_date)::text AS "from", max(last_date)::text AS "to" FROM hub_acq_files
+     WHERE imported_at >= coalesce((SELECT max(started_at) FROM hub_recon_runs), '-infinity')`,
   );
-  return r?.from && r.to ? { from: r.from, to: r.to } : null;
+  if (r?.from && r.to) return { from: r.from, to: r.to };
+  const [last] = await db.query<{ from: string; to: string }>(
+    'SELECT from_date::text AS "from", to_date::text AS "to" FROM hub_recon_runs ORDER BY id DESC LIMIT 1',
+  );
+  return last ?? null;
 }
 
 export const FIGURES_SQL = `
@@ -125,21 +141,27 @@ export async function reconcileFleet(db: HubDb, opts: ReconcileFleetOptions = {}
   if (!Number.isInteger(tolerance.dateDays) || tolerance.dateDays < 0 || tolerance.dateDays > 7)
     throw new HubError('bad_request', 'dateDays: an integer from 0 to 7', 'dateDays');
   const range = await resolveRange(db, opts);
-  if (!range) throw new HubError('bad_request', 'no acquirer file imported yet, and no range given: nothing to reconcile', 'from');
+  if (!range)
+    throw new HubError(
+      'bad_request',
+      'no acquirer file imported yet, and no range given: nothing to reconcile',
+      'from',
+    );
   const { from, to } = range;
   const tol = tolerance.dateDays;
   const started = Date.now();
-  const startedAt = new Date(started).toISOString();
 
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_ID]);
     await tx.query(`SET LOCAL work_mem = '${db.kind === 'pglite' ? '128MB' : '256MB'}'`);
-    const [run] = await tx.query<{ id: unknown }>(
+    // The database's clock (the transaction's start): default ranges compare it with imported_at.
+    const [run] = await tx.query<{ id: unknown; started_at: Date | string }>(
       `INSERT INTO hub_recon_runs (from_date, to_date, date_days, started_at, run_by, summary)
-       VALUES ($1, $2, $3, $4, $5, '{}') RETURNING id`,
-      [from, to, tol, startedAt, opts.by ?? null],
+       VALUES ($1, $2, $3, now(), $4, '{}') RETURNING id, started_at`,
+      [from, to, tol, opts.by ?? null],
     );
     const runId = int(run!.id);
+    const startedAt = new Date(run!.started_at).toISOString();
     const win = [from, to, tol];
 
     // ---- 1. both sides of the window, with their classes
@@ -182,16 +204,31 @@ export async function reconcileFleet(db: HubDb, opts: ReconcileFleetOptions = {}
     await tx.query('ANALYZE rc_l');
     await tx.query('ANALYZE rc_p');
 
-    // ---- 2. terminal + RRN (each side the other's nearest-dated candidate)
+    // ---- 2. terminal + RRN. An RRN is unique, so nearly every candidate pair is alone on both sides
+    // and taken as is; only where a line or a payment has several does each side take its
+    // nearest-dated candidate (kept when it is the other side's choice too).
     await tx.query(
       `CREATE TEMP TABLE rc_x ON COMMIT DROP AS
-       SELECT lid, pid, 'tid_rrn' AS rule FROM (
-         SELECT l.lid, p.pid,
-           row_number() OVER (PARTITION BY l.lid ORDER BY abs(p.day - l.host_date), p.daemon_id, p.payment_id) AS rn_l,
-           row_number() OVER (PARTITION BY p.pid ORDER BY abs(p.day - l.host_date), l.lid) AS rn_p
-         FROM rc_l l JOIN rc_p p ON p.terminal_id = l.terminal_id AND p.rrn = l.rrn
-       ) c WHERE rn_l = 1 AND rn_p = 1`,
+       SELECT l.lid, p.pid, 'tid_rrn'::text AS rule
+       FROM rc_l l JOIN rc_p p ON p.terminal_id = l.terminal_id AND p.rrn = l.rrn`,
     );
+    const [u] = await tx.query<{ n: unknown; l: unknown; p: unknown }>(
+      'SELECT count(*) AS n, count(DISTINCT lid) AS l, count(DISTINCT pid) AS p FROM rc_x',
+    );
+    if (int(u!.l) !== int(u!.n) || int(u!.p) !== int(u!.n))
+      await tx.query(
+        `WITH dl AS (SELECT lid FROM rc_x GROUP BY lid HAVING count(*) > 1),
+         dp AS (SELECT pid FROM rc_x GROUP BY pid HAVING count(*) > 1),
+         del AS (DELETE FROM rc_x x WHERE x.lid IN (SELECT lid FROM dl) OR x.pid IN (SELECT pid FROM dp)
+                 RETURNING x.lid, x.pid)
+       INSERT INTO rc_x
+       SELECT lid, pid, 'tid_rrn' FROM (
+         SELECT d.lid, d.pid,
+           row_number() OVER (PARTITION BY d.lid ORDER BY abs(p.day - l.host_date), p.daemon_id, p.payment_id) AS rn_l,
+           row_number() OVER (PARTITION BY d.pid ORDER BY abs(p.day - l.host_date), d.lid) AS rn_p
+         FROM del d JOIN rc_l l ON l.lid = d.lid JOIN rc_p p ON p.pid = d.pid
+       ) c WHERE rn_l = 1 AND rn_p = 1`,
+      );
     await tx.query('ANALYZE rc_x');
 
     // ---- 3. terminal + STAN + date (amount first); again on what is left while some candidate lost

@@ -44,11 +44,14 @@ export async function fleetReport(db: HubSql, opts: FleetReportOptions = {}): Pr
   let from = opts.from === undefined ? undefined : checkDate(opts.from, 'from');
   let to = opts.to === undefined ? undefined : checkDate(opts.to, 'to');
   const store = opts.store ?? null;
-  if (store !== null && (store.length === 0 || store.length > 100)) throw new HubError('bad_request', 'store: 1 to 100 characters', 'store');
+  if (store !== null && (store.length === 0 || store.length > 100))
+    throw new HubError('bad_request', 'store: 1 to 100 characters', 'store');
   const limit = opts.itemLimit ?? 1000;
-  if (!Number.isInteger(limit) || limit < 0 || limit > 100_000) throw new HubError('bad_request', 'limit: 0 to 100000', 'limit');
+  if (!Number.isInteger(limit) || limit < 0 || limit > 100_000)
+    throw new HubError('bad_request', 'limit: 0 to 100000', 'limit');
   const dayLimit = opts.dayLimit ?? 1000;
-  if (!Number.isInteger(dayLimit) || dayLimit < 0) throw new HubError('bad_request', 'dayLimit: a whole number', 'dayLimit');
+  if (!Number.isInteger(dayLimit) || dayLimit < 0)
+    throw new HubError('bad_request', 'dayLimit: a whole number', 'dayLimit');
   if (from === undefined || to === undefined) {
     // Without a range: the latest run's, narrowed by whichever end was given.
     const [last] = await db.query<{ from_date: string; to_date: string }>(
@@ -118,13 +121,27 @@ export async function fleetReport(db: HubSql, opts: FleetReportOptions = {}): Pr
   });
   const runId = int(tot!['run_id']);
   if (runId > 0) {
-    const [run] = await db.query<{ id: unknown; from_date: string; to_date: string; finished_at: Date | string }>(
+    const [run] = await db.query<{
+      id: unknown;
+      from_date: string;
+      to_date: string;
+      finished_at: Date | string;
+    }>(
       'SELECT id, from_date::text AS from_date, to_date::text AS to_date, finished_at FROM hub_recon_runs WHERE id = $1',
       [runId],
     );
-    if (run) report.run = { id: int(run.id), from: run.from_date, to: run.to_date, finishedAt: new Date(run.finished_at).toISOString() };
+    if (run)
+      report.run = {
+        id: int(run.id),
+        from: run.from_date,
+        to: run.to_date,
+        finishedAt: new Date(run.finished_at).toISOString(),
+      };
   }
-  const [count] = await db.query<{ n: unknown }>(`SELECT count(*) AS n FROM hub_recon_items WHERE ${where}`, params);
+  const [count] = await db.query<{ n: unknown }>(
+    `SELECT count(*) AS n FROM hub_recon_items WHERE ${where}`,
+    params,
+  );
   report.itemsTotal = int(count!.n);
   if (limit > 0 && report.itemsTotal > 0) {
     const items = await db.query<Record<string, unknown>>(
@@ -225,7 +242,8 @@ const figureCells = (f: ReconFigures): number[] => [
 /** One line per store, terminal and day, then a `total` line; amounts in fen. */
 export function daysCsv(report: FleetReport): string {
   const lines = [DAYS_CSV_HEADER.join(',')];
-  for (const d of report.days) lines.push([d.day, d.store, d.terminalId, d.status, ...figureCells(d)].map(csvField).join(','));
+  for (const d of report.days)
+    lines.push([d.day, d.store, d.terminalId, d.status, ...figureCells(d)].map(csvField).join(','));
   lines.push(['total', report.store, null, null, ...figureCells(report.totals)].map(csvField).join(','));
   return `${lines.join('\n')}\n`;
 }
@@ -233,8 +251,11 @@ export function daysCsv(report: FleetReport): string {
 /** One line per store and day (terminals summed), then a `total` line; amounts in fen. */
 export function storesCsv(report: FleetReport): string {
   const lines = [['day', 'store', 'terminals', ...DAYS_CSV_HEADER.slice(3)].join(',')];
-  for (const d of report.stores) lines.push([d.day, d.store, d.terminals, d.status, ...figureCells(d)].map(csvField).join(','));
-  lines.push(['total', report.store, report.daysTotal, null, ...figureCells(report.totals)].map(csvField).join(','));
+  for (const d of report.stores)
+    lines.push([d.day, d.store, d.terminals, d.status, ...figureCells(d)].map(csvField).join(','));
+  lines.push(
+    ['total', report.store, report.daysTotal, null, ...figureCells(report.totals)].map(csvField).join(','),
+  );
   return `${lines.join('\n')}\n`;
 }
 

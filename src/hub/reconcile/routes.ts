@@ -20,7 +20,7 @@ import { importAcquirerFile, listAcquirerFiles } from './import.js';
 import { reconcileFleet } from './match.js';
 import { daysCsv, fleetReport, itemsCsv, storesCsv } from './report.js';
 
-/** An acquirer file of a million lines is about 70 MB. */
+/** An acquirer file of a million lines is 55 to 70 MB. */
 export const MAX_ACQUIRER_FILE_BYTES = 256 * 1024 * 1024;
 
 function otherOrigin(req: IncomingMessage): boolean {
@@ -36,7 +36,9 @@ function otherOrigin(req: IncomingMessage): boolean {
 }
 
 function forbidden(res: ServerResponse): true {
-  sendJson(res, 403, { error: { code: 'forbidden', message: 'a request from another site', path: 'origin' } });
+  sendJson(res, 403, {
+    error: { code: 'forbidden', message: 'a request from another site', path: 'origin' },
+  });
   return true;
 }
 
@@ -65,13 +67,16 @@ async function postFile(req: IncomingMessage, res: ServerResponse, url: URL, db:
 
 async function postRun(req: IncomingMessage, res: ServerResponse, url: URL, db: HubDb): Promise<void> {
   const who = await requireUser(db, req);
-  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  const hasBody =
+    Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
   const body = hasBody ? await readJson(req, 16 * 1024) : {};
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HubError('bad_request', 'body: a JSON object', 'body');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new HubError('bad_request', 'body: a JSON object', 'body');
   const b = body as Record<string, unknown>;
   const pick = (name: string): string | undefined => {
     const v = b[name] ?? param(url, name);
-    if (v !== undefined && typeof v !== 'string') throw new HubError('bad_request', `${name}: a date YYYY-MM-DD`, name);
+    if (v !== undefined && typeof v !== 'string')
+      throw new HubError('bad_request', `${name}: a date YYYY-MM-DD`, name);
     return v;
   };
   const dateDays = intParam(b['dateDays'] ?? param(url, 'dateDays'), 'dateDays');
@@ -90,7 +95,8 @@ async function getReport(req: IncomingMessage, res: ServerResponse, url: URL, db
   await requireUser(db, req);
   const format = param(url, 'format') ?? 'json';
   const detail = param(url, 'detail') ?? 'days';
-  if (format !== 'json' && format !== 'csv') throw new HubError('bad_request', 'format: json or csv', 'format');
+  if (format !== 'json' && format !== 'csv')
+    throw new HubError('bad_request', 'format: json or csv', 'format');
   if (detail !== 'days' && detail !== 'stores' && detail !== 'items')
     throw new HubError('bad_request', 'detail: days, stores or items', 'detail');
   const from = param(url, 'from');
@@ -130,8 +136,7 @@ export function reconcileRoutes(): HubRoute[] {
           if (req.method === 'POST') {
             if (otherOrigin(req)) return forbidden(res);
             await postFile(req, res, url, ctx.db);
-          }
-          else if (req.method === 'GET') {
+          } else if (req.method === 'GET') {
             await requireUser(ctx.db, req);
             sendJson(res, 200, { files: await listAcquirerFiles(ctx.db) });
           } else return methods(res, 'GET, POST');

@@ -1,4 +1,4 @@
-/** Central reconciliation's public shapes (docs/fleet-reconciliation.md). Money is integer fen. */
+/** Central reconciliation's public shapes (docs/fleet.md, Central reconciliation). Money is integer fen. */
 import type { MatchTolerance } from '../../engine/settlement/types.js';
 
 export interface ImportResult {
@@ -69,7 +69,8 @@ export interface ReconDayRow extends ReconFigures {
   runId: number;
 }
 
-export type ReconItemCategory = 'host_only' | 'local_only' | 'amount_mismatch' | 'status_mismatch' | 'late_arrival';
+export type ReconItemCategory =
+  'host_only' | 'local_only' | 'amount_mismatch' | 'status_mismatch' | 'late_arrival';
 
 export interface FleetReconItem {
   day: string;
