@@ -22,9 +22,11 @@
  *    The data is padded with ISO/IEC 9797-1 method 2 (80 then zeros to a multiple of 8) and MACed with
  *    ISO/IEC 9797-1 MAC algorithm 3 (the X9.19 retail MAC: single-DES CBC with SK's left half, final
  *    block 3DES with SK): 8 bytes.
- * 4. ARPC, method 1 (Book 2 A1.3.1): ARPC = 3DES_SK(ARQC XOR (ARC || 00 × 6)), ARC = the 2 ASCII
- *    characters of the response code ("00" = 30 30). Field 55 of the response carries
- *    91 = ARPC (8) || ARC (2).
+ * 4. ARPC, method 1 (Book 2 A1.3.1): ARPC = 3DES_SK(ARQC XOR (ARC || 00 × 6)). The ARC is two binary
+ *    bytes; the host simulator sends the 2 ASCII characters of its response code ("00" = 30 30), but
+ *    the card side takes whatever 2 bytes tag 91 carries. Field 55 of the response carries
+ *    91 = ARPC (8) || ARC (2). An altered 91 (wrong length, other ARC bytes, any flipped bit) fails
+ *    `verifyArpc` (false, never a throw).
  *
  * Changing any of the CDOL1 values (amount, date, unpredictable number, ATC, TVR, ...) or the ARQC
  * itself changes the recomputed cryptogram, so a tampered field 55 is detected.
@@ -182,13 +184,17 @@ export function verifyCryptogram(
   }
 }
 
-/** ARPC method 1: 3DES_SK(ARQC XOR (ARC || 00 × 6)). */
+/** ARPC method 1: 3DES_SK(ARQC XOR (ARC || 00 × 6)). `arc` is the 2 printable response-code characters. */
 export function computeArpc(sessionKey: Uint8Array, arqc: Uint8Array, arc: string): Buffer {
   if (arqc.length !== 8) throw new CryptogramError('bad_length', 'the ARQC is 8 bytes', '9F26');
+  return arpcMethod1(sessionKey, arqc, arcBytes(arc));
+}
+
+/** ARPC method 1 over a binary ARC (2 bytes); `arqc` is 8 bytes (checked by the callers). */
+function arpcMethod1(sessionKey: Uint8Array, arqc: Uint8Array, arc: Uint8Array): Buffer {
   const y = Buffer.from(arqc);
-  const a = arcBytes(arc);
-  y[0] = y[0]! ^ a[0]!;
-  y[1] = y[1]! ^ a[1]!;
+  y[0] = y[0]! ^ arc[0]!;
+  y[1] = y[1]! ^ arc[1]!;
   return DesKey.from(sessionKey, 'key').encryptEcb(y);
 }
 
@@ -197,11 +203,18 @@ export function issuerAuthenticationData(sessionKey: Uint8Array, arqc: Uint8Arra
   return Buffer.concat([computeArpc(sessionKey, arqc, arc), arcBytes(arc)]);
 }
 
-/** Card side: does 91 authenticate the issuer for this ARQC? */
+/**
+ * Card side: does 91 (ARPC method 1, 8 + 2 bytes) authenticate the issuer for this ARQC? The ARC is
+ * taken as two binary bytes, as EMV does; an altered 91 (wrong length, any other ARC or ARPC bytes)
+ * or an ARQC that is not 8 bytes is `false`, never a throw, so the card sets "issuer authentication
+ * failed" instead of the simulator crashing on a bad host response.
+ */
 export function verifyArpc(sessionKey: Uint8Array, arqc: Uint8Array, iad: Uint8Array): boolean {
-  if (iad.length !== 10) return false;
-  const arc = Buffer.from(iad.subarray(8, 10)).toString('latin1');
-  return computeArpc(sessionKey, arqc, arc).equals(Buffer.from(iad.subarray(0, 8)));
+  if (iad.length !== 10 || arqc.length !== 8) return false;
+  const expected = arpcMethod1(sessionKey, arqc, iad.subarray(8, 10));
+  let diff = 0;
+  for (let i = 0; i < 8; i++) diff |= expected[i]! ^ iad[i]!;
+  return diff === 0;
 }
 
 export interface ChipRequestInput {

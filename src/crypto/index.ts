@@ -32,8 +32,23 @@ export {
   decodePinBlockIso0,
   decryptPinBlockIso0,
   verifyPinBlockIso0,
+  buildPinBlockIso1,
+  encryptPinBlockIso1,
+  decodePinBlockIso1,
+  decryptPinBlockIso1,
+  buildPinBlockIso3,
+  encryptPinBlockIso3,
+  decodePinBlockIso3,
+  decryptPinBlockIso3,
+  buildPinFieldIso4,
+  decodePinFieldIso4,
+  encipherPinBlockIso4,
+  decipherPinBlockIso4,
   type PinInput,
   type PanInput,
+  type PinBlockFormat,
+  type PinBlockOptions,
+  type RandomSource,
 } from './pin-block.js';
 export { encryptTrackData, decryptTrackData } from './track.js';
 export {
