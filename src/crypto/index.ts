@@ -81,3 +81,17 @@ export {
   type KeyringEntry,
   type KeyringFactory,
 } from './kek.js';
+export { gmSupport, requireGm, type GmSupport, type GmAlgorithm } from './gm-support.js';
+export {
+  sm4EcbEncrypt,
+  sm4EcbDecrypt,
+  sm4KeyCheckValue,
+  sm4KeyCheckValueHex,
+  sm4CupMac,
+  sm4CupMacTrace,
+  sm4CbcMac,
+  SM4_BLOCK,
+  SM4_KEY_LENGTH,
+  type Sm4CupMacTrace,
+} from './sm4.js';
+export { sm3, SM3_DIGEST_LENGTH } from './sm3.js';
