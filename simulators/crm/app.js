@@ -1,5 +1,6 @@
 // The posbridge demo CRM page: plain ESM, no framework, no build step. It uses the typed client
-// (served by the demo at /client/index.js, compiled from src/api/client) exactly as a CRM page would:
+// (@posbridge/client's ESM build, packages/client/dist/esm/, served by the demo at /client/index.js)
+// exactly as a CRM page would:
 // connect, take payments for an order (several if the customer splits), follow the terminal's prompts,
 // collect a signature, show the receipt, refund part of a payment, void one. The same code pays through a
 // card reader or an integrated (ZVT) terminal: only terminal.list tells them apart, and the page uses it
@@ -73,9 +74,17 @@ const state = {
   prompt: new Map(),
   /** paymentId → set of reader steps seen */
   steps: new Map(),
-  /** paymentId → PNG data URL of the customer's signature */
+  /** paymentId → PNG data URL of the customer's signature drawn on this page (shown; not the record) */
   signatures: new Map(),
+  /**
+   * paymentId → true/false: a signature is on file in the daemon. From the daemon (receipt.get's merchant
+   * copy, its `signature.onFile`; payment.signature's answer), never from what this page drew, so a
+   * reload knows which payments are signed.
+   */
+  signed: new Map(),
   signFor: undefined,
+  /** An amount above what is due, waiting for the operator's confirmation: {orderId, amount, due, run}. */
+  overFor: undefined,
   refundFor: undefined,
   /** The payment whose void waits for the operator's confirmation. */
   voidFor: undefined,
@@ -96,17 +105,41 @@ const esc = (v) =>
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c],
   );
-const money = new Intl.NumberFormat('zh-CN', { style: 'currency', currency: 'CNY' });
-/** Fen → "¥128,000.00". */
-const yuan = (fen) => money.format((fen ?? 0) / 100);
-/** "64,000.5" → 6400050 fen; null when it is not an amount (no floats: digits only). */
-function parseYuan(text) {
-  const m = /^(\d{1,10})(?:\.(\d{1,2}))?$/.exec(String(text).replace(/[,\s¥]/g, ''));
-  if (!m) return null;
-  const fen = Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0'));
-  return fen > 0 ? fen : null;
+// Money is integer fen everywhere in this page (as the protocol wants): never a float, not even to show it.
+/** Fen (an integer) → "128000.00". */
+function fenText(fen) {
+  const f = Math.abs(Math.trunc(fen ?? 0));
+  return `${fen < 0 ? '-' : ''}${Math.floor(f / 100)}.${String(f % 100).padStart(2, '0')}`;
 }
-const toInput = (fen) => (fen / 100).toFixed(2);
+/** Fen → "¥128,000.00" (digits grouped by three). */
+function yuan(fen) {
+  const [int, dec] = fenText(fen ?? 0)
+    .replace('-', '')
+    .split('.');
+  return `${fen < 0 ? '-' : ''}¥${int.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${dec}`;
+}
+/**
+ * The yuan the operator typed → {fen} or {error} (the operator's words). A string parser, no floats:
+ * "64,000.5" → 6400050; "12.345" (more than two decimals), "abc", "0" and amounts over 12 digits of fen
+ * (the protocol's limit) are refused with a message.
+ */
+function parseYuanText(text) {
+  const t = String(text ?? '').replace(/[,\s¥￥]/g, '');
+  if (!t) return { error: 'Enter an amount in yuan, e.g. 64000.00' };
+  const m = /^(\d+)(?:\.(\d*))?$/.exec(t);
+  if (!m) return { error: `“${text}” is not an amount: digits and one decimal point only, e.g. 64000.00` };
+  const dec = m[2] ?? '';
+  if (dec.length > 2)
+    return { error: `“${text}” has more than 2 decimals: an amount is in yuan and fen, e.g. 64000.05` };
+  const int = m[1].replace(/^0+(?=\d)/, '');
+  if (int.length > 10) return { error: 'That amount is too large (at most ¥9,999,999,999.99).' };
+  const fen = Number(int) * 100 + Number(dec.padEnd(2, '0'));
+  if (fen <= 0) return { error: 'Enter an amount above zero.' };
+  return { fen };
+}
+/** Fen, or null when the text is not an amount. */
+const parseYuan = (text) => parseYuanText(text).fen ?? null;
+const toInput = (fen) => fenText(fen);
 const time = (iso) =>
   iso ? new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : '';
 const shortId = (id) => (id ? String(id).slice(-6) : '');
@@ -280,6 +313,7 @@ function refreshOrder(orderId) {
       const summary = await state.pb.order.get(orderId);
       state.orders.set(orderId, summary);
       for (const p of summary.operations) state.payments.set(p.paymentId, p);
+      await Promise.all(summary.operations.filter(signable).map((p) => checkSigned(p.paymentId)));
     } while (entry.again);
   })()
     .catch((e) => {
@@ -291,6 +325,45 @@ function refreshOrder(orderId) {
     });
   refreshing.set(orderId, entry);
   return entry.promise;
+}
+
+/** A payment the customer signs for: a completed card sale (scan-to-pay has no signature). */
+const signable = (p) => p?.kind === 'sale' && p.state === 'completed' && !qrOf(p);
+
+const signedChecks = new Map();
+/**
+ * Asks the daemon whether a signature is on file for a payment: its merchant copy (receipt.get, JSON) says
+ * `signature.onFile`. The payment itself (payment.get, order.get) does not carry it. Asked once per
+ * payment and page load; payment.signature's answer updates it.
+ */
+function checkSigned(paymentId) {
+  if (state.signed.has(paymentId) || state.has.receipt === false) return Promise.resolve();
+  let running = signedChecks.get(paymentId);
+  if (!running) {
+    running = state.pb
+      .call('receipt.get', { paymentId, copy: 'merchant', format: 'json' })
+      .then((r) => {
+        state.has.receipt = true;
+        state.signed.set(paymentId, Boolean(r.receipt?.signature?.onFile));
+      })
+      .catch((e) => {
+        if (isMissingMethod(e)) state.has.receipt = false;
+        else if (!(e instanceof ConnectionLostError)) console.warn('receipt.get', paymentId, e);
+      })
+      .finally(() => signedChecks.delete(paymentId));
+    signedChecks.set(paymentId, running);
+  }
+  return running;
+}
+
+/**
+ * Whether a payment is signed: true, false, or undefined (not known yet: the page offers no "Sign" until
+ * the daemon answered). Only a daemon that cannot tell (no receipt.get, or no payment.signature to keep
+ * it) leaves it to what this page drew.
+ */
+function signedState(id) {
+  if (state.has.signature === false || state.has.receipt === false) return state.signatures.has(id);
+  return state.signed.get(id);
 }
 
 async function refreshPayment(paymentId) {
@@ -318,7 +391,7 @@ async function refreshAll() {
   // After a reload: follow a payment still in progress (the page may have been closed mid-payment).
   state.current ??= [...state.payments.values()].find((p) => !p.final)?.paymentId;
   if (state.current) await refreshPayment(state.current);
-  if (!state.payTouched) setPayAmount(due(state.selected));
+  if (!state.payTouched) setPayAmount(toTake(state.selected));
 }
 
 function onPaymentEvent(e) {
@@ -366,8 +439,16 @@ function afterState(id, s) {
   const p = state.payments.get(id);
   if (!p || !FINAL.has(s)) return;
   if ($('#sim').open) void refreshSim();
-  if (p.orderId === state.selected && !state.payTouched) setPayAmount(due(state.selected));
-  if (s === 'completed' && p.kind === 'sale' && id === state.current && !qrOf(p)) openSignature(id);
+  if (p.orderId === state.selected && !state.payTouched) setPayAmount(toTake(state.selected));
+  // The pad opens for the open order's payment only, and not when the daemon has its signature already.
+  if (
+    s === 'completed' &&
+    signable(p) &&
+    id === state.current &&
+    p.orderId === state.selected &&
+    state.signed.get(id) !== true
+  )
+    openSignature(id);
 }
 
 /**
@@ -397,10 +478,38 @@ function showReader(t) {
       : `reader ${t.terminalId}: ${t.state}${t.batteryPercent !== undefined ? ` · ${t.batteryPercent}%` : ''}`;
 }
 
+/**
+ * The order's balance, the "Due" line: price − net paid (net = captured − refunded), at least 0. A refund
+ * makes it grow again; that is the books, not a request to charge the customer (see toTake).
+ */
 function due(orderId) {
   const o = order(orderId);
   const s = state.orders.get(orderId);
   return Math.max(0, o.total - (s?.net ?? 0));
+}
+
+/**
+ * What the page proposes to take (the amount field's pre-fill, "Half of due") and takes without asking:
+ * price − captured − payments still in progress, at least 0. `captured` is what the order's completed
+ * sales and captures took (voided ones not counted: a void cancels a payment, so its amount is due again),
+ * with refunds NOT subtracted. A refund is money given back on purpose (a discount, an overpayment
+ * returned), so a refunded amount never becomes due again: not pre-filled, and charging it needs the
+ * operator's confirmation like any amount above this. (price − net would put every refund back into the
+ * pre-fill: the ¥10,000 refunded on a paid order proposed again next to "Take card payment".)
+ */
+function toTake(orderId) {
+  const o = order(orderId);
+  const s = state.orders.get(orderId);
+  const inProgress = (s?.operations ?? [])
+    .filter((p) => (p.kind === 'sale' || p.kind === 'capture') && !p.final)
+    .reduce((sum, p) => sum + p.amount, 0);
+  return Math.max(0, o.total - (s?.captured ?? 0) - inProgress);
+}
+
+/** Fen paid above the price (net of refunds), 0 when the order is not over-paid. */
+function overPaid(orderId) {
+  const s = state.orders.get(orderId);
+  return s ? Math.max(0, s.net - order(orderId).total) : 0;
 }
 
 // ------------------------------------------------------------------ actions
@@ -425,22 +534,76 @@ async function withKey(call) {
 function amountToTake() {
   const err = $('#pay-error');
   err.textContent = '';
-  const amount = parseYuan($('#pay-amount').value);
-  if (!amount) {
-    err.textContent = 'Enter an amount in yuan, e.g. 64000.00';
+  const r = parseYuanText($('#pay-amount').value);
+  if (r.error) {
+    err.textContent = r.error;
     return null;
   }
-  return amount;
+  return r.fen;
 }
+
+/** How each way to pay reads in the confirmation. */
+const HOW = {
+  card: 'by card',
+  alipay: 'with an Alipay QR',
+  wechat: 'with a WeChat Pay QR',
+  'code-alipay': 'from the customer’s Alipay payment code',
+  'code-wechat': 'from the customer’s WeChat Pay payment code',
+};
 
 /**
  * Starts one payment for the selected order with `submit(idempotencyKey, orderId, amount)`, the button
  * disabled meanwhile; `seen` is what the page knows of a scan-to-pay payment before payment.get has it.
+ * An amount above what is due (toTake) is not sent: the page asks first (#pay-confirm), and sends it
+ * only when the operator confirms. `how`: a HOW key, for the confirmation's words.
  */
-async function startPayment(button, submit, seen) {
+function startPayment(button, submit, seen, how = 'card') {
   const amount = amountToTake();
-  if (!amount) return false;
+  if (!amount) return Promise.resolve(false);
   const orderId = state.selected;
+  const dueNow = toTake(orderId);
+  const run = () => submitPayment(button, submit, seen, orderId, amount);
+  if (amount <= dueNow) {
+    askOver(undefined);
+    return run();
+  }
+  askOver({ orderId, amount, due: dueNow, how, run });
+  return Promise.resolve(false);
+}
+
+/** Shows (or, with undefined, withdraws) the over-charge confirmation. */
+function askOver(ask) {
+  state.overFor = ask;
+  const box = $('#pay-confirm');
+  if (!box) return;
+  box.hidden = !ask;
+  if (!ask) {
+    delete box.dataset.amount;
+    return;
+  }
+  const o = order(ask.orderId);
+  const s = state.orders.get(ask.orderId);
+  const over = ask.amount - ask.due;
+  box.dataset.order = ask.orderId;
+  box.dataset.amount = String(ask.amount);
+  box.dataset.due = String(ask.due);
+  box.dataset.how = ask.how;
+  $('#pay-confirm-text').textContent =
+    ask.due > 0
+      ? `${yuan(ask.amount)} is more than the ${yuan(ask.due)} due on ${o.id}: ${yuan(over)} over the price. Charge ${yuan(ask.amount)} ${HOW[ask.how]} anyway?`
+      : `Nothing is due on ${o.id} (price ${yuan(o.total)}, paid ${yuan(s?.captured ?? 0)}${s?.refunded ? `, ${yuan(s.refunded)} of it refunded on purpose` : ''}): ${yuan(ask.amount)} would all be over the price. Charge ${yuan(ask.amount)} ${HOW[ask.how]} anyway?`;
+  $('#pay-confirm-yes').textContent = `Charge ${yuan(ask.amount)}`;
+  $('#pay-confirm-no').focus();
+}
+
+/** The operator confirmed the amount above due: now it is sent (for the order it was typed for). */
+function confirmOver() {
+  const ask = state.overFor;
+  askOver(undefined);
+  if (ask && ask.orderId === state.selected) void ask.run();
+}
+
+async function submitPayment(button, submit, seen, orderId, amount) {
   button.disabled = true;
   try {
     const { paymentId } = await withKey((idempotencyKey) => submit(idempotencyKey, orderId, amount));
@@ -472,13 +635,15 @@ function payQr(method) {
     (idempotencyKey, orderId, amount) =>
       state.pb.payment.qr({ idempotencyKey, orderId, amount, currency: CURRENCY, method }),
     { method, mode: 'qr' },
+    method,
   );
 }
 
 /**
  * "Customer code": the payment code on the customer's phone, typed or read by a USB barcode scanner (a
  * keyboard: digits, then Enter submits the form). The digits say which provider; the field is cleared
- * at once (a payment code is a one-time credential: the page keeps it nowhere).
+ * at once (a payment code is a one-time credential: the page keeps it nowhere but in the pending call,
+ * dropped when the operator declines an over-charge confirmation).
  */
 async function payCode(ev) {
   ev.preventDefault();
@@ -503,6 +668,7 @@ async function payCode(ev) {
     (idempotencyKey, orderId, amount) =>
       state.pb.payment.qr({ idempotencyKey, orderId, amount, currency: CURRENCY, method, authCode: code }),
     { method, mode: 'code' },
+    `code-${method}`,
   );
 }
 
@@ -511,9 +677,15 @@ async function refund(ev) {
   const err = $('#refund-error');
   err.textContent = '';
   const original = state.payments.get(state.refundFor);
-  const amount = parseYuan($('#refund-amount').value);
-  if (!original || !amount) {
-    err.textContent = 'Enter the amount to refund in yuan.';
+  const parsed = parseYuanText($('#refund-amount').value);
+  if (!original || parsed.error) {
+    err.textContent = parsed.error ?? 'Enter the amount to refund in yuan.';
+    return;
+  }
+  const amount = parsed.fen;
+  const refundable = original.capturedAmount - original.refundedAmount;
+  if (amount > refundable) {
+    err.textContent = `At most ${yuan(refundable)} can be refunded on this payment.`;
     return;
   }
   $('#refund-submit').disabled = true;
@@ -619,11 +791,43 @@ function selectOrder(id) {
   state.selected = id;
   state.refundFor = undefined;
   state.voidFor = undefined;
+  askOver(undefined);
   $('#order-error').textContent = '';
+  $('#pay-error').textContent = '';
   state.payTouched = false;
-  setPayAmount(due(id));
+  setPayAmount(toTake(id));
+  scopePanels(id);
   render();
   renderRefundForm();
+}
+
+/**
+ * The signature and receipt panels belong to the open order: switching orders closes a pad waiting for
+ * another order's payment and a receipt of another order's payment (no signing for CAR-2024-0002 while
+ * CAR-2024-0003 is open).
+ */
+function scopePanels(orderId) {
+  const sign = $('#sign');
+  if (sign.dataset.paymentId && state.payments.get(sign.dataset.paymentId)?.orderId !== orderId) {
+    state.signFor = undefined;
+    pad.clear();
+    delete sign.dataset.paymentId;
+    sign.dataset.order = orderId;
+    $('#sign-for').textContent =
+      `Order ${orderId}: after a card payment, or with “Sign” on one of its payments, the customer signs here.`;
+    setSignStatus('idle', '');
+    updateSignButtons();
+  }
+  const receipt = $('#receipt');
+  if (receipt.dataset.paymentId && state.payments.get(receipt.dataset.paymentId)?.orderId !== orderId) {
+    paint(
+      receipt,
+      `<h2 id="receipt-h">Receipt</h2><p class="muted">Open a receipt of ${esc(orderId)} from its payments.</p>`,
+    );
+    delete receipt.dataset.paymentId;
+    delete receipt.dataset.source;
+  }
+  receipt.dataset.order = orderId;
 }
 
 function setPayAmount(fen) {
@@ -689,6 +893,9 @@ function updateSignButtons() {
 function openSignature(paymentId) {
   const p = state.payments.get(paymentId);
   state.signFor = paymentId;
+  const sign = $('#sign');
+  sign.dataset.paymentId = paymentId;
+  sign.dataset.order = p?.orderId ?? '';
   pad.clear();
   $('#sign-for').textContent = p
     ? `Customer signs for ${yuan(p.approvedAmount ?? p.amount)} (payment …${shortId(paymentId)}, order ${p.orderId ?? '–'}).`
@@ -714,13 +921,23 @@ async function saveSignature() {
     // PNG as a data: URI (or plain base64); svg is the other format the daemon takes.
     await state.pb.call('payment.signature', { paymentId, png: dataUrl });
     state.has.signature = true;
+    state.signed.set(paymentId, true);
     state.signFor = undefined;
     setSignStatus('stored', 'Signature stored with the payment (on the merchant copy of the receipt).');
   } catch (e) {
     if (isMissingMethod(e)) {
       state.has.signature = false;
       signatureUnavailable();
-    } else setSignStatus('error', `Not stored: ${explain(e)}`);
+    } else if (e instanceof RpcError && e.code === 'signature_exists') {
+      // Another signature is on file (signed before, e.g. before a reload): that one stays.
+      state.signatures.delete(paymentId);
+      state.signed.set(paymentId, true);
+      state.signFor = undefined;
+      setSignStatus('stored', 'This payment was already signed: the signature on file stays.');
+    } else {
+      state.signatures.delete(paymentId);
+      setSignStatus('error', `Not stored: ${explain(e)}`);
+    }
   } finally {
     updateSignButtons();
     render();
@@ -740,6 +957,9 @@ function signatureUnavailable() {
 async function showReceipt(paymentId, copy = 'customer') {
   const el = $('#receipt');
   const p = state.payments.get(paymentId) ?? (await state.pb.payment.get({ paymentId }));
+  // Only a receipt of the open order (the operator may have switched orders meanwhile).
+  const stale = () => p.orderId !== state.selected;
+  if (stale()) return;
   let html;
   if (state.has.receipt !== false) {
     try {
@@ -748,6 +968,7 @@ async function showReceipt(paymentId, copy = 'customer') {
       html = r.html;
     } catch (e) {
       if (isMissingMethod(e)) state.has.receipt = false;
+      else if (stale()) return;
       else {
         paint(
           el,
@@ -759,6 +980,8 @@ async function showReceipt(paymentId, copy = 'customer') {
       }
     }
   }
+  if (stale()) return;
+  el.dataset.order = p.orderId ?? '';
   if (html !== undefined) {
     paint(
       el,
@@ -837,11 +1060,13 @@ function renderOrders() {
     $('#order-list'),
     ORDERS.map((o) => {
       const d = due(o.id);
+      const over = overPaid(o.id);
       const known = state.orders.has(o.id);
+      const text = !known ? '…' : over ? `${yuan(over)} over` : d === 0 ? 'paid in full' : `due ${yuan(d)}`;
       return `<li><button type="button" data-order="${esc(o.id)}" aria-pressed="${o.id === state.selected}">
         <strong>${esc(o.car)}</strong>
         <span class="muted small">${esc(o.id)} · ${esc(o.customer)}</span>
-        <span class="due num" data-paid="${known && d === 0}">${known ? (d === 0 ? 'paid in full' : `due ${yuan(d)}`) : '…'}</span>
+        <span class="due num" data-paid="${over ? 'over' : known && d === 0}">${esc(text)}</span>
       </button></li>`;
     }).join(''),
   );
@@ -851,17 +1076,37 @@ function renderOrder() {
   const o = order(state.selected);
   const s = state.orders.get(o.id);
   const d = due(o.id);
+  const take = toTake(o.id);
+  const over = overPaid(o.id);
   $('#order-title').textContent = `${o.id} · ${o.car}`;
   $('#order-sub').textContent = `${o.detail} · customer ${o.customer}`;
   const root = $('#order');
   root.dataset.order = o.id;
   root.dataset.due = String(d);
+  root.dataset.toTake = String(take);
+  root.dataset.over = String(over);
   paint(
     $('#order-totals'),
     `<div><dt>Price</dt><dd class="num">${yuan(o.total)}</dd></div>
      <div><dt>Paid</dt><dd class="num" id="order-paid">${yuan(s?.captured ?? 0)}</dd></div>
      <div><dt>Refunded</dt><dd class="num" id="order-refunded">${yuan(s?.refunded ?? 0)}</dd></div>
-     <div><dt>Due</dt><dd class="num" id="order-due">${d === 0 && s ? 'paid in full' : yuan(d)}</dd></div>`,
+     <div><dt>Due</dt><dd class="num" id="order-due"${over ? ' data-over="true"' : ''}>${over ? `${yuan(over)} over` : d === 0 && s ? 'paid in full' : yuan(d)}</dd></div>`,
+  );
+  // Refunded money in the balance is not asked for again (toTake); over-payment is a warning, not "paid".
+  const refundedInDue = Math.min(
+    s?.refunded ?? 0,
+    Math.max(0, d - Math.max(0, o.total - (s?.captured ?? 0))),
+  );
+  paint(
+    $('#order-notes'),
+    [
+      over
+        ? `<p class="warn" id="order-over" role="alert">Paid ${esc(yuan(s.net))}${s.refunded ? ' (after refunds)' : ''} on a ${esc(yuan(o.total))} price: ${esc(yuan(over))} over. Refund the difference to the customer if it was not meant.</p>`
+        : '',
+      refundedInDue > 0
+        ? `<p class="muted small" id="order-due-note">${esc(yuan(refundedInDue))} of the balance was refunded to the customer on purpose: it is not due again, so the page does not propose it (charging it asks for your confirmation).</p>`
+        : '',
+    ].join(''),
   );
   const ops = [...(s?.operations ?? [])].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   paint(
@@ -881,7 +1126,9 @@ function paymentRow(p) {
         : `${c.panDisplay} ${c.kind}`
       : '';
   const refundable = p.capturedAmount - p.refundedAmount;
-  const sig = state.signatures.get(p.paymentId);
+  const signed = signable(p) ? signedState(p.paymentId) : undefined;
+  // The image drawn here, shown only once the daemon keeps it (or when it cannot: page-only).
+  const sig = signed ? state.signatures.get(p.paymentId) : undefined;
   // Scan-to-pay payments are given back by refund (the page offers no void for them).
   const voidable =
     !qr &&
@@ -896,7 +1143,8 @@ function paymentRow(p) {
     p.state === 'completed'
       ? `<button type="button" class="small secondary" data-action="receipt" data-id="${esc(p.paymentId)}">Receipt</button>`
       : '',
-    p.kind === 'sale' && p.state === 'completed' && !sig && !qr
+    // "Sign" only when the daemon says no signature is on file (not while it is being asked).
+    signable(p) && signed === false
       ? `<button type="button" class="small secondary" data-action="sign" data-id="${esc(p.paymentId)}">Sign</button>`
       : '',
     (p.kind === 'sale' || p.kind === 'capture') && p.state === 'completed' && refundable > 0 && !p.voided
@@ -920,12 +1168,12 @@ function paymentRow(p) {
       : '',
     p.originalId ? `of …${shortId(p.originalId)}` : '',
   ].filter(Boolean);
-  return `<li class="payment" data-payment-id="${esc(p.paymentId)}" data-kind="${esc(p.kind)}" data-state="${esc(p.state)}" data-method="${esc(qr?.method ?? 'card')}" data-amount="${esc(p.approvedAmount ?? p.amount)}">
+  return `<li class="payment" data-payment-id="${esc(p.paymentId)}" data-kind="${esc(p.kind)}" data-state="${esc(p.state)}" data-method="${esc(qr?.method ?? 'card')}" data-amount="${esc(p.approvedAmount ?? p.amount)}" data-signed="${signed === undefined ? '' : signed}">
     <div class="line">
       <span class="badge" data-state="${esc(p.state)}">${esc(p.state.replace('_', ' '))}</span>
       <span class="num">${p.kind === 'refund' ? '−' : ''}${yuan(p.approvedAmount ?? p.amount)}</span>
       <span class="who">${esc(p.kind)} · ${esc(card)} · ${esc(time(p.createdAt))}</span>
-      ${sig ? `<img class="sig" alt="signed" src="${esc(sig)}" />` : ''}
+      ${sig ? `<img class="sig" alt="signed" src="${esc(sig)}" />` : signed ? '<span class="signed">signed</span>' : ''}
     </div>
     <div class="actions">${actions}</div>
     ${notes.length ? `<div class="muted small">${esc(notes.join(' · '))}</div>` : ''}
@@ -1437,7 +1685,15 @@ function start() {
         placeholder="scan or type the code on the customer’s phone" /></label>
       <button type="submit" id="code-submit" class="secondary">Charge code</button>
     </form>
+    <div id="pay-confirm" class="over-confirm" role="alertdialog" aria-labelledby="pay-confirm-text" hidden>
+      <p id="pay-confirm-text"></p>
+      <div class="row">
+        <button type="button" id="pay-confirm-yes" class="danger">Charge anyway</button>
+        <button type="button" id="pay-confirm-no" class="secondary">Change the amount</button>
+      </div>
+    </div>
     <p id="pay-error" class="muted" role="alert"></p>
+    <div id="order-notes"></div>
     <h3>Payments</h3>
     <ul class="payments" id="order-payments"></ul>
     <p id="order-error" class="muted" role="alert"></p>
@@ -1459,10 +1715,20 @@ function start() {
     const b = e.target.closest('button[data-qr-action]');
     if (b) void qrScan(b.dataset.qrAction);
   });
-  $('#pay-amount').addEventListener('input', () => (state.payTouched = true));
-  $('#pay-half').addEventListener('click', () => {
-    setPayAmount(Math.floor(due(state.selected) / 2));
+  $('#pay-amount').addEventListener('input', () => {
     state.payTouched = true;
+    // A confirmation is for the amount it shows: typing another withdraws it.
+    askOver(undefined);
+  });
+  $('#pay-confirm-yes').addEventListener('click', confirmOver);
+  $('#pay-confirm-no').addEventListener('click', () => {
+    askOver(undefined);
+    $('#pay-amount').focus();
+  });
+  $('#pay-half').addEventListener('click', () => {
+    setPayAmount(Math.floor(toTake(state.selected) / 2));
+    state.payTouched = true;
+    askOver(undefined);
   });
   $('#order-payments').addEventListener('click', onOrderAction);
   $('#refund-form').addEventListener('submit', (e) => void refund(e));
