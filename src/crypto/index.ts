@@ -95,3 +95,38 @@ export {
   type Sm4CupMacTrace,
 } from './sm4.js';
 export { sm3, SM3_DIGEST_LENGTH } from './sm3.js';
+export {
+  deriveDukptIpek,
+  deriveDukptTransactionKey,
+  deriveDukptKey,
+  dukptWorkingKey,
+  dukptNonReversibleKeyGen,
+  parseKsn,
+  ksnWithCounter,
+  checkDukptCounter,
+  counterOneBits,
+  DUKPT_KSN_LENGTH,
+  DUKPT_BDK_LENGTH,
+  DUKPT_COUNTER_MASK,
+  DUKPT_MAX_COUNTER_ONE_BITS,
+  DUKPT_KEY_USAGES,
+  type DukptKeyUsage,
+  type DukptOptions,
+  type ParsedKsn,
+} from './dukpt.js';
+export {
+  deriveAesDukptInitialKey,
+  deriveAesDukptTransactionKey,
+  deriveAesDukptKey,
+  aesDukptWorkingKey,
+  aesDukptDerivationData,
+  parseAesKsn,
+  checkAesDukptCounter,
+  AES_DUKPT_KSN_LENGTH,
+  AES_DUKPT_INITIAL_KEY_ID_LENGTH,
+  AES_DUKPT_KEY_LENGTH,
+  AES_DUKPT_MAX_COUNTER_ONE_BITS,
+  AES_DUKPT_KEY_USAGES,
+  type AesDukptKeyUsage,
+  type ParsedAesKsn,
+} from './dukpt-aes.js';
