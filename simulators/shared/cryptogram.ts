@@ -108,7 +108,13 @@ export function cryptogramInput(elements: readonly Tlv[], options: { arc?: strin
   const iad = findTlv(elements, '9F10');
   if (!iad) throw new CryptogramError('missing_tag', 'field 55 has no 9F10', '9F10');
   parts.push(cvrOf(iad.value));
-  if (options.arc !== undefined) parts.push(arcBytes(options.arc));
+  // The card takes 8A as two bytes, whatever they are (a host may send a binary code): never a throw here.
+  if (options.arc !== undefined) {
+    const arc = Buffer.from(options.arc, 'latin1');
+    if (arc.length !== 2 || options.arc.length !== 2)
+      throw new CryptogramError('bad_length', 'the ARC (8A) is 2 bytes', '8A');
+    parts.push(arc);
+  }
   return Buffer.concat(parts);
 }
 

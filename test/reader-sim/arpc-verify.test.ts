@@ -146,6 +146,39 @@ describe('reader simulator second GENERATE AC with an altered 91', () => {
     }
   });
 
+  it('a binary 8A (not two printable characters) is taken as two bytes into the cryptogram, not a crash', () => {
+    const read = chipRead();
+    const els = read.iccElements!;
+    const sk = sessionKeyFor(keys, findTlv(els, '9F36')!.value);
+    const arqc = findTlv(els, '9F26')!.value;
+    const issuerData = encodeTlv([
+      tlv('91', issuerAuthenticationData(sk, arqc, '00')),
+      tlv('8A', Buffer.from([0x00, 0xff])),
+    ]);
+    const done = completeCard({
+      read,
+      approved: true,
+      unableToGoOnline: false,
+      issuerData,
+      chipDeclines: false,
+    });
+    // 8A goes back to the host as received; the card computed its cryptogram over those two bytes.
+    expect(findTlv(parseTlv(done.iccData!).elements, '8A')!.value).toEqual(Buffer.from([0x00, 0xff]));
+    const printable = completeCard({
+      read: chipRead(),
+      approved: true,
+      unableToGoOnline: false,
+      issuerData: encodeTlv([
+        tlv('91', issuerAuthenticationData(sk, arqc, '00')),
+        tlv('8A', Buffer.from('00', 'latin1')),
+      ]),
+      chipDeclines: false,
+    });
+    expect(findTlv(parseTlv(done.iccData!).elements, '9F26')!.value).not.toEqual(
+      findTlv(parseTlv(printable.iccData!).elements, '9F26')!.value,
+    );
+  });
+
   it('a 91 with a flipped ARPC bit or the wrong length sets the bit too', () => {
     const read = chipRead();
     const els = read.iccElements!;
