@@ -13,7 +13,7 @@ import {
   TimeoutError,
   UnauthorizedError,
 } from './errors.js';
-import type { ClientPaymentEvent, PosbridgeClient } from './index.js';
+import type { ClientPaymentEvent, FlowClient } from './flow-client.js';
 import {
   FINAL_PAYMENT_STATES,
   type Payment,
@@ -38,7 +38,7 @@ export interface DiscoveredTerminal extends TerminalInfo {
   ready: boolean;
 }
 
-export async function discoverTerminals(pb: PosbridgeClient): Promise<DiscoveredTerminal[]> {
+export async function discoverTerminals(pb: FlowClient): Promise<DiscoveredTerminal[]> {
   const { terminals } = await pb.terminal.list();
   return terminals.map((t) => ({ ...t, kind: t.kind ?? 'reader', ready: t.state === 'idle' }));
 }
@@ -56,7 +56,7 @@ const READY_STATES: ReadonlySet<string> = new Set(['idle', 'busy']);
  * RpcError `unknown_terminal` for an id the daemon does not know.
  */
 export async function connectTerminal(
-  pb: PosbridgeClient,
+  pb: FlowClient,
   terminalId: string | undefined,
   options: ConnectTerminalOptions = {},
 ): Promise<TerminalInfo> {
@@ -248,10 +248,7 @@ function isTransport(e: unknown): boolean {
   );
 }
 
-export async function collectPayment(
-  pb: PosbridgeClient,
-  o: CollectPaymentOptions,
-): Promise<CollectedPayment> {
+export async function collectPayment(pb: FlowClient, o: CollectPaymentOptions): Promise<CollectedPayment> {
   const idempotencyKey = o.idempotencyKey ?? newIdempotencyKey();
   const method = o.method ?? 'card';
   const timeoutMs = o.timeoutMs ?? 300_000;
@@ -507,7 +504,7 @@ function cancelOutcome(p: Payment): CancelOutcome {
 }
 
 export async function cancelPayment(
-  pb: PosbridgeClient,
+  pb: FlowClient,
   paymentId: string,
   options: CancelPaymentOptions = {},
 ): Promise<CancelResult> {

@@ -47,6 +47,7 @@ import {
   type ConnectTerminalOptions,
   type DiscoveredTerminal,
 } from './flows.js';
+import { CLIENT_EVENTS, type ClientEvents, type ConnectionState, type FlowClient } from './flow-client.js';
 import {
   CLOSE_HELLO_TIMEOUT,
   CLOSE_TOO_MANY_ATTEMPTS,
@@ -82,6 +83,13 @@ import {
 
 export * from './types.js';
 export * from './errors.js';
+export {
+  CLIENT_EVENTS,
+  type ClientEvents,
+  type ClientPaymentEvent,
+  type ConnectionState,
+  type FlowClient,
+} from './flow-client.js';
 export {
   newIdempotencyKey,
   type AbortSignalLike,
@@ -123,19 +131,6 @@ interface MessageEventLike {
 
 const OPEN = 1;
 
-export type ConnectionState =
-  /** Not connected yet (call connect()). */
-  | 'idle'
-  | 'connecting'
-  /** Socket open, no token yet (pairing). */
-  | 'open'
-  /** Socket open, saying hello and catching up on missed events. */
-  | 'authenticating'
-  | 'ready'
-  /** The connection dropped; retrying with back-off. */
-  | 'reconnecting'
-  | 'closed';
-
 export interface ClientOptions {
   /** Default `ws://127.0.0.1:7583/ws`. */
   url?: string;
@@ -157,20 +152,6 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** Replay durable events after this seq on the first connect (a page that stored `client.lastSeq`). */
   sinceSeq?: number;
-}
-
-/** A `payment.event` as subscribers see it: `replayed` when it came from `events.replay`. */
-export type ClientPaymentEvent = PaymentEvent & { replayed?: boolean };
-
-/** The names `on` / `off` accept. */
-export const CLIENT_EVENTS = ['payment', 'terminal', 'state', 'error'] as const;
-
-export interface ClientEvents {
-  payment: ClientPaymentEvent;
-  terminal: TerminalInfo;
-  state: ConnectionState;
-  /** Background trouble: a failed reconnect attempt, a fatal refusal. Calls reject on their own. */
-  error: PosbridgeError;
 }
 
 type Listener<T> = (value: T) => void;
@@ -231,7 +212,7 @@ async function classifyFailure(detail: string | undefined): Promise<PosbridgeErr
 
 // ------------------------------------------------------------------ the client
 
-export class PosbridgeClient {
+export class PosbridgeClient implements FlowClient {
   readonly url: string;
   private token: string | undefined;
   private readonly opts: ClientOptions;
