@@ -66,32 +66,9 @@ export function encryptPinBlockIso0(pin: PinInput, pan: PanInput, pik: KeyInput)
 export function decodePinBlockIso0(block: BytesInput, pan: PanInput): SensitiveBytes {
   const b = clearCopy(block);
   try {
-    if (b.length !== 8)
-      throw new CryptoError('bad_pin_block', 'a PIN block is 8 bytes', { expected: 8, actual: b.length });
+    requireBlockSize(b, 8);
     xorPanField(b, pan);
-    const format = (b[0] as number) >> 4;
-    const len = (b[0] as number) & 0x0f;
-    if (format !== 0)
-      throw new CryptoError('bad_pin_block', 'not an ISO 9564 format 0 block', { reason: 'format' });
-    if (len < 4 || len > 12)
-      throw new CryptoError('bad_pin_block', 'PIN length nibble out of range 4..12', { reason: 'length' });
-    const out = Buffer.alloc(len);
-    try {
-      for (let i = 0; i < 14; i++) {
-        const byte = b[1 + (i >> 1)] as number;
-        const nib = i % 2 === 0 ? byte >> 4 : byte & 0x0f;
-        if (i < len) {
-          if (nib > 9)
-            throw new CryptoError('bad_pin_block', 'PIN digit nibble is not 0-9', { reason: 'digit' });
-          out[i] = 0x30 + nib;
-        } else if (nib !== 0x0f) {
-          throw new CryptoError('bad_pin_block', 'filler nibble is not F', { reason: 'filler' });
-        }
-      }
-      return SensitiveBytes.from(out, 'pin');
-    } finally {
-      out.fill(0);
-    }
+    return readPinNibbles(b, 0, (n) => n === 0x0f, 'F');
   } finally {
     b.fill(0);
   }
@@ -99,20 +76,7 @@ export function decodePinBlockIso0(block: BytesInput, pan: PanInput): SensitiveB
 
 /** Decrypts an encrypted format-0 PIN block under `pik` and decodes it (host simulator). */
 export function decryptPinBlockIso0(encrypted: BytesInput, pan: PanInput, pik: KeyInput): SensitiveBytes {
-  const { bytes, owned } = viewOf(encrypted);
-  try {
-    if (bytes.length !== 8) {
-      throw new CryptoError('bad_pin_block', 'a PIN block is 8 bytes', { expected: 8, actual: bytes.length });
-    }
-    const clear = DesKey.from(pik, 'pik').decryptEcb(bytes);
-    try {
-      return decodePinBlockIso0(clear, pan);
-    } finally {
-      clear.fill(0);
-    }
-  } finally {
-    if (owned) bytes.fill(0);
-  }
+  return decryptThen(encrypted, pik, (clear) => decodePinBlockIso0(clear, pan));
 }
 
 /**

@@ -22,9 +22,11 @@
  *   offered for hosts that specify "SM4 CBC-MAC".
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { clearCopy, hexAscii, type BytesInput } from './bytes.js';
+import { clearCopy, hexAscii, xorInto, type BytesInput } from './bytes.js';
 import { CryptoError, type KeyRole } from './errors.js';
 import { requireGm } from './gm-support.js';
+import type { CupEcbMacTrace } from './mac.js';
+import { padIso9797Method1 } from './padding.js';
 
 export const SM4_BLOCK = 16;
 export const SM4_KEY_LENGTH = 16;
@@ -57,18 +59,8 @@ export function sm4KeyCheckValueHex(key: BytesInput, bytes: number = 4): string 
   return sm4KeyCheckValue(key, bytes).toString('hex').toUpperCase();
 }
 
-/** Every intermediate value of `sm4CupMac` (for tests and acquirer debugging). */
-export interface Sm4CupMacTrace {
-  /** XOR of all zero-padded 16-byte blocks. */
-  xorBlock: Buffer;
-  /** 32 uppercase ASCII hex characters of `xorBlock`. */
-  hexAscii: Buffer;
-  e1: Buffer;
-  e1XorSecondHalf: Buffer;
-  e2: Buffer;
-  /** The field 64 bytes (8 ASCII hex characters). */
-  mac: Buffer;
-}
+/** Every intermediate value of `sm4CupMac` (the same steps as `cupEcbMac`, 16-byte blocks). */
+export type Sm4CupMacTrace = CupEcbMacTrace;
 
 /** UnionPay POS SM4 MAC: the 8 ASCII bytes that go into field 64 (see the module comment). */
 export function sm4CupMac(mak: BytesInput, data: Uint8Array): Buffer {
@@ -80,16 +72,15 @@ export function sm4CupMacTrace(mak: BytesInput, data: Uint8Array): Sm4CupMacTrac
   const h = hexAscii(xorBlock);
   const e1 = sm4EcbEncrypt(mak, h.subarray(0, SM4_BLOCK), 'mak');
   const e1XorSecondHalf = Buffer.from(e1);
-  for (let i = 0; i < SM4_BLOCK; i++) {
-    e1XorSecondHalf[i] = (e1XorSecondHalf[i] as number) ^ (h[SM4_BLOCK + i] as number);
-  }
+  xorInto(e1XorSecondHalf, h, SM4_BLOCK, 0, SM4_BLOCK);
   const e2 = sm4EcbEncrypt(mak, e1XorSecondHalf, 'mak');
   return { xorBlock, hexAscii: h, e1, e1XorSecondHalf, e2, mac: hexAscii(e2, 4) };
 }
 
 /** ISO/IEC 9797-1 MAC algorithm 1 with SM4, IV zero, zero padding to 16: 16 bytes. */
 export function sm4CbcMac(key: BytesInput, data: Uint8Array): Buffer {
-  const padded = padZeros16(data);
+  // MAC input is message data, not key material: nothing of it to wipe (the padding may be `data` itself).
+  const padded = padIso9797Method1(data, SM4_BLOCK);
   const k = sm4Key(key, 'mak');
   try {
     const c = createCipheriv('sm4-cbc', k, ZERO_BLOCK).setAutoPadding(false);
@@ -100,16 +91,7 @@ export function sm4CbcMac(key: BytesInput, data: Uint8Array): Buffer {
     return mac;
   } finally {
     k.fill(0);
-    padded.fill(0);
   }
-}
-
-/** ISO/IEC 9797-1 padding method 1 for 16-byte blocks (one zero block for empty data). */
-export function padZeros16(data: Uint8Array): Buffer {
-  const n = Math.max(SM4_BLOCK, Math.ceil(data.length / SM4_BLOCK) * SM4_BLOCK);
-  const out = Buffer.alloc(n);
-  out.set(data);
-  return out;
 }
 
 function sm4Ecb(encrypt: boolean, key: BytesInput, data: Uint8Array, role: KeyRole): Buffer {
