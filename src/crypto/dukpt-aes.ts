@@ -16,6 +16,7 @@
  */
 import { createCipheriv } from 'node:crypto';
 import { clearCopy, type BytesInput } from './bytes.js';
+import { counterOneBits } from './dukpt.js';
 import { CryptoError } from './errors.js';
 
 export const AES_DUKPT_KSN_LENGTH = 12;
@@ -70,12 +71,6 @@ export function parseAesKsn(ksn: Uint8Array): ParsedAesKsn {
   return { initialKeyId: b.subarray(0, 8), counter: b.readUInt32BE(8) };
 }
 
-function oneBits(v: number): number {
-  let n = 0;
-  for (let x = v >>> 0; x; x >>>= 1) n += x & 1;
-  return n;
-}
-
 /** Throws `bad_data` unless the counter is a 32-bit value, non-zero, with at most 16 one-bits. */
 export function checkAesDukptCounter(counter: number): number {
   if (!Number.isInteger(counter) || counter < 0 || counter > 0xffffffff) {
@@ -92,7 +87,7 @@ export function checkAesDukptCounter(counter: number): number {
       reason: 'ksn_counter_zero',
     });
   }
-  const ones = oneBits(counter);
+  const ones = counterOneBits(counter);
   if (ones > AES_DUKPT_MAX_COUNTER_ONE_BITS) {
     throw new CryptoError('bad_data', 'AES DUKPT counter has more than 16 one-bits', {
       expected: `at most ${AES_DUKPT_MAX_COUNTER_ONE_BITS} one-bits`,

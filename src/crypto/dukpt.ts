@@ -16,7 +16,7 @@
  * A counter with more than 10 one-bits is never used by an originating device (X9.24-1 skips such
  * values), so it is rejected here. Keys are returned as fresh Buffers; callers own and wipe them.
  */
-import { clearCopy, type BytesInput } from './bytes.js';
+import { clearCopy, xorInto, type BytesInput } from './bytes.js';
 import { DesKey } from './des-key.js';
 import { CryptoError } from './errors.js';
 
@@ -83,10 +83,10 @@ export function parseKsn(ksn: Uint8Array): ParsedKsn {
   return { counter, initialKsn };
 }
 
-/** Number of one-bits in a counter. */
+/** Number of one-bits in a counter (TDES 21-bit or AES 32-bit). */
 export function counterOneBits(counter: number): number {
   let n = 0;
-  for (let v = counter; v; v >>>= 1) n += v & 1;
+  for (let v = counter >>> 0; v; v >>>= 1) n += v & 1;
   return n;
 }
 
@@ -141,8 +141,8 @@ function requireDoubleLength(key: Buffer, what: string): void {
 }
 
 function xor16(a: Buffer, b: Buffer): Buffer {
-  const out = Buffer.alloc(16);
-  for (let i = 0; i < 16; i++) out[i] = (a[i] as number) ^ (b[i] as number);
+  const out = Buffer.from(a.subarray(0, 16));
+  xorInto(out, b, 16);
   return out;
 }
 
