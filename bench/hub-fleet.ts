@@ -88,6 +88,7 @@ export class GenSource implements HubSource {
       refundedAmount: 0,
       capturedAmount: state === 'completed' ? amount : 0,
       cancelRequested: false,
+      signed: false,
       method: 'card',
       qr: null,
       result: null,

@@ -289,6 +289,7 @@ export async function seedPayments(db: HubDb, l: ReconLayout): Promise<void> {
     voided: false,
     refundedAmount: 0,
     cancelRequested: false,
+    signed: false,
     method: 'card',
     qr: null,
   });

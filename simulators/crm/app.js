@@ -313,7 +313,6 @@ function refreshOrder(orderId) {
       const summary = await state.pb.order.get(orderId);
       state.orders.set(orderId, summary);
       for (const p of summary.operations) state.payments.set(p.paymentId, p);
-      await Promise.all(summary.operations.filter(signable).map((p) => checkSigned(p.paymentId)));
     } while (entry.again);
   })()
     .catch((e) => {
@@ -330,40 +329,13 @@ function refreshOrder(orderId) {
 /** A payment the customer signs for: a completed card sale (scan-to-pay has no signature). */
 const signable = (p) => p?.kind === 'sale' && p.state === 'completed' && !qrOf(p);
 
-const signedChecks = new Map();
 /**
- * Asks the daemon whether a signature is on file for a payment: its merchant copy (receipt.get, JSON) says
- * `signature.onFile`. The payment itself (payment.get, order.get) does not carry it. Asked once per
- * payment and page load; payment.signature's answer updates it.
- */
-function checkSigned(paymentId) {
-  if (state.signed.has(paymentId) || state.has.receipt === false) return Promise.resolve();
-  let running = signedChecks.get(paymentId);
-  if (!running) {
-    running = state.pb
-      .call('receipt.get', { paymentId, copy: 'merchant', format: 'json' })
-      .then((r) => {
-        state.has.receipt = true;
-        state.signed.set(paymentId, Boolean(r.receipt?.signature?.onFile));
-      })
-      .catch((e) => {
-        if (isMissingMethod(e)) state.has.receipt = false;
-        else if (!(e instanceof ConnectionLostError)) console.warn('receipt.get', paymentId, e);
-      })
-      .finally(() => signedChecks.delete(paymentId));
-    signedChecks.set(paymentId, running);
-  }
-  return running;
-}
-
-/**
- * Whether a payment is signed: true, false, or undefined (not known yet: the page offers no "Sign" until
- * the daemon answered). Only a daemon that cannot tell (no receipt.get, or no payment.signature to keep
- * it) leaves it to what this page drew.
+ * Whether a payment is signed: the daemon says so in the payment itself (`signed`), or this page stored
+ * one since it last read it. Only a daemon without payment.signature leaves it to what this page drew.
  */
 function signedState(id) {
-  if (state.has.signature === false || state.has.receipt === false) return state.signatures.has(id);
-  return state.signed.get(id);
+  if (state.has.signature === false) return state.signatures.has(id);
+  return state.signed.get(id) === true || state.payments.get(id)?.signed === true;
 }
 
 async function refreshPayment(paymentId) {
@@ -446,7 +418,7 @@ function afterState(id, s) {
     signable(p) &&
     id === state.current &&
     p.orderId === state.selected &&
-    state.signed.get(id) !== true
+    !signedState(id)
   )
     openSignature(id);
 }

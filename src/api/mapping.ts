@@ -105,6 +105,7 @@ export function toPayment(v: OperationView): Payment {
     refundedAmount: v.refundedAmount,
     capturedAmount: v.capturedAmount,
     cancelRequested: v.cancelRequested,
+    signed: v.signed,
     method: v.method,
     qr: v.qr,
     ...(v.kind === 'balance' ? { balance: balanceOf(v) } : {}),

@@ -215,6 +215,11 @@ export const DEFS: Record<string, JsonSchema> = {
         description:
           'The operator cancelled while the payment was in flight: it ends cancelled, declined, failed or reversed, never completed.',
       },
+      signed: {
+        type: 'boolean',
+        description:
+          "The customer's signature is on file (payment.signature): the merchant receipt shows it; do not ask again.",
+      },
       balance: nullable(
         object({ amount: { type: 'integer' }, currency: { type: 'string' } }, ['amount', 'currency'], {
           description: 'Balance inquiries only: the balance the host reported.',
@@ -241,6 +246,7 @@ export const DEFS: Record<string, JsonSchema> = {
       'refundedAmount',
       'capturedAmount',
       'cancelRequested',
+      'signed',
       'createdAt',
       'updatedAt',
     ],

@@ -332,7 +332,11 @@ export class Engine extends EventEmitter {
   view(id: string): OperationView {
     const op = this.journal.getOperation(id);
     if (!op) throw new EngineError('not_found', 'no such operation', { path: 'paymentId' });
-    return toView(op, this.journal.operationsReferencing(id));
+    return this.toView(op);
+  }
+
+  private toView(op: OperationRow): OperationView {
+    return toView(op, this.journal.operationsReferencing(op.id), this.receipts.store.hasSignature(op.id));
   }
 
   /** The operation created with this idempotency key, if any. */
@@ -485,7 +489,7 @@ export class Engine extends EventEmitter {
 
   orderSummary(orderId: string): OrderSummary {
     const ops = this.journal.operationsOfOrder(orderId);
-    const views = ops.map((o) => toView(o, this.journal.operationsReferencing(o.id)));
+    const views = ops.map((o) => this.toView(o));
     let captured = 0;
     let refunded = 0;
     let held = 0;

@@ -35,6 +35,8 @@ export interface OperationView {
   capturedAmount: number;
   /** The operator cancelled while it was in flight (it will not end completed). */
   cancelRequested: boolean;
+  /** The customer's signature is on file (payment.signature); the merchant receipt shows it. */
+  signed: boolean;
   /** How it was paid: a card (reader or integrated terminal) or scan-to-pay. */
   method: 'card' | 'alipay' | 'wechat';
   /** Scan-to-pay: the QR to show (merchant-presented) and the provider's trade, masked buyer. */
@@ -57,7 +59,7 @@ export interface OperationView {
   updatedAt: string;
 }
 
-export function toView(op: OperationRow, referencing: readonly OperationRow[]): OperationView {
+export function toView(op: OperationRow, referencing: readonly OperationRow[], signed = false): OperationView {
   const done = referencing.filter((r) => r.state === 'completed');
   const voided = done.some((r) => r.kind === 'void' || r.kind === 'preauth_void');
   const refundedAmount = done
@@ -102,6 +104,7 @@ export function toView(op: OperationRow, referencing: readonly OperationRow[]): 
     refundedAmount,
     capturedAmount,
     cancelRequested: op.cancelRequested != null,
+    signed,
     method: qrMethodOf(op) ?? 'card',
     qr: qrView(op),
     result: op.result,

@@ -70,6 +70,7 @@ export function view(
     refundedAmount: 0,
     capturedAmount: state === 'completed' ? amount : 0,
     cancelRequested: false,
+    signed: false,
     method: 'card',
     qr: null,
     result: null,

@@ -53,6 +53,7 @@ function payment(id: string, p: P): HubPayment {
     refundedAmount: 0,
     capturedAmount: 0,
     cancelRequested: false,
+    signed: false,
     method: 'card',
     qr: null,
     createdAt: at,

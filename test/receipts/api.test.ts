@@ -211,6 +211,7 @@ describe('payment.signature', () => {
 
   it('kept with the payment, on the merchant copy; uploaded as 0920 and answered 0930', async () => {
     const p = await sale(5_000_000);
+    expect((await pb.payment.get({ paymentId: p.paymentId })).signed).toBe(false);
     const image = scribble();
     const r = await pb.payment.signature({
       paymentId: p.paymentId,
@@ -218,6 +219,9 @@ describe('payment.signature', () => {
     });
     expect(r).toMatchObject({ paymentId: p.paymentId, format: 'png', bytes: image.length, existing: false });
     expect(['queued', 'sent']).toContain(r.upload);
+    // The payment says so itself (a page reloaded later does not ask again).
+    expect((await pb.payment.get({ paymentId: p.paymentId })).signed).toBe(true);
+    expect((await pb.order.get(p.orderId!)).operations.find((o) => o.paymentId === p.paymentId)?.signed).toBe(true);
 
     // Kept: the merchant copy embeds it (HTML) or says so (text); the customer copy does not.
     const html = await pb.receipt.get({ paymentId: p.paymentId, copy: 'merchant', format: 'html' });

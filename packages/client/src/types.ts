@@ -126,6 +126,8 @@ export interface Payment {
    * reversed, never completed (docs/protocol.md, "Cancelling a payment").
    */
   cancelRequested: boolean;
+  /** The customer's signature is on file (payment.signature): the merchant receipt shows it. */
+  signed: boolean;
   /** How it was paid: a card (reader or integrated terminal) or scan-to-pay. */
   method?: 'card' | 'alipay' | 'wechat';
   /** Scan-to-pay only: the QR to render while open, the provider's trade, the masked buyer. */

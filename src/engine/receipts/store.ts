@@ -39,6 +39,7 @@ const toPrint = (r: Row): PrintRow => ({
 function prepare(db: Journal['db']) {
   return {
     signature: db.prepare('SELECT * FROM signatures WHERE operation_id = ?'),
+    hasSignature: db.prepare('SELECT 1 FROM signatures WHERE operation_id = ?').pluck(),
     putSignature: db.prepare(
       `INSERT INTO signatures (operation_id, format, image, sha256, operator_id, created_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
@@ -60,6 +61,11 @@ export class ReceiptStore {
     private readonly now: () => Date,
   ) {
     this.st = prepare(journal.db);
+  }
+
+  /** Whether a signature is on file (without reading its image). */
+  hasSignature(operationId: string): boolean {
+    return this.st.hasSignature.get(operationId) !== undefined;
   }
 
   signature(operationId: string): SignatureRow | undefined {
