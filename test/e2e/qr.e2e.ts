@@ -5,13 +5,9 @@
  * Enter); each partly refunded; the order's totals add up to the fen. Then a QR that expires and one the
  * cashier cancels. Every wait is on a DOM state, never a sleep. Screenshots: test-results/e2e/qr-….
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
-import { startDemo, type Demo } from '../../simulators/demo.js';
-import { launchBrowser, pageErrors, screenshot, type Browser } from './browser.js';
+import { describe, expect, it } from 'vitest';
+import { screenshot } from './browser.js';
+import { useDemoPage } from './demo-page.js';
 
 // The in-page callbacks run in the browser; the project compiles without the DOM library.
 interface PageElement {
@@ -25,64 +21,31 @@ declare const document: {
   querySelectorAll(selector: string): ArrayLike<PageElement> & Iterable<PageElement>;
 };
 
-let demo: Demo;
-let browser: Browser;
-let page: Page;
-let base = '';
-
-beforeAll(async () => {
-  demo = await startDemo({
-    stateDir: mkdtempSync(join(tmpdir(), 'pb-e2e-qr-')),
-    port: 0,
+const ui = useDemoPage({
+  name: 'qr',
+  demo: {
     customerDelayMs: 20,
     logLevel: 'silent',
-  });
-  base = `http://127.0.0.1:${demo.port}`;
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await demo?.stop();
-});
-
-beforeEach(async (ctx) => {
-  page = await browser.newPage();
-  const name = ctx.task.name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
-  onTestFailed(async () => {
-    await screenshot(page, `FAILED-qr-${name}`).catch(() => undefined);
-  });
-  await page.goto(`${base}/`);
-  await page.waitForSelector('#conn[data-state="ready"]');
-  await page.waitForFunction(
-    () =>
-      document.querySelectorAll('#order-list [data-paid]').length === 4 &&
-      ![...document.querySelectorAll('#order-list .due')].some((e) => e.textContent === '…'),
-  );
-});
-
-afterEach(async () => {
-  expect(pageErrors(page)).toEqual([]);
-  await page.close();
+  },
 });
 
 // ------------------------------------------------------------------ page actions
 
 async function chooseOrder(orderId: string): Promise<void> {
-  await page.click(`#order-list button[data-order="${orderId}"]`);
-  await page.waitForSelector(`#order[data-order="${orderId}"]`);
+  await ui.page.click(`#order-list button[data-order="${orderId}"]`);
+  await ui.page.waitForSelector(`#order[data-order="${orderId}"]`);
 }
 
 async function openSimulators(): Promise<void> {
-  if (!(await page.$eval('#sim', (d) => (d as unknown as { open: boolean }).open)))
-    await page.click('#sim summary');
+  if (!(await ui.page.$eval('#sim', (d) => (d as unknown as { open: boolean }).open)))
+    await ui.page.click('#sim summary');
 }
 
 /** Runs `act`, returns the id of the payment the live panel follows next. */
 async function started(act: () => Promise<void>): Promise<string> {
-  const before = await page.getAttribute('#live', 'data-payment-id');
+  const before = await ui.page.getAttribute('#live', 'data-payment-id');
   await act();
-  const handle = await page.waitForFunction((b) => {
+  const handle = await ui.page.waitForFunction((b) => {
     const id = document.querySelector('#live')!.dataset['paymentId'];
     return id && id !== b ? id : undefined;
   }, before);
@@ -92,18 +55,18 @@ async function started(act: () => Promise<void>): Promise<string> {
 const row = (paymentId: string) => `#order-payments li.payment[data-payment-id="${paymentId}"]`;
 
 async function waitForState(paymentId: string, state: string): Promise<void> {
-  await page.waitForSelector(`${row(paymentId)}[data-state="${state}"]`);
-  await page.waitForSelector(`#live[data-payment-id="${paymentId}"][data-state="${state}"]`);
+  await ui.page.waitForSelector(`${row(paymentId)}[data-state="${state}"]`);
+  await ui.page.waitForSelector(`#live[data-payment-id="${paymentId}"][data-state="${state}"]`);
 }
 
 async function payByQr(amount: string, method: 'alipay' | 'wechat'): Promise<string> {
-  await page.fill('#pay-amount', amount);
-  const id = await started(() => page.click(`#pay-${method}`));
+  await ui.page.fill('#pay-amount', amount);
+  const id = await started(() => ui.page.click(`#pay-${method}`));
   // The QR is rendered (an image the browser loaded) while the payment waits for the customer.
-  await page.waitForSelector(`#live[data-payment-id="${id}"][data-qr="waiting"] img#live-qr`, {
+  await ui.page.waitForSelector(`#live[data-payment-id="${id}"][data-qr="waiting"] img#live-qr`, {
     state: 'visible',
   });
-  await page.waitForFunction(() => {
+  await ui.page.waitForFunction(() => {
     const img = document.querySelector('#live-qr');
     return !!img?.complete && (img.naturalWidth ?? 0) > 100;
   });
@@ -111,10 +74,10 @@ async function payByQr(amount: string, method: 'alipay' | 'wechat'): Promise<str
 }
 
 async function refund(paymentId: string, amount: string): Promise<string> {
-  await page.click(`${row(paymentId)} button[data-action="refund"]`);
-  await page.waitForSelector('#refund-form:not([hidden])');
-  await page.fill('#refund-amount', amount);
-  const id = await started(() => page.click('#refund-submit'));
+  await ui.page.click(`${row(paymentId)} button[data-action="refund"]`);
+  await ui.page.waitForSelector('#refund-form:not([hidden])');
+  await ui.page.fill('#refund-amount', amount);
+  const id = await started(() => ui.page.click('#refund-submit'));
   await waitForState(id, 'completed');
   return id;
 }
@@ -132,55 +95,55 @@ describe('scan-to-pay on the demo CRM page', () => {
     await chooseOrder('CAR-2024-0001'); // ¥128,000.00
 
     // 1. Card.
-    await page.fill('#pay-amount', '50000.33');
-    const card = await started(() => page.click('#pay-submit'));
+    await ui.page.fill('#pay-amount', '50000.33');
+    const card = await started(() => ui.page.click('#pay-submit'));
     await waitForState(card, 'completed');
-    await page.waitForSelector(`${row(card)}[data-method="card"]`);
+    await ui.page.waitForSelector(`${row(card)}[data-method="card"]`);
 
     // 2. Alipay QR: rendered, the customer scans and pays (simulator panel).
     const alipay = await payByQr('40000.45', 'alipay');
-    expect(await page.textContent('#live-prompt')).toBe(
+    expect(await ui.page.textContent('#live-prompt')).toBe(
       'Waiting: the customer scans this code with Alipay and pays ¥40,000.45',
     );
-    await screenshot(page, 'qr-1-alipay-qr-waiting');
+    await screenshot(ui.page, 'qr-1-alipay-qr-waiting');
     await openSimulators();
-    await page.waitForSelector(`#sim-qr[data-payment-id="${alipay}"]`);
-    await page.click('#sim-qr-pay');
+    await ui.page.waitForSelector(`#sim-qr[data-payment-id="${alipay}"]`);
+    await ui.page.click('#sim-qr-pay');
     await waitForState(alipay, 'completed');
-    await page.waitForSelector(`#live[data-qr="paid"]`);
-    expect(await page.textContent('#live-prompt')).toContain('Paid with Alipay: ¥40,000.45');
-    expect(await page.locator('#live-qr').count()).toBe(0);
-    await page.waitForSelector(`${row(alipay)}[data-method="alipay"]`);
+    await ui.page.waitForSelector(`#live[data-qr="paid"]`);
+    expect(await ui.page.textContent('#live-prompt')).toContain('Paid with Alipay: ¥40,000.45');
+    expect(await ui.page.locator('#live-qr').count()).toBe(0);
+    await ui.page.waitForSelector(`${row(alipay)}[data-method="alipay"]`);
     // No signature for scan-to-pay, and no open QR left for the simulator.
-    expect(await page.locator(`${row(alipay)} button[data-action="sign"]`).count()).toBe(0);
-    await page.waitForSelector('#sim-qr[data-payment-id=""]');
+    expect(await ui.page.locator(`${row(alipay)} button[data-action="sign"]`).count()).toBe(0);
+    await ui.page.waitForSelector('#sim-qr[data-payment-id=""]');
 
     // 3. WeChat Pay QR: the same flow through the WeChat gateway.
-    expect(await page.textContent('#order-due')).toBe('¥37,999.22');
+    expect(await ui.page.textContent('#order-due')).toBe('¥37,999.22');
     const wechatQr = await payByQr('30000.00', 'wechat');
-    expect(await page.textContent('#live-prompt')).toBe(
+    expect(await ui.page.textContent('#live-prompt')).toBe(
       'Waiting: the customer scans this code with WeChat Pay and pays ¥30,000.00',
     );
-    await page.waitForSelector(`#sim-qr[data-payment-id="${wechatQr}"]`);
-    await page.click('#sim-qr-pay');
+    await ui.page.waitForSelector(`#sim-qr[data-payment-id="${wechatQr}"]`);
+    await ui.page.click('#sim-qr-pay');
     await waitForState(wechatQr, 'completed');
-    await page.waitForSelector(`${row(wechatQr)}[data-method="wechat"]`);
-    expect(await page.textContent('#live-prompt')).toContain('Paid with WeChat Pay: ¥30,000.00');
-    await page.waitForSelector('#sim-qr[data-payment-id=""]');
+    await ui.page.waitForSelector(`${row(wechatQr)}[data-method="wechat"]`);
+    expect(await ui.page.textContent('#live-prompt')).toContain('Paid with WeChat Pay: ¥30,000.00');
+    await ui.page.waitForSelector('#sim-qr[data-payment-id=""]');
 
     // 4. WeChat Pay payment code for the rest, typed as a keyboard-wedge scanner does (digits, then Enter).
-    expect(await page.textContent('#order-due')).toBe('¥7,999.22');
-    await page.fill('#pay-amount', '7999.22');
+    expect(await ui.page.textContent('#order-due')).toBe('¥7,999.22');
+    await ui.page.fill('#pay-amount', '7999.22');
     const wechat = await started(async () => {
-      await page.click('#pay-code');
-      await page.keyboard.type('134567890123456789');
-      await page.keyboard.press('Enter');
+      await ui.page.click('#pay-code');
+      await ui.page.keyboard.type('134567890123456789');
+      await ui.page.keyboard.press('Enter');
     });
     await waitForState(wechat, 'completed');
-    await page.waitForSelector(`${row(wechat)}[data-method="wechat"]`);
-    expect(await page.inputValue('#pay-code')).toBe('');
-    expect(await page.textContent('#live-prompt')).toContain('Paid with WeChat Pay: ¥7,999.22');
-    await page.waitForSelector('#order-due:has-text("paid in full")');
+    await ui.page.waitForSelector(`${row(wechat)}[data-method="wechat"]`);
+    expect(await ui.page.inputValue('#pay-code')).toBe('');
+    expect(await ui.page.textContent('#live-prompt')).toContain('Paid with WeChat Pay: ¥7,999.22');
+    await ui.page.waitForSelector('#order-due:has-text("paid in full")');
 
     // 4. Part of each refunded.
     const refunds = [
@@ -189,13 +152,13 @@ describe('scan-to-pay on the demo CRM page', () => {
       await refund(wechatQr, '3000.01'),
       await refund(wechat, '12.34'),
     ];
-    await page.waitForSelector('#order-refunded:has-text("¥4,901.30")');
-    expect(await page.textContent(row(alipay))).toContain('refunded ¥888.88 of ¥40,000.45');
-    expect(await page.textContent(row(wechatQr))).toContain('refunded ¥3,000.01 of ¥30,000.00');
-    expect(await page.textContent(row(wechat))).toContain('refunded ¥12.34 of ¥7,999.22');
+    await ui.page.waitForSelector('#order-refunded:has-text("¥4,901.30")');
+    expect(await ui.page.textContent(row(alipay))).toContain('refunded ¥888.88 of ¥40,000.45');
+    expect(await ui.page.textContent(row(wechatQr))).toContain('refunded ¥3,000.01 of ¥30,000.00');
+    expect(await ui.page.textContent(row(wechat))).toContain('refunded ¥12.34 of ¥7,999.22');
 
     // 5. The order view adds up to the fen: its totals against the payments it lists.
-    const rows = await page.$$eval('#order-payments li.payment', (els) =>
+    const rows = await ui.page.$$eval('#order-payments li.payment', (els) =>
       els.map((e) => ({
         id: (e as unknown as PageElement).dataset['paymentId'],
         kind: (e as unknown as PageElement).dataset['kind'],
@@ -208,38 +171,40 @@ describe('scan-to-pay on the demo CRM page', () => {
     expect(rows.map((r) => r.id).sort()).toEqual([card, alipay, wechatQr, wechat, ...refunds].sort());
     expect(sum('sale')).toBe(12_800_000);
     expect(sum('refund')).toBe(490_130);
-    expect(fen(await page.textContent('#order-paid'))).toBe(sum('sale'));
-    expect(fen(await page.textContent('#order-refunded'))).toBe(sum('refund'));
-    expect(fen(await page.textContent('#order-due'))).toBe(12_800_000 - sum('sale') + sum('refund'));
-    await screenshot(page, 'qr-2-card-alipay-wechat-refunded');
+    expect(fen(await ui.page.textContent('#order-paid'))).toBe(sum('sale'));
+    expect(fen(await ui.page.textContent('#order-refunded'))).toBe(sum('refund'));
+    expect(fen(await ui.page.textContent('#order-due'))).toBe(12_800_000 - sum('sale') + sum('refund'));
+    await screenshot(ui.page, 'qr-2-card-alipay-wechat-refunded');
   });
 
   it('the demo draws QR codes as SVG, and only for a short text', async () => {
-    const ok = await fetch(`${base}/demo/qr.svg?text=${encodeURIComponent('https://qr.alipay.com/bax0abc')}`);
+    const ok = await fetch(
+      `${ui.base}/demo/qr.svg?text=${encodeURIComponent('https://qr.alipay.com/bax0abc')}`,
+    );
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toBe('image/svg+xml');
     expect(await ok.text()).toMatch(/^<svg [^>]*viewBox/);
-    expect((await fetch(`${base}/demo/qr.svg`)).status).toBe(400);
-    expect((await fetch(`${base}/demo/qr.svg?text=${'x'.repeat(600)}`)).status).toBe(400);
+    expect((await fetch(`${ui.base}/demo/qr.svg`)).status).toBe(400);
+    expect((await fetch(`${ui.base}/demo/qr.svg?text=${'x'.repeat(600)}`)).status).toBe(400);
   });
 
   it('a QR that expires and one the cashier cancels close without charging', async () => {
     await chooseOrder('CAR-2024-0002');
     const expired = await payByQr('100.00', 'wechat');
     await openSimulators();
-    await page.waitForSelector(`#sim-qr[data-payment-id="${expired}"]`);
-    await page.click('#sim-qr-expire');
+    await ui.page.waitForSelector(`#sim-qr[data-payment-id="${expired}"]`);
+    await ui.page.click('#sim-qr-expire');
     await waitForState(expired, 'cancelled');
-    await page.waitForSelector('#live[data-qr="closed"]');
-    expect(await page.textContent('#live-prompt')).toContain('nothing was charged');
+    await ui.page.waitForSelector('#live[data-qr="closed"]');
+    expect(await ui.page.textContent('#live-prompt')).toContain('nothing was charged');
 
     const cancelled = await payByQr('200.00', 'alipay');
-    await page.click('#live button[data-action="cancel"]');
+    await ui.page.click('#live button[data-action="cancel"]');
     await waitForState(cancelled, 'cancelled');
-    expect(await page.textContent('#live-prompt')).toBe(
+    expect(await ui.page.textContent('#live-prompt')).toBe(
       'Cancelled at the desk: the Alipay QR is closed, nothing was charged.',
     );
-    expect(await page.textContent('#order-paid')).toBe('¥0.00');
-    await screenshot(page, 'qr-3-closed');
+    expect(await ui.page.textContent('#order-paid')).toBe('¥0.00');
+    await screenshot(ui.page, 'qr-3-closed');
   });
 });

@@ -7,13 +7,9 @@
  * terminal's behaviours because terminal.list says kind zvt. Every wait is on a DOM state, never a
  * sleep. Screenshots go to test-results/e2e/ (zvt-*.png).
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
-import { startDemo, type Demo } from '../../simulators/demo.js';
-import { launchBrowser, pageErrors, screenshot, type Browser } from './browser.js';
+import { describe, expect, it } from 'vitest';
+import { screenshot } from './browser.js';
+import { useDemoPage } from './demo-page.js';
 
 // The in-page callbacks run in the browser; the project compiles without the DOM library.
 interface PageElement {
@@ -36,71 +32,40 @@ interface ZvtTxn {
   reversal?: string;
 }
 
-let demo: Demo;
-let browser: Browser;
-let page: Page;
-let base = '';
-
-beforeAll(async () => {
-  demo = await startDemo({
-    stateDir: mkdtempSync(join(tmpdir(), 'pb-e2e-zvt-')),
-    port: 0,
+const ui = useDemoPage({
+  name: 'zvt',
+  demo: {
     terminal: 'zvt',
     // Fast but not instant, so the terminal's prompts reach the page one by one.
     customerDelayMs: 40,
     logLevel: 'silent',
-  });
-  base = `http://127.0.0.1:${demo.port}`;
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await demo?.stop();
-});
-
-beforeEach(async (ctx) => {
-  page = await browser.newPage();
-  const name = ctx.task.name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
-  onTestFailed(async () => {
-    await screenshot(page, `FAILED-zvt-${name}`).catch(() => undefined);
-  });
-  await page.goto(`${base}/`);
-  await page.waitForSelector('#conn[data-state="ready"]');
+  },
   // terminal.list said kind zvt: the page says so and shows the ZVT simulator panel.
-  await page.waitForSelector('#reader[data-kind="zvt"][data-state="ready"]');
-  await page.waitForSelector('#sim[data-terminal="zvt"]', { state: 'attached' });
-  await page.waitForFunction(
-    () =>
-      document.querySelectorAll('#order-list [data-paid]').length === 4 &&
-      ![...document.querySelectorAll('#order-list .due')].some((e) => e.textContent === '…'),
-  );
-});
-
-afterEach(async () => {
-  expect(pageErrors(page)).toEqual([]);
-  await page.close();
+  ready: async (page) => {
+    await page.waitForSelector('#reader[data-kind="zvt"][data-state="ready"]');
+    await page.waitForSelector('#sim[data-terminal="zvt"]', { state: 'attached' });
+  },
 });
 
 // ------------------------------------------------------------------ page actions
 
 async function chooseOrder(orderId: string): Promise<void> {
-  await page.click(`#order-list button[data-order="${orderId}"]`);
-  await page.waitForSelector(`#order[data-order="${orderId}"]`);
+  await ui.page.click(`#order-list button[data-order="${orderId}"]`);
+  await ui.page.waitForSelector(`#order[data-order="${orderId}"]`);
 }
 
 async function openSimulator(): Promise<void> {
-  if (!(await page.$eval('#sim', (d) => (d as unknown as { open: boolean }).open)))
-    await page.click('#sim summary');
-  await page.waitForSelector('#sim-zvt:not([hidden])');
-  await page.waitForSelector('#sim-zvt-status[data-card]');
+  if (!(await ui.page.$eval('#sim', (d) => (d as unknown as { open: boolean }).open)))
+    await ui.page.click('#sim summary');
+  await ui.page.waitForSelector('#sim-zvt:not([hidden])');
+  await ui.page.waitForSelector('#sim-zvt-status[data-card]');
 }
 
 /** Ticks or unticks a ZVT behaviour and waits until the simulator confirms it. */
 async function setBehaviour(flag: string, on: boolean): Promise<void> {
   await openSimulator();
-  await page.setChecked(`#zvt-${flag}`, on);
-  await page.waitForFunction(
+  await ui.page.setChecked(`#zvt-${flag}`, on);
+  await ui.page.waitForFunction(
     ([f, want]) => {
       const flags = (document.querySelector('#sim-zvt-status')!.dataset['flags'] ?? '').split(' ');
       return flags.includes(f as string) === want;
@@ -111,14 +76,14 @@ async function setBehaviour(flag: string, on: boolean): Promise<void> {
 
 /** Types the amount, takes the payment, returns its id once the live panel follows it. */
 async function pay(amount: string): Promise<string> {
-  const before = await page.getAttribute('#live', 'data-payment-id');
-  await page.fill('#pay-amount', amount);
-  await page.click('#pay-submit');
+  const before = await ui.page.getAttribute('#live', 'data-payment-id');
+  await ui.page.fill('#pay-amount', amount);
+  await ui.page.click('#pay-submit');
   return followNew(before);
 }
 
 async function followNew(before: string | null): Promise<string> {
-  const handle = await page.waitForFunction((b) => {
+  const handle = await ui.page.waitForFunction((b) => {
     const id = document.querySelector('#live')!.dataset['paymentId'];
     return id && id !== b ? id : undefined;
   }, before);
@@ -128,22 +93,22 @@ async function followNew(before: string | null): Promise<string> {
 const row = (paymentId: string) => `#order-payments li.payment[data-payment-id="${paymentId}"]`;
 
 async function waitForState(paymentId: string, state: string, timeout = 20_000): Promise<void> {
-  await page.waitForSelector(`${row(paymentId)}[data-state="${state}"]`, { timeout });
-  await page.waitForSelector(`#live[data-payment-id="${paymentId}"][data-state="${state}"]`, { timeout });
+  await ui.page.waitForSelector(`${row(paymentId)}[data-state="${state}"]`, { timeout });
+  await ui.page.waitForSelector(`#live[data-payment-id="${paymentId}"][data-state="${state}"]`, { timeout });
 }
 
 async function refund(paymentId: string, amount: string): Promise<string> {
-  await page.click(`${row(paymentId)} button[data-action="refund"]`);
-  await page.waitForSelector('#refund-form:not([hidden])');
-  await page.fill('#refund-amount', amount);
-  const before = await page.getAttribute('#live', 'data-payment-id');
-  await page.click('#refund-submit');
+  await ui.page.click(`${row(paymentId)} button[data-action="refund"]`);
+  await ui.page.waitForSelector('#refund-form:not([hidden])');
+  await ui.page.fill('#refund-amount', amount);
+  const before = await ui.page.getAttribute('#live', 'data-payment-id');
+  await ui.page.click('#refund-submit');
   return followNew(before);
 }
 
 /** The terminal's own journal (the simulator's ledger, through the demo's /sim/zvt/ proxy). */
 async function terminalLedger(): Promise<ZvtTxn[]> {
-  return (await (await fetch(`${base}/sim/zvt/transactions`)).json()) as ZvtTxn[];
+  return (await (await fetch(`${ui.base}/sim/zvt/transactions`)).json()) as ZvtTxn[];
 }
 
 // ------------------------------------------------------------------ scenarios
@@ -151,31 +116,31 @@ async function terminalLedger(): Promise<ZvtTxn[]> {
 describe('demo CRM page in chromium, paying through a ZVT terminal', () => {
   it('pays an order in two payments', async () => {
     await chooseOrder('CAR-2024-0001');
-    expect(await page.inputValue('#pay-amount')).toBe('128000.00');
-    expect(await page.textContent('#reader')).toMatch(/^ZVT terminal 52500001: idle$/);
+    expect(await ui.page.inputValue('#pay-amount')).toBe('128000.00');
+    expect(await ui.page.textContent('#reader')).toMatch(/^ZVT terminal 52500001: idle$/);
 
     const first = await pay('64000.00');
     await waitForState(first, 'completed');
-    expect(await page.textContent('#live-h')).toBe('Payment terminal (ZVT)');
+    expect(await ui.page.textContent('#live-h')).toBe('Payment terminal (ZVT)');
     // The terminal's prompts (intermediate status 04 FF) reached the page live, in order.
-    const prompts = await page.$$eval(`#log li[data-payment-id="${first}"][data-progress]`, (lis) =>
+    const prompts = await ui.page.$$eval(`#log li[data-payment-id="${first}"][data-progress]`, (lis) =>
       lis.map((li) => (li as unknown as PageElement).dataset['progress']).reverse(),
     );
     expect(prompts).toEqual(
       expect.arrayContaining(['present_card', 'pin_entry_started', 'processing', 'remove_card']),
     );
     expect(prompts.indexOf('present_card')).toBeLessThan(prompts.indexOf('remove_card'));
-    expect(await page.textContent('#live-prompt')).toContain('Approved ¥64,000.00');
+    expect(await ui.page.textContent('#live-prompt')).toContain('Approved ¥64,000.00');
     // The card as the terminal masked it.
-    expect(await page.textContent(row(first))).toMatch(/621234\*+0010/);
+    expect(await ui.page.textContent(row(first))).toMatch(/621234\*+0010/);
 
-    await page.waitForFunction(() => document.querySelector('#pay-amount')!.value === '64000.00');
+    await ui.page.waitForFunction(() => document.querySelector('#pay-amount')!.value === '64000.00');
     const second = await pay('64000.00');
     await waitForState(second, 'completed');
-    await page.waitForSelector('#order-due:has-text("paid in full")');
-    expect(await page.textContent('#order-paid')).toBe('¥128,000.00');
-    expect(await page.locator('#order-payments li.payment[data-state="completed"]').count()).toBe(2);
-    await screenshot(page, 'zvt-1-order-paid-in-two-payments');
+    await ui.page.waitForSelector('#order-due:has-text("paid in full")');
+    expect(await ui.page.textContent('#order-paid')).toBe('¥128,000.00');
+    expect(await ui.page.locator('#order-payments li.payment[data-state="completed"]').count()).toBe(2);
+    await screenshot(ui.page, 'zvt-1-order-paid-in-two-payments');
 
     // The terminal booked exactly these two.
     const sales = (await terminalLedger()).filter((t) => t.type === 'sale' && t.status === 'approved');
@@ -189,11 +154,11 @@ describe('demo CRM page in chromium, paying through a ZVT terminal', () => {
 
     const refundId = await refund(sale, '10000.00');
     await waitForState(refundId, 'completed');
-    await page.waitForSelector(`${row(refundId)}[data-kind="refund"]`);
-    await page.waitForSelector('#order-refunded:has-text("¥10,000.00")');
-    expect(await page.textContent('#order-due')).toBe('¥10,000.00');
-    expect(await page.textContent(row(sale))).toContain('refunded ¥10,000.00 of ¥96,500.00');
-    await screenshot(page, 'zvt-2-partial-refund');
+    await ui.page.waitForSelector(`${row(refundId)}[data-kind="refund"]`);
+    await ui.page.waitForSelector('#order-refunded:has-text("¥10,000.00")');
+    expect(await ui.page.textContent('#order-due')).toBe('¥10,000.00');
+    expect(await ui.page.textContent(row(sale))).toContain('refunded ¥10,000.00 of ¥96,500.00');
+    await screenshot(ui.page, 'zvt-2-partial-refund');
     const refunds = (await terminalLedger()).filter((t) => t.type === 'refund');
     expect(refunds).toMatchObject([{ status: 'refunded', amount: 1_000_000 }]);
 
@@ -201,11 +166,11 @@ describe('demo CRM page in chromium, paying through a ZVT terminal', () => {
     await setBehaviour('refundsDisabled', true);
     const refused = await refund(sale, '5000.00');
     await waitForState(refused, 'failed');
-    const why = await page.textContent(`${row(refused)} [data-role="why"]`);
+    const why = await ui.page.textContent(`${row(refused)} [data-role="why"]`);
     expect(why).toContain('This terminal cannot do refunds: nothing was sent and nothing was charged');
-    expect(await page.textContent('#live-note')).toContain('This terminal cannot do refunds');
-    expect(await page.textContent('#order-refunded')).toBe('¥10,000.00');
-    await screenshot(page, 'zvt-2-refund-not-supported');
+    expect(await ui.page.textContent('#live-note')).toContain('This terminal cannot do refunds');
+    expect(await ui.page.textContent('#order-refunded')).toBe('¥10,000.00');
+    await screenshot(ui.page, 'zvt-2-refund-not-supported');
     await setBehaviour('refundsDisabled', false);
     expect((await terminalLedger()).filter((t) => t.type === 'refund')).toHaveLength(1);
   });
@@ -215,22 +180,22 @@ describe('demo CRM page in chromium, paying through a ZVT terminal', () => {
     // Amounts ending in .51 are declined by the terminal's host (insufficient funds: result 33).
     const declined = await pay('100.51');
     await waitForState(declined, 'declined');
-    expect(await page.textContent(row(declined))).toContain('terminal result 33');
+    expect(await ui.page.textContent(row(declined))).toContain('terminal result 33');
 
     const sale = await pay('50000.00');
     await waitForState(sale, 'completed');
-    await page.click(`${row(sale)} button[data-action="void"]`);
-    await page.waitForSelector(`${row(sale)} button[data-action="void-confirm"]`);
-    expect(await page.textContent(row(sale))).toContain('Void all ¥50,000.00?');
-    const before = await page.getAttribute('#live', 'data-payment-id');
-    await page.click(`${row(sale)} button[data-action="void-confirm"]`);
+    await ui.page.click(`${row(sale)} button[data-action="void"]`);
+    await ui.page.waitForSelector(`${row(sale)} button[data-action="void-confirm"]`);
+    expect(await ui.page.textContent(row(sale))).toContain('Void all ¥50,000.00?');
+    const before = await ui.page.getAttribute('#live', 'data-payment-id');
+    await ui.page.click(`${row(sale)} button[data-action="void-confirm"]`);
     const voidId = await followNew(before);
     await waitForState(voidId, 'completed');
-    await page.waitForSelector(`${row(voidId)}[data-kind="void"]`);
-    await page.waitForSelector(`${row(sale)} .muted:has-text("voided")`);
-    expect(await page.textContent('#order-paid')).toBe('¥0.00');
-    expect(await page.textContent('#order-due')).toBe('¥215,800.00');
-    await screenshot(page, 'zvt-3-voided');
+    await ui.page.waitForSelector(`${row(voidId)}[data-kind="void"]`);
+    await ui.page.waitForSelector(`${row(sale)} .muted:has-text("voided")`);
+    expect(await ui.page.textContent('#order-paid')).toBe('¥0.00');
+    expect(await ui.page.textContent('#order-due')).toBe('¥215,800.00');
+    await screenshot(ui.page, 'zvt-3-voided');
 
     const ledger = await terminalLedger();
     const original = ledger.find((t) => t.type === 'sale' && t.amount === 5_000_000)!;
@@ -248,21 +213,21 @@ describe('demo CRM page in chromium, paying through a ZVT terminal', () => {
     const id = await pay('189900.00');
     await waitForState(id, 'completed');
     // It went through unknown: the durable events the page received, and its timeline.
-    await page.waitForSelector(`#log li[data-payment-id="${id}"][data-state="unknown"]`, {
+    await ui.page.waitForSelector(`#log li[data-payment-id="${id}"][data-state="unknown"]`, {
       state: 'attached',
     });
-    expect(await page.textContent('#live-timeline')).toMatch(/authorizing → unknown → .*completed/);
-    expect(await page.textContent('#live-note')).toContain(
+    expect(await ui.page.textContent('#live-timeline')).toMatch(/authorizing → unknown → .*completed/);
+    expect(await ui.page.textContent('#live-note')).toContain(
       'its repeat receipt shows the payment approved: the customer is charged once',
     );
-    expect(await page.textContent('#order-paid')).toBe('¥189,900.00');
-    await page.waitForSelector('#order-due:has-text("paid in full")');
-    await screenshot(page, 'zvt-4-lost-completion-repaired');
+    expect(await ui.page.textContent('#order-paid')).toBe('¥189,900.00');
+    await ui.page.waitForSelector('#order-due:has-text("paid in full")');
+    await screenshot(ui.page, 'zvt-4-lost-completion-repaired');
     // One-shot: the fault cleared itself, and the panel shows it.
-    await page.waitForFunction(
+    await ui.page.waitForFunction(
       () => !(document.querySelector('#sim-zvt-status')!.dataset['flags'] ?? '').includes('approveThenDrop'),
     );
-    expect(await page.isChecked('#zvt-approveThenDropCompletion')).toBe(false);
+    expect(await ui.page.isChecked('#zvt-approveThenDropCompletion')).toBe(false);
     // Charged once on the terminal.
     const sales = (await terminalLedger()).filter((t) => t.type === 'sale' && t.amount === 18_990_000);
     expect(sales).toMatchObject([{ status: 'approved' }]);
