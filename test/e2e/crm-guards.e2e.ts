@@ -11,15 +11,6 @@ import { screenshot } from './browser.js';
 import { useDemoPage } from './demo-page.js';
 
 // The in-page callbacks run in the browser; the project compiles without the DOM library.
-interface PageElement {
-  dataset: Record<string, string | undefined>;
-  textContent: string | null;
-  value: string;
-}
-declare const document: {
-  querySelector(selector: string): PageElement | null;
-  querySelectorAll(selector: string): ArrayLike<PageElement> & Iterable<PageElement>;
-};
 declare const window: {
   posbridgeDemo: {
     pb: { order: { get(orderId: string): Promise<{ operations: { kind: string; amount: number }[] }> } };
@@ -45,11 +36,6 @@ async function reload(): Promise<void> {
   await ui.loaded();
 }
 
-async function chooseOrder(orderId: string): Promise<void> {
-  await ui.page.click(`#order-list button[data-order="${orderId}"]`);
-  await ui.page.waitForSelector(`#order[data-order="${orderId}"]`);
-}
-
 async function chooseCard(cardId: string): Promise<void> {
   if (!(await ui.page.$eval('#sim', (d) => (d as unknown as { open: boolean }).open)))
     await ui.page.click('#sim summary');
@@ -58,29 +44,11 @@ async function chooseCard(cardId: string): Promise<void> {
   await ui.page.waitForSelector(`#sim-reader-status[data-card="${cardId}"]`);
 }
 
-/** Runs `act`, returns the id of the payment the live panel then follows. */
-async function started(act: () => Promise<void>): Promise<string> {
-  const before = await ui.page.getAttribute('#live', 'data-payment-id');
-  await act();
-  const handle = await ui.page.waitForFunction((b) => {
-    const id = document.querySelector('#live')!.dataset['paymentId'];
-    return id && id !== b ? id : undefined;
-  }, before);
-  return (await handle.jsonValue()) as string;
-}
-
 async function pay(amount: string): Promise<string> {
-  return started(async () => {
+  return ui.started(async () => {
     await ui.page.fill('#pay-amount', amount);
     await ui.page.click('#pay-submit');
   });
-}
-
-const row = (paymentId: string) => `#order-payments li.payment[data-payment-id="${paymentId}"]`;
-
-async function waitForState(paymentId: string, state: string): Promise<void> {
-  await ui.page.waitForSelector(`${row(paymentId)}[data-state="${state}"]`);
-  await ui.page.waitForSelector(`#live[data-payment-id="${paymentId}"][data-state="${state}"]`);
 }
 
 /** The order's operations as the daemon has them (order.get through the page's client). */
@@ -88,24 +56,11 @@ async function daemonOperations(orderId: string): Promise<{ kind: string; amount
   return ui.page.evaluate(async (id) => (await window.posbridgeDemo.pb.order.get(id)).operations, orderId);
 }
 
-async function sign(): Promise<void> {
-  const box = (await ui.page.locator('#sign-pad').boundingBox())!;
-  await ui.page.mouse.move(box.x + box.width * 0.1, box.y + box.height * 0.6);
-  await ui.page.mouse.down();
-  for (let i = 1; i <= 24; i++)
-    await ui.page.mouse.move(
-      box.x + box.width * (0.1 + i * 0.03),
-      box.y + box.height * (0.5 + 0.25 * Math.sin(i / 2)),
-    );
-  await ui.page.mouse.up();
-  await ui.page.click('#sign-save');
-}
-
 // ------------------------------------------------------------------ scenarios
 
 describe('demo CRM page guards', () => {
   it('asks before charging more than is due (card, QR, payment code); nothing is sent until confirmed', async () => {
-    await chooseOrder('CAR-2024-0001'); // ¥128,000.00
+    await ui.chooseOrder('CAR-2024-0001'); // ¥128,000.00
     await chooseCard('cup-credit-chip');
 
     // Card: ¥999,999.99 on ¥128,000.00 due is not sent; the page asks, in yuan.
@@ -146,8 +101,8 @@ describe('demo CRM page guards', () => {
     expect(await daemonOperations('CAR-2024-0001')).toEqual([]);
 
     // Confirmed: now it is charged, once, for the amount confirmed.
-    const id = await started(() => ui.page.click('#pay-confirm-yes'));
-    await waitForState(id, 'completed');
+    const id = await ui.started(() => ui.page.click('#pay-confirm-yes'));
+    await ui.waitForState(id, 'completed');
     expect(await ui.page.isVisible('#pay-confirm')).toBe(false);
     const ops = await daemonOperations('CAR-2024-0001');
     expect(ops).toMatchObject([{ kind: 'sale', amount: 25_145_600 }]);
@@ -170,17 +125,17 @@ describe('demo CRM page guards', () => {
   });
 
   it('after a partial refund, the refunded amount is not proposed as due', async () => {
-    await chooseOrder('CAR-2024-0002'); // ¥96,500.00
+    await ui.chooseOrder('CAR-2024-0002'); // ¥96,500.00
     await chooseCard('visa-chip');
     expect(await ui.page.inputValue('#pay-amount')).toBe('96500.00');
     const sale = await pay('96500.00');
-    await waitForState(sale, 'completed');
+    await ui.waitForState(sale, 'completed');
     await ui.page.waitForSelector('#order-due:has-text("paid in full")');
 
-    await ui.page.click(`${row(sale)} button[data-action="refund"]`);
+    await ui.page.click(`${ui.row(sale)} button[data-action="refund"]`);
     await ui.page.fill('#refund-amount', '10000.00');
-    const refund = await started(() => ui.page.click('#refund-submit'));
-    await waitForState(refund, 'completed');
+    const refund = await ui.started(() => ui.page.click('#refund-submit'));
+    await ui.waitForState(refund, 'completed');
     await ui.page.waitForSelector('#order-refunded:has-text("¥10,000.00")');
     // The balance shows the refund; the amount to take does not propose it again.
     expect(await ui.page.textContent('#order-due')).toBe('¥10,000.00');
@@ -188,11 +143,11 @@ describe('demo CRM page guards', () => {
     expect(await ui.page.getAttribute('#order', 'data-to-take')).toBe('0');
     expect(await ui.page.textContent('#order-due-note')).toContain('not due again');
     // Neither after switching orders nor after a reload.
-    await chooseOrder('CAR-2024-0003');
-    await chooseOrder('CAR-2024-0002');
+    await ui.chooseOrder('CAR-2024-0003');
+    await ui.chooseOrder('CAR-2024-0002');
     expect(await ui.page.inputValue('#pay-amount')).toBe('');
     await reload();
-    await chooseOrder('CAR-2024-0002');
+    await ui.chooseOrder('CAR-2024-0002');
     expect(await ui.page.inputValue('#pay-amount')).toBe('');
     // Taking the refunded amount again needs the operator's confirmation.
     await ui.page.fill('#pay-amount', '10000.00');
@@ -205,18 +160,18 @@ describe('demo CRM page guards', () => {
   });
 
   it('an over-paid order shows a warning, not "paid in full"', async () => {
-    await chooseOrder('CAR-2024-0003'); // ¥215,800.00
+    await ui.chooseOrder('CAR-2024-0003'); // ¥215,800.00
     await chooseCard('visa-chip');
     const first = await pay('215800.00');
-    await waitForState(first, 'completed');
+    await ui.waitForState(first, 'completed');
     await ui.page.waitForSelector('#order-due:has-text("paid in full")');
     expect(await ui.page.locator('#order-over').count()).toBe(0);
 
     await ui.page.fill('#pay-amount', '123456.00');
     await ui.page.click('#pay-submit');
     await ui.page.waitForSelector('#pay-confirm:not([hidden])');
-    const second = await started(() => ui.page.click('#pay-confirm-yes'));
-    await waitForState(second, 'completed');
+    const second = await ui.started(() => ui.page.click('#pay-confirm-yes'));
+    await ui.waitForState(second, 'completed');
     await ui.page.waitForSelector('#order-over');
     const warning = 'Paid ¥339,256.00 on a ¥215,800.00 price: ¥123,456.00 over';
     expect(await ui.page.textContent('#order-over')).toContain(warning);
@@ -226,22 +181,22 @@ describe('demo CRM page guards', () => {
 
     // The daemon's totals, not the page's memory: still a warning after a reload.
     await reload();
-    await chooseOrder('CAR-2024-0003');
+    await ui.chooseOrder('CAR-2024-0003');
     await ui.page.waitForSelector('#order-over');
     expect(await ui.page.textContent('#order-over')).toContain(warning);
   });
 
   it('switching orders re-scopes the receipt and signature panels', async () => {
-    await chooseOrder('CAR-2024-0004');
+    await ui.chooseOrder('CAR-2024-0004');
     await chooseCard('cup-debit-chip');
     const id = await pay('1000.00');
-    await waitForState(id, 'completed');
+    await ui.waitForState(id, 'completed');
     // The pad waits for this payment's signature; its receipt is open.
     await ui.page.waitForSelector('#sign-for:has-text("CAR-2024-0004")');
-    await ui.page.click(`${row(id)} button[data-action="receipt"]`);
+    await ui.page.click(`${ui.row(id)} button[data-action="receipt"]`);
     await ui.page.waitForSelector(`#receipt[data-payment-id="${id}"]`);
 
-    await chooseOrder('CAR-2024-0003');
+    await ui.chooseOrder('CAR-2024-0003');
     expect(await ui.page.textContent('#sign-for')).not.toContain('CAR-2024-0004');
     expect(await ui.page.textContent('#sign-for')).toContain('CAR-2024-0003');
     expect(await ui.page.getAttribute('#sign', 'data-payment-id')).toBeNull();
@@ -257,34 +212,34 @@ describe('demo CRM page guards', () => {
     await screenshot(ui.page, 'guards-4-switched-order');
 
     // Back on the order: the payment still offers "Sign" (it was never signed).
-    await chooseOrder('CAR-2024-0004');
-    await ui.page.waitForSelector(`${row(id)} button[data-action="sign"]`);
-    await ui.page.click(`${row(id)} button[data-action="sign"]`);
+    await ui.chooseOrder('CAR-2024-0004');
+    await ui.page.waitForSelector(`${ui.row(id)} button[data-action="sign"]`);
+    await ui.page.click(`${ui.row(id)} button[data-action="sign"]`);
     await ui.page.waitForSelector(`#sign-for:has-text("${id.slice(-6)}")`);
   });
 
   it.skipIf(!HAS_SIGNATURE || !HAS_RECEIPT)(
     'a payment signed before a reload does not offer "Sign" again',
     async () => {
-      await chooseOrder('CAR-2024-0004');
+      await ui.chooseOrder('CAR-2024-0004');
       await chooseCard('cup-debit-chip');
       const signed = await pay('2000.00');
-      await waitForState(signed, 'completed');
+      await ui.waitForState(signed, 'completed');
       await ui.page.waitForSelector(`#sign-for:has-text("${signed.slice(-6)}")`);
-      await sign();
+      await ui.sign();
       await ui.page.waitForSelector('#sign-status[data-status="stored"]');
-      await ui.page.waitForSelector(`${row(signed)} img.sig`);
+      await ui.page.waitForSelector(`${ui.row(signed)} img.sig`);
       const unsigned = await pay('3000.00');
-      await waitForState(unsigned, 'completed');
+      await ui.waitForState(unsigned, 'completed');
 
       await reload();
-      await chooseOrder('CAR-2024-0004');
+      await ui.chooseOrder('CAR-2024-0004');
       // What the daemon keeps: the other one still offers "Sign" (the page has asked the daemon about
       // both by then), the signed one does not.
-      await ui.page.waitForSelector(`${row(unsigned)} button[data-action="sign"]`);
-      expect(await ui.page.locator(`${row(signed)} button[data-action="sign"]`).count()).toBe(0);
-      expect(await ui.page.getAttribute(row(signed), 'data-signed')).toBe('true');
-      expect(await ui.page.textContent(row(signed))).toContain('signed');
+      await ui.page.waitForSelector(`${ui.row(unsigned)} button[data-action="sign"]`);
+      expect(await ui.page.locator(`${ui.row(signed)} button[data-action="sign"]`).count()).toBe(0);
+      expect(await ui.page.getAttribute(ui.row(signed), 'data-signed')).toBe('true');
+      expect(await ui.page.textContent(ui.row(signed))).toContain('signed');
       await screenshot(ui.page, 'guards-5-signed-after-reload');
     },
   );

@@ -40,11 +40,6 @@ const ui = useDemoPage({
 
 // ------------------------------------------------------------------ page actions
 
-async function chooseOrder(orderId: string): Promise<void> {
-  await ui.page.click(`#order-list button[data-order="${orderId}"]`);
-  await ui.page.waitForSelector(`#order[data-order="${orderId}"]`);
-}
-
 async function openSimulators(): Promise<void> {
   if (!(await ui.page.$eval('#sim', (d) => (d as unknown as { open: boolean }).open)))
     await ui.page.click('#sim summary');
@@ -59,35 +54,10 @@ async function chooseCard(cardId: string): Promise<void> {
 
 /** Types the amount, takes the payment, returns its id once the reader panel follows it. */
 async function pay(amount: string): Promise<string> {
-  const before = await ui.page.getAttribute('#live', 'data-payment-id');
-  await ui.page.fill('#pay-amount', amount);
-  await ui.page.click('#pay-submit');
-  const handle = await ui.page.waitForFunction((b) => {
-    const id = document.querySelector('#live')!.dataset['paymentId'];
-    return id && id !== b ? id : undefined;
-  }, before);
-  return (await handle.jsonValue()) as string;
-}
-
-const row = (paymentId: string) => `#order-payments li.payment[data-payment-id="${paymentId}"]`;
-
-async function waitForState(paymentId: string, state: string, timeout = 20_000): Promise<void> {
-  await ui.page.waitForSelector(`${row(paymentId)}[data-state="${state}"]`, { timeout });
-  await ui.page.waitForSelector(`#live[data-payment-id="${paymentId}"][data-state="${state}"]`, { timeout });
-}
-
-async function sign(): Promise<void> {
-  const pad = ui.page.locator('#sign-pad');
-  const box = (await pad.boundingBox())!;
-  await ui.page.mouse.move(box.x + box.width * 0.1, box.y + box.height * 0.6);
-  await ui.page.mouse.down();
-  for (let i = 1; i <= 24; i++)
-    await ui.page.mouse.move(
-      box.x + box.width * (0.1 + i * 0.03),
-      box.y + box.height * (0.5 + 0.25 * Math.sin(i / 2)),
-    );
-  await ui.page.mouse.up();
-  await ui.page.click('#sign-save');
+  return ui.started(async () => {
+    await ui.page.fill('#pay-amount', amount);
+    await ui.page.click('#pay-submit');
+  });
 }
 
 async function hostTransactions(): Promise<
@@ -104,12 +74,12 @@ async function paymentStan(paymentId: string): Promise<string> {
 
 describe('demo CRM page in chromium', () => {
   it('pays an order in two payments with a signature', async () => {
-    await chooseOrder('CAR-2024-0001');
+    await ui.chooseOrder('CAR-2024-0001');
     await chooseCard('cup-debit-chip');
     expect(await ui.page.inputValue('#pay-amount')).toBe('128000.00');
 
     const first = await pay('64000.00');
-    await waitForState(first, 'completed');
+    await ui.waitForState(first, 'completed');
     // The reader's prompts reached the page live, in order.
     const prompts = await ui.page.$$eval(`#log li[data-payment-id="${first}"][data-progress]`, (lis) =>
       lis.map((li) => (li as unknown as PageElement).dataset['progress']).reverse(),
@@ -128,13 +98,13 @@ describe('demo CRM page in chromium', () => {
 
     // The pad opened for this payment; the customer signs.
     await ui.page.waitForSelector('#sign-for:has-text("¥64,000.00")');
-    await sign();
+    await ui.sign();
     await ui.page.waitForSelector(`#sign-status[data-status="${HAS_SIGNATURE ? 'stored' : 'unavailable'}"]`);
-    expect(await ui.page.getAttribute(`${row(first)} img.sig`, 'src')).toMatch(/^data:image\/png;base64,/);
+    expect(await ui.page.getAttribute(`${ui.row(first)} img.sig`, 'src')).toMatch(/^data:image\/png;base64,/);
     await screenshot(ui.page, '1-first-payment-signed');
     if (HAS_SIGNATURE && HAS_RECEIPT) {
       // The merchant copy carries the signature the daemon kept.
-      await ui.page.click(`${row(first)} button[data-action="receipt"]`);
+      await ui.page.click(`${ui.row(first)} button[data-action="receipt"]`);
       await ui.page.waitForSelector(`#receipt[data-payment-id="${first}"][data-source="daemon"]`);
       await ui.page.click('#receipt button[data-copy="merchant"]');
       await ui.page.waitForSelector('#receipt button[data-copy="merchant"][aria-pressed="true"]');
@@ -145,7 +115,7 @@ describe('demo CRM page in chromium', () => {
     // The rest of the amount: the page proposes what is still due.
     await ui.page.waitForFunction(() => document.querySelector('#pay-amount')!.value === '64000.00');
     const second = await pay('64000.00');
-    await waitForState(second, 'completed');
+    await ui.waitForState(second, 'completed');
     await ui.page.waitForSelector('#order-due:has-text("paid in full")');
     await ui.page.waitForSelector('#order-list button[data-order="CAR-2024-0001"] .due[data-paid="true"]');
     expect(await ui.page.textContent('#order-paid')).toBe('¥128,000.00');
@@ -154,12 +124,12 @@ describe('demo CRM page in chromium', () => {
   });
 
   it('refunds part of a payment', async () => {
-    await chooseOrder('CAR-2024-0002');
+    await ui.chooseOrder('CAR-2024-0002');
     await chooseCard('cup-credit-chip');
     const sale = await pay('96500.00');
-    await waitForState(sale, 'completed');
+    await ui.waitForState(sale, 'completed');
 
-    await ui.page.click(`${row(sale)} button[data-action="refund"]`);
+    await ui.page.click(`${ui.row(sale)} button[data-action="refund"]`);
     await ui.page.waitForSelector('#refund-form:not([hidden])');
     expect(await ui.page.inputValue('#refund-amount')).toBe('96500.00');
     await ui.page.fill('#refund-amount', '10000.00');
@@ -169,13 +139,13 @@ describe('demo CRM page in chromium', () => {
       return id && id !== s ? id : undefined;
     }, sale);
     const refundId = (await refund.jsonValue()) as string;
-    await waitForState(refundId, 'completed');
-    await ui.page.waitForSelector(`${row(refundId)}[data-kind="refund"]`);
+    await ui.waitForState(refundId, 'completed');
+    await ui.page.waitForSelector(`${ui.row(refundId)}[data-kind="refund"]`);
     await ui.page.waitForSelector('#order-refunded:has-text("¥10,000.00")');
     expect(await ui.page.textContent('#order-due')).toBe('¥10,000.00');
-    expect(await ui.page.textContent(row(sale))).toContain('refunded ¥10,000.00 of ¥96,500.00');
+    expect(await ui.page.textContent(ui.row(sale))).toContain('refunded ¥10,000.00 of ¥96,500.00');
     // The refund button now offers what is left.
-    await ui.page.click(`${row(sale)} button[data-action="refund"]`);
+    await ui.page.click(`${ui.row(sale)} button[data-action="refund"]`);
     expect(await ui.page.inputValue('#refund-amount')).toBe('86500.00');
     await screenshot(ui.page, '2-partial-refund');
 
@@ -186,14 +156,14 @@ describe('demo CRM page in chromium', () => {
   });
 
   it('takes a device-token payment whose receipt shows the device account', async () => {
-    await chooseOrder('CAR-2024-0003');
+    await ui.chooseOrder('CAR-2024-0003');
     await chooseCard('visa-token-applepay');
     const id = await pay('50000.00');
-    await waitForState(id, 'completed');
+    await ui.waitForState(id, 'completed');
     // Apple Pay: the device account (DPAN) last four, not a card number.
-    expect(await ui.page.textContent(row(id))).toContain('device account •••• 0101');
+    expect(await ui.page.textContent(ui.row(id))).toContain('device account •••• 0101');
 
-    await ui.page.click(`${row(id)} button[data-action="receipt"]`);
+    await ui.page.click(`${ui.row(id)} button[data-action="receipt"]`);
     await ui.page.waitForSelector(`#receipt[data-payment-id="${id}"][data-source]`);
     const source = await ui.page.getAttribute('#receipt', 'data-source');
     expect(source).toBe(HAS_RECEIPT ? 'daemon' : 'page');
@@ -211,7 +181,7 @@ describe('demo CRM page in chromium', () => {
   });
 
   it('shows a payment whose host answer was lost as unknown until recovery settles it', async () => {
-    await chooseOrder('CAR-2024-0004');
+    await ui.chooseOrder('CAR-2024-0004');
     await chooseCard('cup-debit-chip');
     // The sale's answer is lost, and so is the first status inquiry's: the payment stays unknown
     // for a whole response timeout, then posbridge reverses it.
@@ -224,11 +194,11 @@ describe('demo CRM page in chromium', () => {
     await ui.page.waitForSelector('#sim-faults[data-count="2"]');
 
     const id = await pay('189900.00');
-    await waitForState(id, 'unknown');
+    await ui.waitForState(id, 'unknown');
     expect(await ui.page.textContent('#live-note')).toContain('Do not take the payment again');
     await screenshot(ui.page, '4-host-answer-lost-unknown');
 
-    await waitForState(id, 'reversed', 30_000);
+    await ui.waitForState(id, 'reversed', 30_000);
     expect(await ui.page.textContent('#live-timeline')).toMatch(/authorizing → unknown → .*reversed/);
     expect(await ui.page.textContent('#live-prompt')).toContain('not charged');
     // Nothing was taken for the order; the acquirer holds the sale reversed.

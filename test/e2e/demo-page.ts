@@ -12,6 +12,7 @@ import { startDemo, type Demo, type DemoOptions } from '../../simulators/demo.js
 import { launchBrowser, pageErrors, screenshot, type Browser } from './browser.js';
 
 declare const document: {
+  querySelector(selector: string): { dataset: Record<string, string | undefined> } | null;
   querySelectorAll(
     selector: string,
   ): ArrayLike<{ textContent: string | null }> & Iterable<{ textContent: string | null }>;
@@ -25,6 +26,16 @@ export interface DemoPage {
   readonly base: string;
   /** Waits until the page is connected and every order's summary has loaded (after a reload too). */
   loaded(): Promise<void>;
+  /** The selector of a payment's row in the open order. */
+  row(paymentId: string): string;
+  /** Waits until the payment's row and the live panel both show `state`. */
+  waitForState(paymentId: string, state: string, timeout?: number): Promise<void>;
+  /** Opens an order from the list. */
+  chooseOrder(orderId: string): Promise<void>;
+  /** Runs `act`, returns the id of the payment the live panel follows next. */
+  started(act: () => Promise<void>): Promise<string>;
+  /** Draws a signature on the pad and saves it. */
+  sign(): Promise<void>;
 }
 
 export interface DemoPageOptions {
@@ -65,6 +76,40 @@ export function useDemoPage(o: DemoPageOptions): DemoPage {
           document.querySelectorAll('#order-list [data-paid]').length === 4 &&
           ![...document.querySelectorAll('#order-list .due')].some((e) => e.textContent === '…'),
       );
+    },
+    row: (paymentId) => `#order-payments li.payment[data-payment-id="${paymentId}"]`,
+    async waitForState(paymentId, state, timeout = 30_000) {
+      const p = need(page, 'the page');
+      await p.waitForSelector(`${ui.row(paymentId)}[data-state="${state}"]`, { timeout });
+      await p.waitForSelector(`#live[data-payment-id="${paymentId}"][data-state="${state}"]`, { timeout });
+    },
+    async chooseOrder(orderId) {
+      const p = need(page, 'the page');
+      await p.click(`#order-list button[data-order="${orderId}"]`);
+      await p.waitForSelector(`#order[data-order="${orderId}"]`);
+    },
+    async started(act) {
+      const p = need(page, 'the page');
+      const before = await p.getAttribute('#live', 'data-payment-id');
+      await act();
+      const handle = await p.waitForFunction((b) => {
+        const id = document.querySelector('#live')!.dataset['paymentId'];
+        return id && id !== b ? id : undefined;
+      }, before);
+      return (await handle.jsonValue()) as string;
+    },
+    async sign() {
+      const p = need(page, 'the page');
+      const box = (await p.locator('#sign-pad').boundingBox())!;
+      await p.mouse.move(box.x + box.width * 0.1, box.y + box.height * 0.6);
+      await p.mouse.down();
+      for (let i = 1; i <= 24; i++)
+        await p.mouse.move(
+          box.x + box.width * (0.1 + i * 0.03),
+          box.y + box.height * (0.5 + 0.25 * Math.sin(i / 2)),
+        );
+      await p.mouse.up();
+      await p.click('#sign-save');
     },
   };
 

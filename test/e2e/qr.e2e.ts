@@ -31,37 +31,14 @@ const ui = useDemoPage({
 
 // ------------------------------------------------------------------ page actions
 
-async function chooseOrder(orderId: string): Promise<void> {
-  await ui.page.click(`#order-list button[data-order="${orderId}"]`);
-  await ui.page.waitForSelector(`#order[data-order="${orderId}"]`);
-}
-
 async function openSimulators(): Promise<void> {
   if (!(await ui.page.$eval('#sim', (d) => (d as unknown as { open: boolean }).open)))
     await ui.page.click('#sim summary');
 }
 
-/** Runs `act`, returns the id of the payment the live panel follows next. */
-async function started(act: () => Promise<void>): Promise<string> {
-  const before = await ui.page.getAttribute('#live', 'data-payment-id');
-  await act();
-  const handle = await ui.page.waitForFunction((b) => {
-    const id = document.querySelector('#live')!.dataset['paymentId'];
-    return id && id !== b ? id : undefined;
-  }, before);
-  return (await handle.jsonValue()) as string;
-}
-
-const row = (paymentId: string) => `#order-payments li.payment[data-payment-id="${paymentId}"]`;
-
-async function waitForState(paymentId: string, state: string): Promise<void> {
-  await ui.page.waitForSelector(`${row(paymentId)}[data-state="${state}"]`);
-  await ui.page.waitForSelector(`#live[data-payment-id="${paymentId}"][data-state="${state}"]`);
-}
-
 async function payByQr(amount: string, method: 'alipay' | 'wechat'): Promise<string> {
   await ui.page.fill('#pay-amount', amount);
-  const id = await started(() => ui.page.click(`#pay-${method}`));
+  const id = await ui.started(() => ui.page.click(`#pay-${method}`));
   // The QR is rendered (an image the browser loaded) while the payment waits for the customer.
   await ui.page.waitForSelector(`#live[data-payment-id="${id}"][data-qr="waiting"] img#live-qr`, {
     state: 'visible',
@@ -74,11 +51,11 @@ async function payByQr(amount: string, method: 'alipay' | 'wechat'): Promise<str
 }
 
 async function refund(paymentId: string, amount: string): Promise<string> {
-  await ui.page.click(`${row(paymentId)} button[data-action="refund"]`);
+  await ui.page.click(`${ui.row(paymentId)} button[data-action="refund"]`);
   await ui.page.waitForSelector('#refund-form:not([hidden])');
   await ui.page.fill('#refund-amount', amount);
-  const id = await started(() => ui.page.click('#refund-submit'));
-  await waitForState(id, 'completed');
+  const id = await ui.started(() => ui.page.click('#refund-submit'));
+  await ui.waitForState(id, 'completed');
   return id;
 }
 
@@ -92,13 +69,13 @@ const fen = (text: string | null): number => {
 
 describe('scan-to-pay on the demo CRM page', () => {
   it('one order paid by card, Alipay QR, WeChat Pay QR and a WeChat payment code, each partly refunded: it adds up', async () => {
-    await chooseOrder('CAR-2024-0001'); // ¥128,000.00
+    await ui.chooseOrder('CAR-2024-0001'); // ¥128,000.00
 
     // 1. Card.
     await ui.page.fill('#pay-amount', '50000.33');
-    const card = await started(() => ui.page.click('#pay-submit'));
-    await waitForState(card, 'completed');
-    await ui.page.waitForSelector(`${row(card)}[data-method="card"]`);
+    const card = await ui.started(() => ui.page.click('#pay-submit'));
+    await ui.waitForState(card, 'completed');
+    await ui.page.waitForSelector(`${ui.row(card)}[data-method="card"]`);
 
     // 2. Alipay QR: rendered, the customer scans and pays (simulator panel).
     const alipay = await payByQr('40000.45', 'alipay');
@@ -109,13 +86,13 @@ describe('scan-to-pay on the demo CRM page', () => {
     await openSimulators();
     await ui.page.waitForSelector(`#sim-qr[data-payment-id="${alipay}"]`);
     await ui.page.click('#sim-qr-pay');
-    await waitForState(alipay, 'completed');
+    await ui.waitForState(alipay, 'completed');
     await ui.page.waitForSelector(`#live[data-qr="paid"]`);
     expect(await ui.page.textContent('#live-prompt')).toContain('Paid with Alipay: ¥40,000.45');
     expect(await ui.page.locator('#live-qr').count()).toBe(0);
-    await ui.page.waitForSelector(`${row(alipay)}[data-method="alipay"]`);
+    await ui.page.waitForSelector(`${ui.row(alipay)}[data-method="alipay"]`);
     // No signature for scan-to-pay, and no open QR left for the simulator.
-    expect(await ui.page.locator(`${row(alipay)} button[data-action="sign"]`).count()).toBe(0);
+    expect(await ui.page.locator(`${ui.row(alipay)} button[data-action="sign"]`).count()).toBe(0);
     await ui.page.waitForSelector('#sim-qr[data-payment-id=""]');
 
     // 3. WeChat Pay QR: the same flow through the WeChat gateway.
@@ -126,21 +103,21 @@ describe('scan-to-pay on the demo CRM page', () => {
     );
     await ui.page.waitForSelector(`#sim-qr[data-payment-id="${wechatQr}"]`);
     await ui.page.click('#sim-qr-pay');
-    await waitForState(wechatQr, 'completed');
-    await ui.page.waitForSelector(`${row(wechatQr)}[data-method="wechat"]`);
+    await ui.waitForState(wechatQr, 'completed');
+    await ui.page.waitForSelector(`${ui.row(wechatQr)}[data-method="wechat"]`);
     expect(await ui.page.textContent('#live-prompt')).toContain('Paid with WeChat Pay: ¥30,000.00');
     await ui.page.waitForSelector('#sim-qr[data-payment-id=""]');
 
     // 4. WeChat Pay payment code for the rest, typed as a keyboard-wedge scanner does (digits, then Enter).
     expect(await ui.page.textContent('#order-due')).toBe('¥7,999.22');
     await ui.page.fill('#pay-amount', '7999.22');
-    const wechat = await started(async () => {
+    const wechat = await ui.started(async () => {
       await ui.page.click('#pay-code');
       await ui.page.keyboard.type('134567890123456789');
       await ui.page.keyboard.press('Enter');
     });
-    await waitForState(wechat, 'completed');
-    await ui.page.waitForSelector(`${row(wechat)}[data-method="wechat"]`);
+    await ui.waitForState(wechat, 'completed');
+    await ui.page.waitForSelector(`${ui.row(wechat)}[data-method="wechat"]`);
     expect(await ui.page.inputValue('#pay-code')).toBe('');
     expect(await ui.page.textContent('#live-prompt')).toContain('Paid with WeChat Pay: ¥7,999.22');
     await ui.page.waitForSelector('#order-due:has-text("paid in full")');
@@ -153,9 +130,9 @@ describe('scan-to-pay on the demo CRM page', () => {
       await refund(wechat, '12.34'),
     ];
     await ui.page.waitForSelector('#order-refunded:has-text("¥4,901.30")');
-    expect(await ui.page.textContent(row(alipay))).toContain('refunded ¥888.88 of ¥40,000.45');
-    expect(await ui.page.textContent(row(wechatQr))).toContain('refunded ¥3,000.01 of ¥30,000.00');
-    expect(await ui.page.textContent(row(wechat))).toContain('refunded ¥12.34 of ¥7,999.22');
+    expect(await ui.page.textContent(ui.row(alipay))).toContain('refunded ¥888.88 of ¥40,000.45');
+    expect(await ui.page.textContent(ui.row(wechatQr))).toContain('refunded ¥3,000.01 of ¥30,000.00');
+    expect(await ui.page.textContent(ui.row(wechat))).toContain('refunded ¥12.34 of ¥7,999.22');
 
     // 5. The order view adds up to the fen: its totals against the payments it lists.
     const rows = await ui.page.$$eval('#order-payments li.payment', (els) =>
@@ -189,18 +166,18 @@ describe('scan-to-pay on the demo CRM page', () => {
   });
 
   it('a QR that expires and one the cashier cancels close without charging', async () => {
-    await chooseOrder('CAR-2024-0002');
+    await ui.chooseOrder('CAR-2024-0002');
     const expired = await payByQr('100.00', 'wechat');
     await openSimulators();
     await ui.page.waitForSelector(`#sim-qr[data-payment-id="${expired}"]`);
     await ui.page.click('#sim-qr-expire');
-    await waitForState(expired, 'cancelled');
+    await ui.waitForState(expired, 'cancelled');
     await ui.page.waitForSelector('#live[data-qr="closed"]');
     expect(await ui.page.textContent('#live-prompt')).toContain('nothing was charged');
 
     const cancelled = await payByQr('200.00', 'alipay');
     await ui.page.click('#live button[data-action="cancel"]');
-    await waitForState(cancelled, 'cancelled');
+    await ui.waitForState(cancelled, 'cancelled');
     expect(await ui.page.textContent('#live-prompt')).toBe(
       'Cancelled at the desk: the Alipay QR is closed, nothing was charged.',
     );

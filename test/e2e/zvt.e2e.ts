@@ -49,11 +49,6 @@ const ui = useDemoPage({
 
 // ------------------------------------------------------------------ page actions
 
-async function chooseOrder(orderId: string): Promise<void> {
-  await ui.page.click(`#order-list button[data-order="${orderId}"]`);
-  await ui.page.waitForSelector(`#order[data-order="${orderId}"]`);
-}
-
 async function openSimulator(): Promise<void> {
   if (!(await ui.page.$eval('#sim', (d) => (d as unknown as { open: boolean }).open)))
     await ui.page.click('#sim summary');
@@ -90,15 +85,8 @@ async function followNew(before: string | null): Promise<string> {
   return (await handle.jsonValue()) as string;
 }
 
-const row = (paymentId: string) => `#order-payments li.payment[data-payment-id="${paymentId}"]`;
-
-async function waitForState(paymentId: string, state: string, timeout = 20_000): Promise<void> {
-  await ui.page.waitForSelector(`${row(paymentId)}[data-state="${state}"]`, { timeout });
-  await ui.page.waitForSelector(`#live[data-payment-id="${paymentId}"][data-state="${state}"]`, { timeout });
-}
-
 async function refund(paymentId: string, amount: string): Promise<string> {
-  await ui.page.click(`${row(paymentId)} button[data-action="refund"]`);
+  await ui.page.click(`${ui.row(paymentId)} button[data-action="refund"]`);
   await ui.page.waitForSelector('#refund-form:not([hidden])');
   await ui.page.fill('#refund-amount', amount);
   const before = await ui.page.getAttribute('#live', 'data-payment-id');
@@ -115,12 +103,12 @@ async function terminalLedger(): Promise<ZvtTxn[]> {
 
 describe('demo CRM page in chromium, paying through a ZVT terminal', () => {
   it('pays an order in two payments', async () => {
-    await chooseOrder('CAR-2024-0001');
+    await ui.chooseOrder('CAR-2024-0001');
     expect(await ui.page.inputValue('#pay-amount')).toBe('128000.00');
     expect(await ui.page.textContent('#reader')).toMatch(/^ZVT terminal 52500001: idle$/);
 
     const first = await pay('64000.00');
-    await waitForState(first, 'completed');
+    await ui.waitForState(first, 'completed');
     expect(await ui.page.textContent('#live-h')).toBe('Payment terminal (ZVT)');
     // The terminal's prompts (intermediate status 04 FF) reached the page live, in order.
     const prompts = await ui.page.$$eval(`#log li[data-payment-id="${first}"][data-progress]`, (lis) =>
@@ -132,11 +120,11 @@ describe('demo CRM page in chromium, paying through a ZVT terminal', () => {
     expect(prompts.indexOf('present_card')).toBeLessThan(prompts.indexOf('remove_card'));
     expect(await ui.page.textContent('#live-prompt')).toContain('Approved ¥64,000.00');
     // The card as the terminal masked it.
-    expect(await ui.page.textContent(row(first))).toMatch(/621234\*+0010/);
+    expect(await ui.page.textContent(ui.row(first))).toMatch(/621234\*+0010/);
 
     await ui.page.waitForFunction(() => document.querySelector('#pay-amount')!.value === '64000.00');
     const second = await pay('64000.00');
-    await waitForState(second, 'completed');
+    await ui.waitForState(second, 'completed');
     await ui.page.waitForSelector('#order-due:has-text("paid in full")');
     expect(await ui.page.textContent('#order-paid')).toBe('¥128,000.00');
     expect(await ui.page.locator('#order-payments li.payment[data-state="completed"]').count()).toBe(2);
@@ -148,16 +136,16 @@ describe('demo CRM page in chromium, paying through a ZVT terminal', () => {
   });
 
   it('refunds part of a payment; a terminal without refunds says so in the cashier’s words', async () => {
-    await chooseOrder('CAR-2024-0002');
+    await ui.chooseOrder('CAR-2024-0002');
     const sale = await pay('96500.00');
-    await waitForState(sale, 'completed');
+    await ui.waitForState(sale, 'completed');
 
     const refundId = await refund(sale, '10000.00');
-    await waitForState(refundId, 'completed');
-    await ui.page.waitForSelector(`${row(refundId)}[data-kind="refund"]`);
+    await ui.waitForState(refundId, 'completed');
+    await ui.page.waitForSelector(`${ui.row(refundId)}[data-kind="refund"]`);
     await ui.page.waitForSelector('#order-refunded:has-text("¥10,000.00")');
     expect(await ui.page.textContent('#order-due')).toBe('¥10,000.00');
-    expect(await ui.page.textContent(row(sale))).toContain('refunded ¥10,000.00 of ¥96,500.00');
+    expect(await ui.page.textContent(ui.row(sale))).toContain('refunded ¥10,000.00 of ¥96,500.00');
     await screenshot(ui.page, 'zvt-2-partial-refund');
     const refunds = (await terminalLedger()).filter((t) => t.type === 'refund');
     expect(refunds).toMatchObject([{ status: 'refunded', amount: 1_000_000 }]);
@@ -165,8 +153,8 @@ describe('demo CRM page in chromium, paying through a ZVT terminal', () => {
     // The terminal refuses refunds (84 83): the refund ends failed, explained, nothing moved.
     await setBehaviour('refundsDisabled', true);
     const refused = await refund(sale, '5000.00');
-    await waitForState(refused, 'failed');
-    const why = await ui.page.textContent(`${row(refused)} [data-role="why"]`);
+    await ui.waitForState(refused, 'failed');
+    const why = await ui.page.textContent(`${ui.row(refused)} [data-role="why"]`);
     expect(why).toContain('This terminal cannot do refunds: nothing was sent and nothing was charged');
     expect(await ui.page.textContent('#live-note')).toContain('This terminal cannot do refunds');
     expect(await ui.page.textContent('#order-refunded')).toBe('¥10,000.00');
@@ -176,23 +164,23 @@ describe('demo CRM page in chromium, paying through a ZVT terminal', () => {
   });
 
   it('declines by amount, and voids a payment', async () => {
-    await chooseOrder('CAR-2024-0003');
+    await ui.chooseOrder('CAR-2024-0003');
     // Amounts ending in .51 are declined by the terminal's host (insufficient funds: result 33).
     const declined = await pay('100.51');
-    await waitForState(declined, 'declined');
-    expect(await ui.page.textContent(row(declined))).toContain('terminal result 33');
+    await ui.waitForState(declined, 'declined');
+    expect(await ui.page.textContent(ui.row(declined))).toContain('terminal result 33');
 
     const sale = await pay('50000.00');
-    await waitForState(sale, 'completed');
-    await ui.page.click(`${row(sale)} button[data-action="void"]`);
-    await ui.page.waitForSelector(`${row(sale)} button[data-action="void-confirm"]`);
-    expect(await ui.page.textContent(row(sale))).toContain('Void all ¥50,000.00?');
+    await ui.waitForState(sale, 'completed');
+    await ui.page.click(`${ui.row(sale)} button[data-action="void"]`);
+    await ui.page.waitForSelector(`${ui.row(sale)} button[data-action="void-confirm"]`);
+    expect(await ui.page.textContent(ui.row(sale))).toContain('Void all ¥50,000.00?');
     const before = await ui.page.getAttribute('#live', 'data-payment-id');
-    await ui.page.click(`${row(sale)} button[data-action="void-confirm"]`);
+    await ui.page.click(`${ui.row(sale)} button[data-action="void-confirm"]`);
     const voidId = await followNew(before);
-    await waitForState(voidId, 'completed');
-    await ui.page.waitForSelector(`${row(voidId)}[data-kind="void"]`);
-    await ui.page.waitForSelector(`${row(sale)} .muted:has-text("voided")`);
+    await ui.waitForState(voidId, 'completed');
+    await ui.page.waitForSelector(`${ui.row(voidId)}[data-kind="void"]`);
+    await ui.page.waitForSelector(`${ui.row(sale)} .muted:has-text("voided")`);
     expect(await ui.page.textContent('#order-paid')).toBe('¥0.00');
     expect(await ui.page.textContent('#order-due')).toBe('¥215,800.00');
     await screenshot(ui.page, 'zvt-3-voided');
@@ -207,11 +195,11 @@ describe('demo CRM page in chromium, paying through a ZVT terminal', () => {
   });
 
   it('shows a payment whose completion was lost as unknown, then completed from the terminal', async () => {
-    await chooseOrder('CAR-2024-0004');
+    await ui.chooseOrder('CAR-2024-0004');
     // The terminal books the payment, then the link drops before its Completion (06 0F).
     await setBehaviour('approveThenDropCompletion', true);
     const id = await pay('189900.00');
-    await waitForState(id, 'completed');
+    await ui.waitForState(id, 'completed');
     // It went through unknown: the durable events the page received, and its timeline.
     await ui.page.waitForSelector(`#log li[data-payment-id="${id}"][data-state="unknown"]`, {
       state: 'attached',
