@@ -262,6 +262,18 @@ export const DEFS: Record<string, JsonSchema> = {
     },
     ['paymentId', 'state', 'existing'],
   ),
+  QrProvider: object(
+    {
+      method: { type: 'string', enum: ['alipay', 'wechat'], description: 'The payment.qr method.' },
+      name: { type: 'string', description: 'The provider as a cashier knows it ("Alipay", "WeChat Pay").' },
+      modes: {
+        type: 'array',
+        items: { type: 'string', enum: ['qr', 'code'] },
+        description: 'qr: the customer scans a QR the page shows; code: the cashier scans the customer\'s payment code.',
+      },
+    },
+    ['method', 'name', 'modes'],
+  ),
   Terminal: object(
     {
       terminalId: { type: 'string' },
@@ -637,10 +649,17 @@ export const METHODS: Record<MethodName, MethodSpec> = {
     errors: ['pairing_unavailable', 'pairing_code_invalid', 'pairing_rate_limited'],
   },
   'terminal.list': {
-    summary: 'The card readers the daemon knows.',
+    summary:
+      'The card readers and integrated terminals the daemon knows, and the scan-to-pay providers it is configured for (qrProviders: payment.qr works with these methods; they need no connect).',
     beforeHello: false,
     params: object({}),
-    result: object({ terminals: { type: 'array', items: ref('Terminal') } }, ['terminals']),
+    result: object(
+      {
+        terminals: { type: 'array', items: ref('Terminal') },
+        qrProviders: { type: 'array', items: ref('QrProvider') },
+      },
+      ['terminals'],
+    ),
     errors: ['terminal_error'],
   },
   'terminal.connect': {

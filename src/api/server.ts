@@ -48,6 +48,12 @@ import {
 } from './mapping.js';
 import { METHODS, NOTIFICATIONS, SCHEMA_ID, protocolSchema } from './schemas.js';
 
+/** The scan-to-pay providers terminal.list names when they are configured. */
+const QR_PROVIDERS: readonly { method: 'alipay' | 'wechat'; name: string; modes: ('qr' | 'code')[] }[] = [
+  { method: 'alipay', name: 'Alipay', modes: ['qr', 'code'] },
+  { method: 'wechat', name: 'WeChat Pay', modes: ['qr', 'code'] },
+];
+
 // ------------------------------------------------------------------ options and interfaces
 
 /** What the API needs of the engine. */
@@ -66,6 +72,7 @@ export type ApiEngine = Pick<
   | 'on'
   | 'off'
   | 'receipts'
+  | 'qrProvider'
 >;
 
 /** Batch close and reports (`settlement.run`, `settlement.report`): the daemon's SettlementService. */
@@ -525,6 +532,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     'session.pair': pair,
     'terminal.list': async () => ({
       terminals: (await viaTerminals('list', () => terminals.list())).map(terminalView),
+      qrProviders: QR_PROVIDERS.filter((p) => engine.qrProvider(p.method)),
     }),
     'terminal.connect': async (_s, p) =>
       terminalView(await viaTerminals('connect', () => terminals.connect(p.terminalId))),

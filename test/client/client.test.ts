@@ -358,4 +358,37 @@ describe('collectPayment by scan-to-pay', () => {
     expect(e).toBeInstanceOf(RpcError);
     expect((e as RpcError).code).toBe('not_supported_by_terminal');
   });
+
+  it('discoverTerminals lists the configured QR providers as qr:<method> terminals; connect and collect take them', async () => {
+    const ali = new FakeQr('alipay');
+    const bench = await startBench({ qr: { alipay: ali }, qrTimers: { pollMs: 10, expirySeconds: 30 } });
+    try {
+      const pb = await bench.connected();
+      const found = await pb.discoverTerminals();
+      expect(found.map((t) => [t.terminalId, t.kind, t.ready])).toEqual([
+        ['R1', 'reader', true],
+        ['qr:alipay', 'qr', true],
+      ]);
+      expect(found[1]).toMatchObject({ name: 'Alipay', qr: { method: 'alipay', modes: ['qr', 'code'] } });
+
+      // Nothing to connect: it says the provider is there; one that is not configured is unknown_terminal.
+      expect(await pb.connectTerminal('qr:alipay')).toMatchObject({ terminalId: 'qr:alipay', kind: 'qr', state: 'idle' });
+      const e = await rejection(pb.connectTerminal('qr:wechat'));
+      expect(e).toBeInstanceOf(RpcError);
+      expect((e as RpcError).code).toBe('unknown_terminal');
+
+      // The terminal id picks the method.
+      const paid = await pb.collectPayment({
+        orderId: 'ORD-Q3',
+        amount: 1_000,
+        terminalId: 'qr:alipay',
+        onProgress: (u) => {
+          if (u.type === 'qr' && u.qrContent) ali.scanAndPay(u.qrContent.split('/').pop()!);
+        },
+      });
+      expect(paid).toMatchObject({ outcome: 'completed', method: 'alipay' });
+    } finally {
+      await bench.close();
+    }
+  });
 });

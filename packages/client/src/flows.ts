@@ -20,6 +20,7 @@ import {
   type PaymentState,
   type ReaderProgress,
   type Submitted,
+  type QrProviderInfo,
   type TerminalInfo,
 } from './types.js';
 
@@ -28,19 +29,50 @@ const FINAL: ReadonlySet<string> = new Set(FINAL_PAYMENT_STATES);
 // ------------------------------------------------------------------ terminals
 
 /** A terminal as `discoverTerminals` reports it. */
-export interface DiscoveredTerminal extends TerminalInfo {
+export interface DiscoveredTerminal extends Omit<TerminalInfo, 'kind'> {
   /**
    * `reader`: a card reader (BLE, serial, TCP; posbridge talks to the acquirer). `zvt`: an integrated
-   * terminal that authorises by itself. Payments work the same on both.
+   * terminal that authorises by itself. Payments work the same on both. `qr`: a scan-to-pay provider
+   * (terminalId `qr:alipay`, `qr:wechat`): always ready, nothing to connect; collectPayment with this
+   * terminalId takes the payment by QR (or by the customer's code with `authCode`).
    */
-  kind: 'reader' | 'zvt';
+  kind: 'reader' | 'zvt' | 'qr';
   /** Ready to take a payment now (`state` is `idle`). */
   ready: boolean;
+  /** `qr` only: the payment.qr method and what it can do. */
+  qr?: QrProviderInfo;
 }
 
+const QR_PREFIX = 'qr:';
+
+function qrTerminal(p: QrProviderInfo): DiscoveredTerminal {
+  return {
+    terminalId: `${QR_PREFIX}${p.method}`,
+    state: 'idle',
+    name: p.name,
+    transport: 'https',
+    kind: 'qr',
+    ready: true,
+    // What payment.qr offers: the sale and its (partial) refunds; a QR payment is refunded, not voided.
+    capabilities: ['sale', 'refund'],
+    qr: p,
+  };
+}
+
+/** The QR method a `qr:<method>` terminal id names, or undefined for a card terminal. */
+export function qrMethodOfTerminal(terminalId: string | undefined): 'alipay' | 'wechat' | undefined {
+  if (terminalId === `${QR_PREFIX}alipay`) return 'alipay';
+  if (terminalId === `${QR_PREFIX}wechat`) return 'wechat';
+  return undefined;
+}
+
+/** Card readers, integrated terminals and the configured scan-to-pay providers, in that order. */
 export async function discoverTerminals(pb: FlowClient): Promise<DiscoveredTerminal[]> {
-  const { terminals } = await pb.terminal.list();
-  return terminals.map((t) => ({ ...t, kind: t.kind ?? 'reader', ready: t.state === 'idle' }));
+  const { terminals, qrProviders = [] } = await pb.terminal.list();
+  return [
+    ...terminals.map((t): DiscoveredTerminal => ({ ...t, kind: t.kind ?? 'reader', ready: t.state === 'idle' })),
+    ...qrProviders.map(qrTerminal),
+  ];
 }
 
 export interface ConnectTerminalOptions {
@@ -59,8 +91,21 @@ export async function connectTerminal(
   pb: FlowClient,
   terminalId: string | undefined,
   options: ConnectTerminalOptions = {},
-): Promise<TerminalInfo> {
+): Promise<TerminalInfo | DiscoveredTerminal> {
   const timeoutMs = options.timeoutMs ?? 15_000;
+  const qrMethod = qrMethodOfTerminal(terminalId);
+  if (qrMethod) {
+    // A provider is an HTTPS API the daemon calls per payment: nothing to connect, only to find configured.
+    const { qrProviders = [] } = await pb.terminal.list();
+    const p = qrProviders.find((q) => q.method === qrMethod);
+    if (!p)
+      throw new RpcError('terminal.connect', {
+        code: -32000,
+        message: `${terminalId} is not configured in the daemon (qr in its configuration, docs/qr.md)`,
+        data: { code: 'unknown_terminal', retryable: false },
+      });
+    return qrTerminal(p);
+  }
   const selector = terminalId !== undefined ? { terminalId } : {};
   let last: TerminalInfo | undefined;
   const matches = (t: TerminalInfo): boolean =>
@@ -250,7 +295,8 @@ function isTransport(e: unknown): boolean {
 
 export async function collectPayment(pb: FlowClient, o: CollectPaymentOptions): Promise<CollectedPayment> {
   const idempotencyKey = o.idempotencyKey ?? newIdempotencyKey();
-  const method = o.method ?? 'card';
+  // A `qr:<method>` terminal from discoverTerminals means that scan-to-pay method.
+  const method = o.method ?? qrMethodOfTerminal(o.terminalId) ?? 'card';
   const timeoutMs = o.timeoutMs ?? 300_000;
   let paymentId: string | undefined;
   let lastState: PaymentState | undefined;

@@ -92,6 +92,7 @@ export {
 } from './flow-client.js';
 export {
   newIdempotencyKey,
+  qrMethodOfTerminal,
   type AbortSignalLike,
   type CancelOutcome,
   type CancelPaymentOptions,
@@ -766,7 +767,7 @@ export class PosbridgeClient implements FlowClient {
    * Rejects with TerminalNotReadyError (`code` `terminal_not_ready`, with the terminal's `lastError`)
    * when it is not ready within `timeoutMs` (default 15 s), RpcError `unknown_terminal` for an unknown id.
    */
-  connectTerminal(terminalId?: string, options?: ConnectTerminalOptions): Promise<TerminalInfo> {
+  connectTerminal(terminalId?: string, options?: ConnectTerminalOptions): Promise<TerminalInfo | DiscoveredTerminal> {
     return connectTerminal(this, terminalId, options);
   }
 

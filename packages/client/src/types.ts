@@ -261,8 +261,19 @@ export interface PairResult {
 export interface TerminalSelector {
   terminalId?: string;
 }
+/** A scan-to-pay provider the daemon is configured for (payment.qr with this method works). */
+export interface QrProviderInfo {
+  method: 'alipay' | 'wechat';
+  /** As a cashier knows it: "Alipay", "WeChat Pay". */
+  name: string;
+  /** `qr`: the customer scans the page's QR; `code`: the cashier scans the customer's payment code. */
+  modes: ('qr' | 'code')[];
+}
+
 export interface TerminalListResult {
   terminals: TerminalInfo[];
+  /** Configured scan-to-pay providers (absent from daemons older than 0.1). They need no connect. */
+  qrProviders?: QrProviderInfo[];
 }
 
 interface MoneyCommon {
