@@ -16,7 +16,150 @@ import {
   DaemonNotRunningError,
   PermissionDeniedError,
   UnauthorizedError,
+  PosbridgeError,
+  pickLang,
+  describeState,
+  describeReason,
+  describeProgress,
+  describeError,
+  describeWaiting,
+  stateLabel,
+  stateTone,
 } from '/client/index.js';
+
+// ------------------------------------------------------------------ language
+
+/**
+ * The page's language: what the operator chose last (localStorage), else the browser's, else <html lang>.
+ * States, reasons, prompts and errors come from the client's wording module (describeState & co.); the
+ * page's own sentences are in `T` below, both languages side by side.
+ */
+const LANG_KEY = 'posbridge.demo.lang';
+let lang = pickLang(
+  localStorage.getItem(LANG_KEY) ?? globalThis.navigator?.language ?? document.documentElement.lang,
+);
+
+/** The page's own words: [English, 中文] or a function of the language and arguments. */
+const T = {
+  connected: ['connected', '已连接'],
+  conn: {
+    idle: ['not connected', '未连接'],
+    connecting: ['connecting', '连接中'],
+    open: ['signing in', '登录中'],
+    authenticating: ['signing in', '登录中'],
+    reconnecting: ['reconnecting', '重新连接中'],
+    closed: ['closed', '已断开'],
+  },
+  terminalState: {
+    idle: ['idle', '空闲'],
+    busy: ['busy', '忙碌'],
+    connecting: ['connecting', '连接中'],
+    disconnected: ['disconnected', '未连接'],
+  },
+  steps: {
+    card: ['Present card', '刷卡'],
+    pin: ['PIN', '密码'],
+    processing: ['Processing', '处理中'],
+    remove: ['Remove card', '拔卡'],
+    result: ['Result', '结果'],
+  },
+  code: ['code', '代码'],
+  support: ['details for support', '技术支持信息'],
+  replayed: ['replayed', '重放'],
+  qrCreated: ['QR code ready', '二维码已生成'],
+  starting: ['Starting…', '正在开始…'],
+  cancelPayment: ['Cancel payment', '取消交易'],
+  cancelQr: ['Cancel QR', '取消二维码'],
+  accept: (a) => [`Accept ${a}`, `接受 ${a}`],
+  decline: ['Decline', '拒绝'],
+  readerHeading: ['Card reader', '读卡器'],
+  zvtHeading: ['Payment terminal (ZVT)', '支付终端 (ZVT)'],
+  progress: ['Progress', '进度'],
+  receipt: ['Receipt', '小票'],
+  sign: ['Sign', '签名'],
+  refundBtn: ['Refund…', '退款…'],
+  voidBtn: ['Void…', '撤销…'],
+  voidAll: (a) => [`Void all ${a}?`, `撤销全部 ${a}？`],
+  voidConfirm: ['Void payment', '撤销交易'],
+  keep: ['Keep', '保留'],
+  signed: ['signed', '已签名'],
+  voided: ['voided', '已撤销'],
+  refundedOf: (a, b) => [`refunded ${a} of ${b}`, `已退款 ${a}（共 ${b}）`],
+  ofPayment: (id) => [`of …${id}`, `原交易 …${id}`],
+  noPayments: ['No payments yet.', '暂无交易。'],
+  price: ['Price', '价格'],
+  paid: ['Paid', '已付'],
+  refunded: ['Refunded', '已退款'],
+  due: ['Due', '待付'],
+  paidInFull: ['paid in full', '已付清'],
+  over: (a) => [`${a} over`, `超付 ${a}`],
+  dueAmount: (a) => [`due ${a}`, `待付 ${a}`],
+  confirmedAfterUnknown: [
+    'The answer was lost, and posbridge confirmed the payment with the bank: the customer is charged once.',
+    '应答曾丢失，系统已向银行确认交易成功：客户只被扣款一次。',
+  ],
+  confirmedAfterUnknownZvt: [
+    'The terminal’s answer was lost, and its repeat receipt shows the payment approved: the customer is charged once. Do not take it again.',
+    '终端应答曾丢失，终端重打小票显示交易已批准：客户只被扣款一次。请勿重复收款。',
+  ],
+  reversedAfterUnknown: [
+    'The outcome was unknown, so posbridge reversed the payment at the bank: the customer is not charged. Take the payment again if needed.',
+    '交易结果未知，系统已向银行冲正：客户未被扣款。如仍需收款，请重新发起。',
+  ],
+  notSupported: (what) => [
+    `This terminal cannot do ${what[0]}: nothing was sent and nothing was charged. Use another way (e.g. the terminal's own menu, or a bank transfer) or ask the back office.`,
+    `此终端不能${what[1]}：未发送、未扣款。请使用其他方式（如终端自带菜单或银行转账）或联系后台。`,
+  ],
+};
+
+/** English or Chinese, by the page's language (for sentences with values in them). */
+const L = (en, zh) => (lang === 'zh' ? zh : en);
+
+/** The page's own words in the page's language. */
+function t(key, ...args) {
+  const path = key.split('.');
+  let w = T;
+  for (const k of path) w = w?.[k];
+  if (typeof w === 'function') w = w(...args);
+  if (!Array.isArray(w)) return key;
+  return lang === 'zh' ? w[1] : w[0];
+}
+
+/** Who decides a payment, for the wording module: a card reader's bank, the ZVT terminal, a QR provider. */
+function viaOf(p, id = p?.paymentId) {
+  const qr = qrOf(p, id);
+  if (qr) return qr.method;
+  return isZvt() ? 'zvt' : 'card';
+}
+
+/** A payment's state in the cashier's words (title, detail, code, tone). */
+function stateWords(p, s = p?.state, id = p?.paymentId) {
+  return describeState(s ?? 'created', lang, p?.reason ?? null, p?.host?.responseCode ?? null, {
+    via: viaOf(p, id),
+  });
+}
+
+/** The code kept small for support: `code: declined · 51`. */
+const codeHtml = (code) =>
+  code ? `<small class="code" data-role="code">${esc(t('code'))}: ${esc(code)}</small>` : '';
+
+function setLang(next) {
+  lang = pickLang(next);
+  localStorage.setItem(LANG_KEY, lang);
+  document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+  for (const b of document.querySelectorAll('#lang button[data-lang]'))
+    b.setAttribute('aria-pressed', String(b.dataset.lang === lang));
+  for (const el of document.querySelectorAll('[data-i18n]')) {
+    const w = el.dataset.i18n.split('|');
+    el.textContent = lang === 'zh' ? w[1] : w[0];
+  }
+  const conn = $('#conn');
+  if (conn) showConn(conn.dataset.state ?? 'idle');
+  if (state.terminalInfo) showReader(state.terminalInfo);
+  relabelLog();
+  render();
+  renderRefundForm();
+}
 
 // ------------------------------------------------------------------ demo data
 
@@ -95,6 +238,10 @@ const state = {
   /** Methods another daemon version may not have: undefined (not tried), true, false. */
   has: { signature: undefined, receipt: undefined },
   payTouched: false,
+  /** paymentId → when it went to the bank (its `authorizing` event), for the long-wait count-up. */
+  waitSince: new Map(),
+  /** The terminal last reported (the reader pill re-worded on a language switch). */
+  terminalInfo: undefined,
 };
 
 // ------------------------------------------------------------------ helpers
@@ -124,17 +271,34 @@ function yuan(fen) {
  * (the protocol's limit) are refused with a message.
  */
 function parseYuanText(text) {
-  const t = String(text ?? '').replace(/[,\s¥￥]/g, '');
-  if (!t) return { error: 'Enter an amount in yuan, e.g. 64000.00' };
-  const m = /^(\d+)(?:\.(\d*))?$/.exec(t);
-  if (!m) return { error: `“${text}” is not an amount: digits and one decimal point only, e.g. 64000.00` };
+  const v = String(text ?? '').replace(/[,\s¥￥]/g, '');
+  if (!v) return { error: L('Enter an amount in yuan, e.g. 64000.00', '请输入金额（元），例如 64000.00') };
+  const m = /^(\d+)(?:\.(\d*))?$/.exec(v);
+  if (!m)
+    return {
+      error: L(
+        `“${text}” is not an amount: digits and one decimal point only, e.g. 64000.00`,
+        `“${text}”不是金额：只能输入数字和一个小数点，例如 64000.00`,
+      ),
+    };
   const dec = m[2] ?? '';
   if (dec.length > 2)
-    return { error: `“${text}” has more than 2 decimals: an amount is in yuan and fen, e.g. 64000.05` };
+    return {
+      error: L(
+        `“${text}” has more than 2 decimals: an amount is in yuan and fen, e.g. 64000.05`,
+        `“${text}”超过两位小数：金额精确到分，例如 64000.05`,
+      ),
+    };
   const int = m[1].replace(/^0+(?=\d)/, '');
-  if (int.length > 10) return { error: 'That amount is too large (at most ¥9,999,999,999.99).' };
+  if (int.length > 10)
+    return {
+      error: L(
+        'That amount is too large (at most ¥9,999,999,999.99).',
+        '金额过大（最多 ¥9,999,999,999.99）。',
+      ),
+    };
   const fen = Number(int) * 100 + Number(dec.padEnd(2, '0'));
-  if (fen <= 0) return { error: 'Enter an amount above zero.' };
+  if (fen <= 0) return { error: L('Enter an amount above zero.', '请输入大于零的金额。') };
   return { fen };
 }
 /** Fen, or null when the text is not an amount. */
@@ -190,27 +354,44 @@ const isZvt = () => state.terminal.kind === 'zvt';
 
 /** What the operator calls the operation kinds. */
 const KIND_WORDS = {
-  sale: 'card payments',
-  refund: 'refunds',
-  void: 'voids',
-  preauth: 'pre-authorisations',
-  capture: 'captures',
-  preauth_void: 'releasing pre-authorisations',
+  sale: ['card payments', '刷卡收款'],
+  refund: ['refunds', '退款'],
+  void: ['voids', '撤销'],
+  preauth: ['pre-authorisations', '预授权'],
+  capture: ['captures', '预授权完成'],
+  preauth_void: ['releasing pre-authorisations', '预授权撤销'],
 };
 
 /** "This terminal cannot do refunds…": the cashier's words for not_supported_by_terminal. */
 function notSupportedText(kind) {
-  const what = KIND_WORDS[kind] ?? 'this';
-  return `This terminal cannot do ${what}: nothing was sent and nothing was charged. Use another way (e.g. the terminal's own menu, or a bank transfer) or ask the back office.`;
+  return t('notSupported', KIND_WORDS[kind] ?? ['this', '此操作']);
 }
 
-/** An error as the operator should read it (`kind`: the operation that was asked for). */
-function explain(e, kind) {
-  if (e instanceof RpcError) {
-    if (e.code === 'not_supported_by_terminal') return `${notSupportedText(kind)} (${e.code})`;
-    return `${e.code}: ${e.message}`;
+/**
+ * An error as the operator should read it (`kind`: the operation that was asked for): the wording
+ * module's words for its code, `{ text, code }` (the code shown small, for support).
+ */
+function explainParts(e, kind) {
+  const code = e instanceof PosbridgeError ? e.code : undefined;
+  if (code === 'not_supported_by_terminal') return { text: notSupportedText(kind), code };
+  if (code) {
+    const w = describeError(code, lang);
+    return { text: w.detail ? `${w.title}. ${w.detail}` : w.title, code };
   }
-  return e?.message ?? String(e);
+  return { text: e?.message ?? String(e), code: undefined };
+}
+
+/** The same as one line of text (the code in brackets). */
+function explain(e, kind) {
+  const { text, code } = explainParts(e, kind);
+  return code ? `${text} (${t('code')}: ${code})` : text;
+}
+
+/** Shows an error in an element: the words, and the code small beside them. */
+function showError(el, e, kind, prefix = '') {
+  const { text, code } = explainParts(e, kind);
+  el.dataset.code = code ?? '';
+  el.innerHTML = `${esc(prefix)}${esc(text)} ${codeHtml(code)}`;
 }
 
 const isMissingMethod = (e) =>
@@ -242,9 +423,7 @@ function newClient(token) {
     clientName: 'posbridge demo CRM',
   });
   pb.on('state', (s) => {
-    const el = $('#conn');
-    el.dataset.state = s;
-    el.textContent = s === 'ready' ? 'connected' : s;
+    showConn(s);
     if (s === 'ready') {
       banner('');
       void refreshAll();
@@ -256,6 +435,13 @@ function newClient(token) {
     if (e instanceof UnauthorizedError) banner('posbridge refused this page’s token. Reload to pair again.');
   });
   return pb;
+}
+
+/** The connection pill, in the page's language. */
+function showConn(s) {
+  const el = $('#conn');
+  el.dataset.state = s;
+  el.textContent = s === 'ready' ? t('connected') : T.conn[s] ? t(`conn.${s}`) : s;
 }
 
 async function connect() {
@@ -272,11 +458,21 @@ async function connect() {
     if (e instanceof UnauthorizedError && found.source === 'paired') {
       localStorage.removeItem('posbridge.token');
       $('#pair').hidden = false;
-      banner('The stored token was refused (revoked?): pair this page again.');
+      banner(
+        L(
+          'The stored token was refused (revoked?): pair this page again.',
+          '已保存的令牌被拒绝（已吊销？）：请重新配对本页面。',
+        ),
+      );
     } else if (e instanceof PermissionDeniedError) {
-      banner('The browser blocked local network access for this page. Allow it in the site settings.');
+      banner(
+        L(
+          'The browser blocked local network access for this page. Allow it in the site settings.',
+          '浏览器阻止了本页面访问本地网络，请在网站设置中允许。',
+        ),
+      );
     } else if (e instanceof DaemonNotRunningError) {
-      banner(`posbridge is not answering: ${e.message}`);
+      banner(explain(e));
     } else banner(explain(e));
   }
 }
@@ -390,9 +586,10 @@ function onPaymentEvent(e) {
     return;
   }
   if (e.durable && e.type === 'state' && e.state) {
-    const t = state.timeline.get(id) ?? [];
-    t.push(e.state);
-    state.timeline.set(id, t);
+    const tl = state.timeline.get(id) ?? [];
+    tl.push(e.state);
+    state.timeline.set(id, tl);
+    if (e.state === 'authorizing' && !e.replayed) state.waitSince.set(id, Date.now());
     const known = state.payments.get(id);
     if (known)
       state.payments.set(id, {
@@ -439,15 +636,17 @@ function setTerminal(t) {
   }
 }
 
-function showReader(t) {
-  if (t.kind && t.kind !== state.terminal.kind) setTerminal(t);
+function showReader(info) {
+  if (info.kind && info.kind !== state.terminal.kind) setTerminal(info);
+  state.terminalInfo = info;
   const el = $('#reader');
-  el.dataset.state = t.state === 'idle' ? 'ready' : t.state;
-  el.dataset.kind = t.kind ?? 'reader';
+  el.dataset.state = info.state === 'idle' ? 'ready' : info.state;
+  el.dataset.kind = info.kind ?? 'reader';
+  const st = T.terminalState[info.state] ? t(`terminalState.${info.state}`) : info.state;
   el.textContent =
-    t.kind === 'zvt'
-      ? `ZVT terminal${t.serialNumber ? ` ${t.serialNumber}` : ''}: ${t.state}`
-      : `reader ${t.terminalId}: ${t.state}${t.batteryPercent !== undefined ? ` · ${t.batteryPercent}%` : ''}`;
+    info.kind === 'zvt'
+      ? `${lang === 'zh' ? 'ZVT 终端' : 'ZVT terminal'}${info.serialNumber ? ` ${info.serialNumber}` : ''}: ${st}`
+      : `${lang === 'zh' ? '读卡器' : 'reader'} ${info.terminalId}: ${st}${info.batteryPercent !== undefined ? ` · ${info.batteryPercent}%` : ''}`;
 }
 
 /**
@@ -516,11 +715,11 @@ function amountToTake() {
 
 /** How each way to pay reads in the confirmation. */
 const HOW = {
-  card: 'by card',
-  alipay: 'with an Alipay QR',
-  wechat: 'with a WeChat Pay QR',
-  'code-alipay': 'from the customer’s Alipay payment code',
-  'code-wechat': 'from the customer’s WeChat Pay payment code',
+  card: ['by card', '刷卡'],
+  alipay: ['with an Alipay QR', '用支付宝二维码'],
+  wechat: ['with a WeChat Pay QR', '用微信支付二维码'],
+  'code-alipay': ['from the customer’s Alipay payment code', '用客户的支付宝付款码'],
+  'code-wechat': ['from the customer’s WeChat Pay payment code', '用客户的微信付款码'],
 };
 
 /**
@@ -560,11 +759,18 @@ function askOver(ask) {
   box.dataset.amount = String(ask.amount);
   box.dataset.due = String(ask.due);
   box.dataset.how = ask.how;
+  const how = HOW[ask.how][lang === 'zh' ? 1 : 0];
   $('#pay-confirm-text').textContent =
     ask.due > 0
-      ? `${yuan(ask.amount)} is more than the ${yuan(ask.due)} due on ${o.id}: ${yuan(over)} over the price. Charge ${yuan(ask.amount)} ${HOW[ask.how]} anyway?`
-      : `Nothing is due on ${o.id} (price ${yuan(o.total)}, paid ${yuan(s?.captured ?? 0)}${s?.refunded ? `, ${yuan(s.refunded)} of it refunded on purpose` : ''}): ${yuan(ask.amount)} would all be over the price. Charge ${yuan(ask.amount)} ${HOW[ask.how]} anyway?`;
-  $('#pay-confirm-yes').textContent = `Charge ${yuan(ask.amount)}`;
+      ? L(
+          `${yuan(ask.amount)} is more than the ${yuan(ask.due)} due on ${o.id}: ${yuan(over)} over the price. Charge ${yuan(ask.amount)} ${how} anyway?`,
+          `${yuan(ask.amount)} 超过订单 ${o.id} 的待付金额 ${yuan(ask.due)}：超出 ${yuan(over)}。仍要${how}收取 ${yuan(ask.amount)} 吗？`,
+        )
+      : L(
+          `Nothing is due on ${o.id} (price ${yuan(o.total)}, paid ${yuan(s?.captured ?? 0)}${s?.refunded ? `, ${yuan(s.refunded)} of it refunded on purpose` : ''}): ${yuan(ask.amount)} would all be over the price. Charge ${yuan(ask.amount)} ${how} anyway?`,
+          `订单 ${o.id} 已无待付金额（价格 ${yuan(o.total)}，已付 ${yuan(s?.captured ?? 0)}${s?.refunded ? `，其中 ${yuan(s.refunded)} 已有意退款` : ''}）：${yuan(ask.amount)} 将全部超出价格。仍要${how}收取 ${yuan(ask.amount)} 吗？`,
+        );
+  $('#pay-confirm-yes').textContent = L(`Charge ${yuan(ask.amount)}`, `收取 ${yuan(ask.amount)}`);
   $('#pay-confirm-no').focus();
 }
 
@@ -586,7 +792,7 @@ async function submitPayment(button, submit, seen, orderId, amount) {
     await refreshPayment(paymentId);
     return true;
   } catch (e) {
-    $('#pay-error').textContent = explain(e, 'sale');
+    showError($('#pay-error'), e, 'sale');
     return false;
   } finally {
     button.disabled = false;
@@ -625,8 +831,14 @@ async function payCode(ev) {
   const method = codeMethod(code);
   if (!method) {
     err.textContent = code
-      ? 'That is not an Alipay or WeChat Pay payment code: scan the code on the customer’s phone again (16 to 24 digits).'
-      : 'Scan or type the payment code shown on the customer’s phone.';
+      ? L(
+          'That is not an Alipay or WeChat Pay payment code: scan the code on the customer’s phone again (16 to 24 digits).',
+          '这不是支付宝或微信付款码：请重新扫描客户手机上的付款码（16 到 24 位数字）。',
+        )
+      : L(
+          'Scan or type the payment code shown on the customer’s phone.',
+          '请扫描或输入客户手机上显示的付款码。',
+        );
     input.focus();
     return;
   }
@@ -651,13 +863,16 @@ async function refund(ev) {
   const original = state.payments.get(state.refundFor);
   const parsed = parseYuanText($('#refund-amount').value);
   if (!original || parsed.error) {
-    err.textContent = parsed.error ?? 'Enter the amount to refund in yuan.';
+    err.textContent = parsed.error ?? L('Enter the amount to refund in yuan.', '请输入退款金额（元）。');
     return;
   }
   const amount = parsed.fen;
   const refundable = original.capturedAmount - original.refundedAmount;
   if (amount > refundable) {
-    err.textContent = `At most ${yuan(refundable)} can be refunded on this payment.`;
+    err.textContent = L(
+      `At most ${yuan(refundable)} can be refunded on this payment.`,
+      `此交易最多可退款 ${yuan(refundable)}。`,
+    );
     return;
   }
   $('#refund-submit').disabled = true;
@@ -670,7 +885,10 @@ async function refund(ev) {
     } catch (e) {
       // The original's card number is no longer kept (its batch settled): the card must be presented.
       if (!(e instanceof RpcError && e.code === 'card_required')) throw e;
-      err.textContent = `The card is needed for this refund: present it on the ${isZvt() ? 'terminal' : 'reader'}.`;
+      err.textContent = L(
+        `The card is needed for this refund: present it on the ${isZvt() ? 'terminal' : 'reader'}.`,
+        `此退款需要原卡：请在${isZvt() ? '终端' : '读卡器'}上出示。`,
+      );
       submitted = await withKey((idempotencyKey) =>
         state.pb.payment.refund({ paymentId: original.paymentId, amount, idempotencyKey, cardPresent: true }),
       );
@@ -680,7 +898,7 @@ async function refund(ev) {
     renderRefundForm();
     await refreshPayment(submitted.paymentId);
   } catch (e) {
-    err.textContent = explain(e, 'refund');
+    showError(err, e, 'refund');
   } finally {
     $('#refund-submit').disabled = false;
   }
@@ -699,10 +917,7 @@ async function voidPayment(id) {
     state.current = submitted.paymentId;
     await refreshPayment(submitted.paymentId);
   } catch (e) {
-    err.textContent =
-      e instanceof RpcError && e.code === 'void_not_same_batch'
-        ? 'This payment is in a closed batch and can no longer be voided: refund it instead.'
-        : explain(e, original?.kind === 'preauth' ? 'preauth_void' : 'void');
+    showError(err, e, original?.kind === 'preauth' ? 'preauth_void' : 'void');
     render();
   }
 }
@@ -718,7 +933,7 @@ async function onLiveAction(ev) {
     if (b.dataset.action === 'decline') await state.pb.payment.declinePartial({ paymentId });
     await refreshPayment(paymentId);
   } catch (e) {
-    $('#live-error').textContent = explain(e, b.dataset.action);
+    showError($('#live-error'), e, b.dataset.action === 'cancel' ? 'sale' : b.dataset.action);
   } finally {
     b.disabled = false;
   }
@@ -785,8 +1000,10 @@ function scopePanels(orderId) {
     pad.clear();
     delete sign.dataset.paymentId;
     sign.dataset.order = orderId;
-    $('#sign-for').textContent =
-      `Order ${orderId}: after a card payment, or with “Sign” on one of its payments, the customer signs here.`;
+    $('#sign-for').textContent = L(
+      `Order ${orderId}: after a card payment, or with “Sign” on one of its payments, the customer signs here.`,
+      `订单 ${orderId}：刷卡后，或在交易上点“签名”，客户在此签名。`,
+    );
     setSignStatus('idle', '');
     updateSignButtons();
   }
@@ -794,7 +1011,7 @@ function scopePanels(orderId) {
   if (receipt.dataset.paymentId && state.payments.get(receipt.dataset.paymentId)?.orderId !== orderId) {
     paint(
       receipt,
-      `<h2 id="receipt-h">Receipt</h2><p class="muted">Open a receipt of ${esc(orderId)} from its payments.</p>`,
+      `<h2 id="receipt-h">${esc(t('receipt'))}</h2><p class="muted">${esc(L(`Open a receipt of ${orderId} from its payments.`, `请在订单 ${orderId} 的交易中打开小票。`))}</p>`,
     );
     delete receipt.dataset.paymentId;
     delete receipt.dataset.source;
@@ -870,8 +1087,11 @@ function openSignature(paymentId) {
   sign.dataset.order = p?.orderId ?? '';
   pad.clear();
   $('#sign-for').textContent = p
-    ? `Customer signs for ${yuan(p.approvedAmount ?? p.amount)} (payment …${shortId(paymentId)}, order ${p.orderId ?? '–'}).`
-    : `Customer signs for payment …${shortId(paymentId)}.`;
+    ? L(
+        `Customer signs for ${yuan(p.approvedAmount ?? p.amount)} (payment …${shortId(paymentId)}, order ${p.orderId ?? '–'}).`,
+        `客户为 ${yuan(p.approvedAmount ?? p.amount)} 签名（交易 …${shortId(paymentId)}，订单 ${p.orderId ?? '–'}）。`,
+      )
+    : L(`Customer signs for payment …${shortId(paymentId)}.`, `客户为交易 …${shortId(paymentId)} 签名。`);
   setSignStatus('idle', '');
   updateSignButtons();
 }
@@ -895,7 +1115,13 @@ async function saveSignature() {
     state.has.signature = true;
     state.signed.set(paymentId, true);
     state.signFor = undefined;
-    setSignStatus('stored', 'Signature stored with the payment (on the merchant copy of the receipt).');
+    setSignStatus(
+      'stored',
+      L(
+        'Signature stored with the payment (on the merchant copy of the receipt).',
+        '签名已随交易保存（显示在商户联小票上）。',
+      ),
+    );
   } catch (e) {
     if (isMissingMethod(e)) {
       state.has.signature = false;
@@ -905,10 +1131,16 @@ async function saveSignature() {
       state.signatures.delete(paymentId);
       state.signed.set(paymentId, true);
       state.signFor = undefined;
-      setSignStatus('stored', 'This payment was already signed: the signature on file stays.');
+      setSignStatus(
+        'stored',
+        L(
+          'This payment was already signed: the signature on file stays.',
+          '此交易已签名：保留已存档的签名。',
+        ),
+      );
     } else {
       state.signatures.delete(paymentId);
-      setSignStatus('error', `Not stored: ${explain(e)}`);
+      setSignStatus('error', `${L('Not stored', '未保存')}: ${explain(e)}`);
     }
   } finally {
     updateSignButtons();
@@ -944,7 +1176,7 @@ async function showReceipt(paymentId, copy = 'customer') {
       else {
         paint(
           el,
-          `<h2 id="receipt-h">Receipt</h2><p class="muted">receipt.get failed: ${esc(explain(e))}</p>`,
+          `<h2 id="receipt-h">${esc(t('receipt'))}</h2><p class="muted">${esc(L('No receipt', '无法获取小票'))}: ${esc(explain(e))}</p>`,
         );
         el.dataset.source = 'error';
         el.dataset.paymentId = paymentId;
@@ -957,20 +1189,27 @@ async function showReceipt(paymentId, copy = 'customer') {
   if (html !== undefined) {
     paint(
       el,
-      `<h2 id="receipt-h">Receipt</h2>
+      `<h2 id="receipt-h">${esc(t('receipt'))}</h2>
        <div class="row">
          <span class="muted small">From the daemon (receipt.get), ${esc(copy)} copy.</span>
          <button type="button" class="small secondary" data-copy="customer" aria-pressed="${copy === 'customer'}">Customer copy</button>
          <button type="button" class="small secondary" data-copy="merchant" aria-pressed="${copy === 'merchant'}">Merchant copy</button>
        </div>
-       <iframe id="receipt-frame" title="receipt" sandbox="" data-payment-id="${esc(paymentId)}"></iframe>`,
+       <iframe id="receipt-frame" title="receipt" sandbox="allow-same-origin" data-payment-id="${esc(paymentId)}"></iframe>`,
     );
-    $('#receipt-frame').srcdoc = html;
+    const frame = $('#receipt-frame');
+    // Sized to the slip (the signature at its foot stays visible): the page reads the frame's height,
+    // which needs same-origin; no scripts run in it (no allow-scripts).
+    frame.addEventListener('load', () => {
+      const doc = frame.contentDocument;
+      if (doc) frame.style.height = `${doc.documentElement.scrollHeight + 2}px`;
+    });
+    frame.srcdoc = `<!doctype html><meta charset="utf-8"><style>${RECEIPT_CSS}</style>${html}`;
     el.dataset.source = 'daemon';
   } else {
     paint(
       el,
-      `<h2 id="receipt-h">Receipt</h2>
+      `<h2 id="receipt-h">${esc(t('receipt'))}</h2>
        <p class="muted small">receipt.get is not available in this daemon: a slip built by the page from payment.get.</p>
        ${slip(p)}`,
     );
@@ -979,6 +1218,27 @@ async function showReceipt(paymentId, copy = 'customer') {
   el.dataset.paymentId = paymentId;
   el.scrollIntoView({ block: 'nearest' });
 }
+
+/**
+ * The daemon's receipt fragment (section.posbridge-receipt, dl rows, div.signature) as a paper slip:
+ * monospace, centred headings, dashed rules, the signature image full width on the merchant copy.
+ */
+const RECEIPT_CSS = `
+  html { background: #fffef8; }
+  body { margin: 0; padding: 12px 14px; font: 13px/1.45 ui-monospace, 'SFMono-Regular', Menlo, Consolas, 'Noto Sans Mono CJK SC', monospace; color: #111; }
+  .posbridge-receipt h1 { font-size: 15px; text-align: center; margin: 0 0 2px; letter-spacing: 0.05em; }
+  .posbridge-receipt .copy, .posbridge-receipt .reprint { text-align: center; margin: 0 0 8px; }
+  .posbridge-receipt .reprint { font-weight: bold; }
+  .posbridge-receipt dl { display: grid; grid-template-columns: auto 1fr; gap: 1px 10px; margin: 0; padding: 8px 0; border-top: 1px dashed #777; }
+  .posbridge-receipt dt { color: #444; }
+  .posbridge-receipt dd { margin: 0; text-align: right; overflow-wrap: anywhere; }
+  .posbridge-receipt pre.terminal-receipt { white-space: pre-wrap; margin: 0; border-top: 1px dashed #777; padding-top: 8px; }
+  .posbridge-receipt .signature { border-top: 1px dashed #777; padding-top: 8px; }
+  .posbridge-receipt .signature p { margin: 0 0 4px; }
+  .posbridge-receipt .signature img { display: block; width: 100%; height: auto; max-height: 140px; object-fit: contain; border-bottom: 1px solid #111; background: #fff; }
+  .posbridge-receipt .signature-line { border-bottom: 1px solid #111; height: 48px; margin: 0; }
+  .posbridge-receipt .acknowledge { font-size: 11px; color: #444; margin: 6px 0 0; }
+`;
 
 const KIND_TITLE = { sale: 'SALE', refund: 'REFUND', void: 'VOID', preauth: 'PRE-AUTH', capture: 'CAPTURE' };
 
@@ -1034,7 +1294,13 @@ function renderOrders() {
       const d = due(o.id);
       const over = overPaid(o.id);
       const known = state.orders.has(o.id);
-      const text = !known ? '…' : over ? `${yuan(over)} over` : d === 0 ? 'paid in full' : `due ${yuan(d)}`;
+      const text = !known
+        ? '…'
+        : over
+          ? t('over', yuan(over))
+          : d === 0
+            ? t('paidInFull')
+            : t('dueAmount', yuan(d));
       return `<li><button type="button" data-order="${esc(o.id)}" aria-pressed="${o.id === state.selected}">
         <strong>${esc(o.car)}</strong>
         <span class="muted small">${esc(o.id)} · ${esc(o.customer)}</span>
@@ -1059,10 +1325,10 @@ function renderOrder() {
   root.dataset.over = String(over);
   paint(
     $('#order-totals'),
-    `<div><dt>Price</dt><dd class="num">${yuan(o.total)}</dd></div>
-     <div><dt>Paid</dt><dd class="num" id="order-paid">${yuan(s?.captured ?? 0)}</dd></div>
-     <div><dt>Refunded</dt><dd class="num" id="order-refunded">${yuan(s?.refunded ?? 0)}</dd></div>
-     <div><dt>Due</dt><dd class="num" id="order-due"${over ? ' data-over="true"' : ''}>${over ? `${yuan(over)} over` : d === 0 && s ? 'paid in full' : yuan(d)}</dd></div>`,
+    `<div><dt>${esc(t('price'))}</dt><dd class="num">${yuan(o.total)}</dd></div>
+     <div><dt>${esc(t('paid'))}</dt><dd class="num" id="order-paid">${yuan(s?.captured ?? 0)}</dd></div>
+     <div><dt>${esc(t('refunded'))}</dt><dd class="num" id="order-refunded">${yuan(s?.refunded ?? 0)}</dd></div>
+     <div><dt>${esc(t('due'))}</dt><dd class="num" id="order-due"${over ? ' data-over="true"' : ''}>${over ? esc(t('over', yuan(over))) : d === 0 && s ? esc(t('paidInFull')) : yuan(d)}</dd></div>`,
   );
   // Refunded money in the balance is not asked for again (toTake); over-payment is a warning, not "paid".
   const refundedInDue = Math.min(
@@ -1083,7 +1349,7 @@ function renderOrder() {
   const ops = [...(s?.operations ?? [])].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   paint(
     $('#order-payments'),
-    ops.length ? ops.map(paymentRow).join('') : '<li class="muted">No payments yet.</li>',
+    ops.length ? ops.map(paymentRow).join('') : `<li class="muted">${esc(t('noPayments'))}</li>`,
   );
 }
 
@@ -1091,7 +1357,7 @@ function paymentRow(p) {
   const c = p.card;
   const qr = qrOf(p);
   const card = qr
-    ? `${QR_NAMES[qr.method]} ${qr.mode === 'code' ? 'payment code' : 'QR'}${qr.buyer ? ` ${qr.buyer}` : ''}`
+    ? `${qrName(qr.method)} ${qr.mode === 'code' ? (lang === 'zh' ? '付款码' : 'payment code') : lang === 'zh' ? '二维码' : 'QR'}${qr.buyer ? ` ${qr.buyer}` : ''}`
     : c
       ? c.kind === 'device_token'
         ? `device account •••• ${c.deviceAccountLast4 ?? c.panDisplay.slice(-4)}`
@@ -1110,46 +1376,46 @@ function paymentRow(p) {
     !p.refundedAmount;
   const confirming = voidable && state.voidFor === p.paymentId;
   const actions = [
-    `<button type="button" class="small secondary" data-action="follow" data-id="${esc(p.paymentId)}">Progress</button>`,
+    `<button type="button" class="small secondary" data-action="follow" data-id="${esc(p.paymentId)}">${esc(t('progress'))}</button>`,
     // Only completed payments have receipts (receipt.get answers wrong_state for the others).
     p.state === 'completed'
-      ? `<button type="button" class="small secondary" data-action="receipt" data-id="${esc(p.paymentId)}">Receipt</button>`
+      ? `<button type="button" class="small secondary" data-action="receipt" data-id="${esc(p.paymentId)}">${esc(t('receipt'))}</button>`
       : '',
     // "Sign" only when the daemon says no signature is on file (not while it is being asked).
     signable(p) && signed === false
-      ? `<button type="button" class="small secondary" data-action="sign" data-id="${esc(p.paymentId)}">Sign</button>`
+      ? `<button type="button" class="small secondary" data-action="sign" data-id="${esc(p.paymentId)}">${esc(t('sign'))}</button>`
       : '',
     (p.kind === 'sale' || p.kind === 'capture') && p.state === 'completed' && refundable > 0 && !p.voided
-      ? `<button type="button" class="small danger" data-action="refund" data-id="${esc(p.paymentId)}">Refund…</button>`
+      ? `<button type="button" class="small danger" data-action="refund" data-id="${esc(p.paymentId)}">${esc(t('refundBtn'))}</button>`
       : '',
     voidable && !confirming
-      ? `<button type="button" class="small danger" data-action="void" data-id="${esc(p.paymentId)}">Void…</button>`
+      ? `<button type="button" class="small danger" data-action="void" data-id="${esc(p.paymentId)}">${esc(t('voidBtn'))}</button>`
       : '',
     confirming
-      ? `<span class="confirm">Void all ${yuan(p.approvedAmount ?? p.amount)}?</span>
-         <button type="button" class="small danger" data-action="void-confirm" data-id="${esc(p.paymentId)}">Void payment</button>
-         <button type="button" class="small secondary" data-action="void-keep" data-id="${esc(p.paymentId)}">Keep</button>`
+      ? `<span class="confirm">${esc(t('voidAll', yuan(p.approvedAmount ?? p.amount)))}</span>
+         <button type="button" class="small danger" data-action="void-confirm" data-id="${esc(p.paymentId)}">${esc(t('voidConfirm'))}</button>
+         <button type="button" class="small secondary" data-action="void-keep" data-id="${esc(p.paymentId)}">${esc(t('keep'))}</button>`
       : '',
   ].join('');
+  const words = stateWords(p);
   const notes = [
-    p.refundedAmount ? `refunded ${yuan(p.refundedAmount)} of ${yuan(p.capturedAmount)}` : '',
-    p.voided ? 'voided' : '',
-    p.reason ? `reason ${p.reason}` : '',
-    p.host?.responseCode && p.host.responseCode !== '00'
-      ? `${isZvt() ? 'terminal result' : 'response'} ${p.host.responseCode}`
-      : '',
-    p.originalId ? `of …${shortId(p.originalId)}` : '',
+    p.refundedAmount ? t('refundedOf', yuan(p.refundedAmount), yuan(p.capturedAmount)) : '',
+    p.voided ? t('voided') : '',
+    p.originalId ? t('ofPayment', shortId(p.originalId)) : '',
   ].filter(Boolean);
+  const why = p.final ? (qr ? qrClosedText(p, qr) : failureText(p)) : '';
+  // The code for support: shown when there is more than the state (a reason, a response code).
+  const code = words.code !== p.state ? words.code : '';
   return `<li class="payment" data-payment-id="${esc(p.paymentId)}" data-kind="${esc(p.kind)}" data-state="${esc(p.state)}" data-method="${esc(qr?.method ?? 'card')}" data-amount="${esc(p.approvedAmount ?? p.amount)}" data-signed="${signed === undefined ? '' : signed}">
     <div class="line">
-      <span class="badge" data-state="${esc(p.state)}">${esc(p.state.replace('_', ' '))}</span>
+      <span class="badge" data-state="${esc(p.state)}" data-tone="${esc(words.tone)}">${esc(stateLabel(p.state, lang))}</span>
       <span class="num">${p.kind === 'refund' ? '−' : ''}${yuan(p.approvedAmount ?? p.amount)}</span>
-      <span class="who">${esc(p.kind)} · ${esc(card)} · ${esc(time(p.createdAt))}</span>
-      ${sig ? `<img class="sig" alt="signed" src="${esc(sig)}" />` : signed ? '<span class="signed">signed</span>' : ''}
+      <span class="who">${esc(kindLabel(p.kind))} · ${esc(card)} · ${esc(time(p.createdAt))}</span>
+      ${sig ? `<img class="sig" alt="signed" src="${esc(sig)}" />` : signed ? `<span class="signed">${esc(t('signed'))}</span>` : ''}
     </div>
     <div class="actions">${actions}</div>
-    ${notes.length ? `<div class="muted small">${esc(notes.join(' · '))}</div>` : ''}
-    ${p.final && (qr ? qrClosedText(p, qr) : failureText(p)) ? `<div class="explain small" data-role="why">${esc(qr ? qrClosedText(p, qr) : failureText(p))}</div>` : ''}
+    ${notes.length || code ? `<div class="muted small notes">${esc(notes.join(' · '))} ${codeHtml(code)}</div>` : ''}
+    ${why ? `<div class="explain small" data-role="why" data-tone="${esc(words.tone)}">${esc(why)}</div>` : ''}
   </li>`;
 }
 
@@ -1159,19 +1425,15 @@ function renderRefundForm() {
   form.hidden = !p;
   if (!p) return;
   const refundable = p.capturedAmount - p.refundedAmount;
-  $('#refund-label').textContent =
-    `Refund part of ${yuan(p.capturedAmount)} (payment …${shortId(p.paymentId)}; up to ${yuan(refundable)})`;
+  $('#refund-label').textContent = L(
+    `Refund part of ${yuan(p.capturedAmount)} (payment …${shortId(p.paymentId)}; up to ${yuan(refundable)})`,
+    `退还 ${yuan(p.capturedAmount)} 中的部分（交易 …${shortId(p.paymentId)}；最多 ${yuan(refundable)}）`,
+  );
   $('#refund-amount').value = toInput(refundable);
   $('#refund-error').textContent = '';
 }
 
-const STEPS = [
-  ['card', 'Present card'],
-  ['pin', 'PIN'],
-  ['processing', 'Processing'],
-  ['remove', 'Remove card'],
-  ['result', 'Result'],
-];
+const STEPS = ['card', 'pin', 'processing', 'remove', 'result'];
 
 function stepOf(progress) {
   switch (progress) {
@@ -1190,91 +1452,110 @@ function stepOf(progress) {
   }
 }
 
+/** A reader prompt in the page's language (PIN digits as dots, never the digits). */
 function promptText(e) {
-  switch (e?.progress) {
-    case 'present_card':
-      return 'Insert, tap or swipe the card';
-    case 'card_detected':
-      return 'Card read';
-    case 'pin_entry_started':
-      return 'Customer is entering the PIN';
-    case 'pin_digit_entered':
-      return `PIN ${'•'.repeat(e.digits ?? 0)}`;
-    case 'processing':
-      return 'Processing: asking the bank';
-    case 'remove_card':
-      return 'Remove the card';
-    default:
-      return 'Starting…';
-  }
+  if (!e?.progress) return t('starting');
+  const words = describeProgress(e.progress, lang);
+  return e.progress === 'pin_digit_entered' ? `${words} ${'•'.repeat(e.digits ?? 0)}` : words;
 }
 
-const RESULT_TEXT = {
-  completed: 'Approved',
-  declined: 'Declined',
-  reversed: 'Reversed: the customer is not charged',
-  cancelled: 'Cancelled',
-  failed: 'Failed: nothing was charged',
-  needs_attention: 'Needs attention',
-  unknown: 'Outcome unknown: checking with the bank…',
-  reversing: 'Reversing…',
-  partially_approved: 'Partly approved: accept or decline',
-  authorizing: 'Asking the bank…',
-  approved: 'Approved by the bank, finishing on the card…',
-  completing: 'Finishing on the card…',
-};
+/**
+ * After how long a host wait gets its count-up ("Waiting for the bank… 12 s"): 3 s, or the page's
+ * `?waitNoticeMs=` (the browser suite runs it short).
+ */
+const WAIT_NOTICE_MS = (() => {
+  const m = /[?&]waitNoticeMs=(\d+)/.exec(location.search);
+  return m ? Number(m[1]) : 3000;
+})();
 
-/** The integrated terminal's wording of the in-between states (it, not posbridge, talks to the bank). */
-const ZVT_RESULT_TEXT = {
-  unknown: 'Outcome unknown: asking the terminal…',
-  authorizing: 'The terminal is taking the payment…',
-  approved: 'Approved by the terminal, finishing…',
-};
+/** Whole seconds a payment has been with the bank (terminal, provider), or undefined when it is not. */
+function waitingFor(id, p, s) {
+  if (s !== 'authorizing') return undefined;
+  const since = state.waitSince.get(id) ?? (p?.updatedAt ? Date.parse(p.updatedAt) : undefined);
+  if (since === undefined) return undefined;
+  const ms = Date.now() - since;
+  return ms >= WAIT_NOTICE_MS ? Math.floor(ms / 1000) : undefined;
+}
 
 /** Why a payment ended without money moving, in the cashier's words ('' when there is nothing to add). */
 function failureText(p) {
-  const r = p.reason ?? '';
   if (p.state !== 'failed' && p.state !== 'declined') return '';
-  if (r === 'not_supported_by_terminal') return notSupportedText(p.kind);
-  if (r === 'terminal_busy')
-    return 'The terminal is busy (another operation runs on it): nothing was charged. Try again in a moment.';
-  if (r === 'terminal_unavailable')
-    return 'The terminal is not connected: nothing was charged. Check its network cable or power, then try again.';
-  if (r === 'terminal_has_no_record')
-    return 'The terminal has no record of this payment: the customer is not charged.';
-  if (r.startsWith('not_sent'))
-    return 'The request never reached the terminal: nothing was charged. Try again.';
-  if (r === 'declined_6C' || r === 'cancelled_by_customer')
-    return 'Cancelled on the terminal: nothing was charged.';
-  return '';
+  if (p.reason === 'not_supported_by_terminal') return notSupportedText(p.kind);
+  const w = stateWords(p);
+  return [w.title, w.detail].filter(Boolean).join(lang === 'zh' ? '。' : '. ');
 }
 
-function explainState(p) {
+/** The note under the live prompt: what happened and what happens next. */
+function explainState(p, timeline) {
   const zvt = isZvt();
-  if (p.state === 'unknown')
-    return zvt
-      ? 'The terminal’s final answer did not arrive. posbridge is asking the terminal for its last transaction (its repeat receipt). Do not take the payment again: the page will show the outcome.'
-      : 'The bank’s answer did not arrive. posbridge is finding out what happened (status inquiry, else a reversal). Do not take the payment again: the page will show the outcome.';
-  if (p.state === 'completed' && (p.timeline ?? []).includes('unknown'))
-    return zvt
-      ? 'The terminal’s answer was lost, and its repeat receipt shows the payment approved: the customer is charged once. Do not take it again.'
-      : 'The answer was lost, and posbridge confirmed the payment with the bank: the customer is charged once.';
-  if (p.state === 'reversed' && (p.timeline ?? []).includes('unknown'))
-    return 'The outcome was unknown, so posbridge reversed the payment at the bank: the customer is not charged. Take the payment again if needed.';
-  if (p.state === 'failed' && p.reason === 'host_has_no_record')
-    return 'The bank never received it: the customer is not charged.';
-  if (p.state === 'needs_attention')
-    return zvt
-      ? 'The terminal could not confirm or undo this payment. The back office must check it against the terminal’s journal.'
-      : 'A reversal cannot go through. The back office must check this payment.';
-  return failureText(p);
+  if (p.state === 'completed' && timeline.includes('unknown'))
+    return t(zvt ? 'confirmedAfterUnknownZvt' : 'confirmedAfterUnknown');
+  if (p.state === 'reversed' && timeline.includes('unknown') && !p.reason?.startsWith('cancelled'))
+    return t('reversedAfterUnknown');
+  if (p.reason === 'not_supported_by_terminal' && p.state === 'failed') return notSupportedText(p.kind);
+  if (p.state === 'completed') return '';
+  return stateWords(p).detail ?? '';
+}
+
+/**
+ * How each step of the live panel looks. A payment that did not end well never shows all green: the
+ * result step takes the outcome's tone (warning, error, or stopped), and so does the step where it went
+ * wrong (the bank for a decline, a lost answer or a reversal; the card for a cancel before the bank).
+ */
+function stepStatuses(s, final, prompt, seen, timeline) {
+  const active = final ? STEPS.length - 1 : prompt ? STEPS.indexOf(stepOf(prompt.progress)) : 0;
+  const statuses = STEPS.map((k, i) => {
+    if (k === 'result') return final ? 'done' : 'pending';
+    if (final || i < active) return seen.has(k) ? 'done' : 'skipped';
+    if (i === active && prompt && !['authorizing', 'unknown', 'reversing'].includes(s)) return 'active';
+    if (i === active && !prompt) return 'active';
+    return 'pending';
+  });
+  const tone = final ? stateTone(s) : ['unknown', 'reversing'].includes(s) ? 'warning' : undefined;
+  if (!tone || tone === 'success') return statuses;
+  const bad = tone === 'neutral' ? 'stopped' : tone;
+  if (final) statuses[STEPS.length - 1] = bad;
+  const atBank =
+    timeline.includes('authorizing') || timeline.includes('unknown') || ['unknown', 'reversing'].includes(s);
+  const lastSeen = [...STEPS].reverse().find((k) => seen.has(k));
+  const where =
+    s === 'declined' || timeline.includes('unknown') || (atBank && !seen.has('remove'))
+      ? 'processing'
+      : (lastSeen ?? 'card');
+  statuses[STEPS.indexOf(where)] = bad;
+  return statuses;
+}
+
+/** The durable states a payment went through, as labelled steps (data-state keeps the code). */
+function timelineHtml(timeline) {
+  const items = timeline.map(
+    (st, i) =>
+      `<li data-state="${esc(st)}" data-tone="${esc(i === timeline.length - 1 || FINAL.has(st) || ['unknown', 'reversing'].includes(st) ? stateTone(st) : 'progress')}">${esc(stateLabel(st, lang))}</li>`,
+  );
+  return `<ol class="timeline" id="live-timeline" data-states="${esc(timeline.join(' '))}">${items.join('')}</ol>`;
+}
+
+/** The sticky bar at the top on a phone: the followed payment's prompt or outcome, without scrolling. */
+function renderBar(id, big, words, waiting) {
+  const bar = $('#status-bar');
+  if (!bar) return;
+  bar.hidden = !id;
+  if (!id) return;
+  bar.dataset.paymentId = id;
+  bar.dataset.tone = words.tone;
+  paint(
+    bar,
+    `<span class="bar-prompt" id="bar-prompt">${esc(big)}</span>
+     ${waiting !== undefined ? `<span class="bar-wait" id="bar-wait">${esc(waiting)}</span>` : ''}
+     ${codeHtml(words.code)}`,
+  );
 }
 
 function renderLive() {
   const el = $('#live');
   const id = state.current;
   renderQrSim();
-  if (!id) return;
+  if (!id) return renderBar(undefined);
   const p = state.payments.get(id);
   const timeline = state.timeline.get(id) ?? [];
   const s = p?.state ?? timeline[timeline.length - 1] ?? 'created';
@@ -1284,70 +1565,109 @@ function renderLive() {
   const final = FINAL.has(s);
   const prompt = state.prompt.get(id);
   const seen = state.steps.get(id) ?? new Set();
-  const active = final
-    ? STEPS.length - 1
-    : prompt
-      ? STEPS.findIndex(([k]) => k === stepOf(prompt.progress))
-      : 0;
-  const steps = STEPS.map(([k, label], i) => {
-    let status = 'pending';
-    if (k === 'result') status = final ? 'done' : 'pending';
-    else if (final || i < active) status = seen.has(k) ? 'done' : 'skipped';
-    else if (i === active && prompt && !['authorizing', 'unknown', 'reversing'].includes(s))
-      status = 'active';
-    else if (i === active && !prompt) status = 'active';
-    return `<li data-step="${k}" data-status="${status}">${esc(label)}</li>`;
+  const statuses = stepStatuses(s, final, prompt, seen, timeline);
+  const steps = STEPS.map((k, i) => {
+    const label = k === 'result' && final ? stateLabel(s, lang) : t(`steps.${k}`);
+    return `<li data-step="${k}" data-status="${statuses[i]}">${esc(label)}</li>`;
   }).join('');
-  const words = isZvt() ? { ...RESULT_TEXT, ...ZVT_RESULT_TEXT } : RESULT_TEXT;
+  const words = describeState(s, lang, p?.reason ?? null, p?.host?.responseCode ?? null, {
+    via: viaOf(p, id),
+  });
+  const secs = waitingFor(id, p, s);
+  const waiting = secs !== undefined ? describeWaiting(secs, lang, { via: viaOf(p, id) }) : undefined;
   const big =
     final || ['unknown', 'reversing', 'partially_approved', 'approved', 'completing'].includes(s)
-      ? `${words[s] ?? s}${s === 'completed' && p ? ` ${yuan(p.approvedAmount ?? p.amount)}` : ''}${s === 'declined' && p?.host.responseCode ? ` (${isZvt() ? 'terminal result' : 'response'} ${p.host.responseCode})` : ''}`
-      : promptText(prompt);
-  const note = p ? explainState({ ...p, state: s, timeline }) : '';
+      ? `${words.title}${s === 'completed' && p ? ` ${yuan(p.approvedAmount ?? p.amount)}` : ''}`
+      : (waiting ?? (prompt ? promptText(prompt) : words.title));
+  const note = p ? explainState({ ...p, state: s }, timeline) : '';
   const buttons = [
     !final && s !== 'unknown' && s !== 'reversing'
-      ? '<button type="button" class="danger" data-action="cancel">Cancel payment</button>'
+      ? `<button type="button" class="danger" data-action="cancel">${esc(t('cancelPayment'))}</button>`
       : '',
     s === 'partially_approved' && p
-      ? `<button type="button" data-action="accept">Accept ${yuan(p.approvedAmount)}</button>
-         <button type="button" class="secondary" data-action="decline">Decline</button>`
+      ? `<button type="button" data-action="accept">${esc(t('accept', yuan(p.approvedAmount)))}</button>
+         <button type="button" class="secondary" data-action="decline">${esc(t('decline'))}</button>`
       : '',
   ].join('');
   el.dataset.paymentId = id;
   el.dataset.state = s;
+  el.dataset.tone = words.tone;
+  if (waiting !== undefined) el.dataset.waiting = String(secs);
+  else delete el.dataset.waiting;
+  renderBar(id, big, words, s === 'authorizing' && waiting && big !== waiting ? waiting : undefined);
   paint(
     el,
-    `<h2 id="live-h">${isZvt() ? 'Payment terminal (ZVT)' : 'Card reader'}</h2>
-     <p class="muted small">${p ? `${esc(p.kind)} ${yuan(p.amount)} · order ${esc(p.orderId ?? '–')} · …${esc(shortId(id))}` : `…${esc(shortId(id))}`}</p>
+    `<h2 id="live-h">${esc(t(isZvt() ? 'zvtHeading' : 'readerHeading'))}</h2>
+     <p class="muted small">${p ? `${esc(kindLabel(p.kind))} ${yuan(p.amount)} · ${esc(orderWord())} ${esc(p.orderId ?? '–')} · …${esc(shortId(id))}` : `…${esc(shortId(id))}`}</p>
      <ol class="steps">${steps}</ol>
-     <p class="prompt" id="live-prompt">${esc(big)}</p>
-     <p><span class="badge" id="live-state" data-state="${esc(s)}">${esc(s.replace('_', ' '))}</span>
-        ${p?.reason ? `<span class="muted small">reason ${esc(p.reason)}</span>` : ''}</p>
-     ${note ? `<p class="explain" id="live-note">${esc(note)}</p>` : ''}
-     <p class="timeline" id="live-timeline">${esc(timeline.join(' → '))}</p>
+     <p class="prompt" id="live-prompt" data-tone="${esc(words.tone)}">${esc(big)}</p>
+     ${waiting !== undefined && big !== waiting ? `<p class="wait" id="live-wait">${esc(waiting)}</p>` : ''}
+     <p class="status-line"><span class="badge" id="live-state" data-state="${esc(s)}" data-tone="${esc(words.tone)}">${esc(stateLabel(s, lang))}</span>
+        ${codeHtml(words.code)}</p>
+     ${note ? `<p class="explain" id="live-note" data-tone="${esc(words.tone)}">${esc(note)}</p>` : ''}
+     ${timelineHtml(timeline)}
      <div class="row">${buttons}</div>
      <p id="live-error" class="muted"></p>`,
   );
 }
 
+/** The operation kinds as the cashier calls them (one payment). */
+const KIND_LABEL = {
+  sale: ['sale', '消费'],
+  refund: ['refund', '退款'],
+  void: ['void', '撤销'],
+  preauth: ['pre-auth', '预授权'],
+  capture: ['capture', '预授权完成'],
+  preauth_void: ['pre-auth release', '预授权撤销'],
+  balance: ['balance', '余额查询'],
+};
+const kindLabel = (k) => (KIND_LABEL[k] ? KIND_LABEL[k][lang === 'zh' ? 1 : 0] : k);
+const orderWord = () => (lang === 'zh' ? '订单' : 'order');
+
+/** Scan-to-pay providers in the cashier's words. */
+const qrName = (method) => (lang === 'zh' ? { alipay: '支付宝', wechat: '微信支付' } : QR_NAMES)[method];
+
 /** Why a scan-to-pay payment ended without the money staying taken, in the cashier's words. */
 function qrClosedText(p, qr) {
-  const name = QR_NAMES[qr.method];
+  const name = qrName(qr.method);
   const r = p.reason ?? '';
+  const zh = lang === 'zh';
   if (p.state === 'cancelled') {
-    if (r === 'qr_expired') return `The ${name} QR expired before the customer paid: nothing was charged.`;
+    if (r === 'qr_expired')
+      return zh
+        ? `${name}二维码在客户付款前已过期：未扣款。`
+        : `The ${name} QR expired before the customer paid: nothing was charged.`;
     if (r === 'cancelled_by_operator')
-      return `Cancelled at the desk: the ${name} ${qr.mode === 'code' ? 'payment' : 'QR'} is closed, nothing was charged.`;
+      return zh
+        ? `收银台已取消：${name}${qr.mode === 'code' ? '付款' : '二维码'}已关闭，未扣款。`
+        : `Cancelled at the desk: the ${name} ${qr.mode === 'code' ? 'payment' : 'QR'} is closed, nothing was charged.`;
     if (r === 'qr_paying_timeout')
-      return `The customer did not confirm in ${name} in time: the payment is cancelled, nothing was charged.`;
-    return `The ${name} payment was closed (the customer cancelled, or it expired): nothing was charged.`;
+      return zh
+        ? `客户未及时在${name}中确认：交易已取消，未扣款。`
+        : `The customer did not confirm in ${name} in time: the payment is cancelled, nothing was charged.`;
+    return zh
+      ? `${name}交易已关闭（客户取消或已过期）：未扣款。`
+      : `The ${name} payment was closed (the customer cancelled, or it expired): nothing was charged.`;
   }
-  if (p.state === 'reversed') return `The ${name} payment was undone: the money goes back to the customer.`;
-  if (p.state === 'declined')
-    return `${name} refused this payment${r ? ` (${r.replace(/^qr_/, '')})` : ''}: nothing was charged.${qr.mode === 'code' ? ' Ask the customer to refresh the payment code, or pay another way.' : ''}`;
-  if (p.state === 'failed') return `The request never reached ${name}: nothing was charged. Try again.`;
+  if (p.state === 'reversed')
+    return zh
+      ? `${name}交易已撤销：款项退回客户。`
+      : `The ${name} payment was undone: the money goes back to the customer.`;
+  if (p.state === 'declined') {
+    const why = r ? describeReason(r, lang) : '';
+    const again = qr.mode === 'code';
+    return zh
+      ? `${name}拒绝了此交易：${why}未扣款。${again ? '请客户刷新付款码或换其他方式付款。' : ''}`
+      : `${name} refused this payment${why ? `: ${why}` : '.'} Nothing was charged.${again ? ' Ask the customer to refresh the payment code, or pay another way.' : ''}`;
+  }
+  if (p.state === 'failed')
+    return zh
+      ? `请求未到达${name}：未扣款。请重试。`
+      : `The request never reached ${name}: nothing was charged. Try again.`;
   if (p.state === 'needs_attention')
-    return `posbridge could not confirm or close this ${name} payment. The back office must check it with ${name}.`;
+    return zh
+      ? `系统无法确认或关闭此${name}交易，请后台向${name}核查。`
+      : `posbridge could not confirm or close this ${name} payment. The back office must check it with ${name}.`;
   return '';
 }
 
@@ -1356,52 +1676,102 @@ function qrClosedText(p, qr) {
  * closed, in the cashier's words. `data-qr` says which (waiting, paid, closed) for tests and styles.
  */
 function renderQrLive(el, id, p, s, timeline, qr) {
-  const name = QR_NAMES[qr.method];
+  const name = qrName(qr.method);
+  const zh = lang === 'zh';
   const final = FINAL.has(s);
   const amount = yuan(p?.approvedAmount ?? p?.amount ?? 0);
   const refund = p?.kind === 'refund';
   const phase = refund ? 'refund' : !final ? 'waiting' : s === 'completed' ? 'paid' : 'closed';
+  const words = describeState(s, lang, p?.reason ?? null, p?.host?.responseCode ?? null, { via: qr.method });
   let big;
   if (refund)
     big =
       s === 'completed'
-        ? `Refunded ${amount} to the customer’s ${name}`
+        ? zh
+          ? `已退款 ${amount} 至客户的${name}`
+          : `Refunded ${amount} to the customer’s ${name}`
         : final
-          ? `The refund through ${name} did not go through (${RESULT_TEXT[s] ?? s}).`
-          : `Refunding ${amount} through ${name}…`;
-  else if (s === 'completed') big = `Paid with ${name}: ${amount}${qr.buyer ? ` (${qr.buyer})` : ''}`;
-  else if (final) big = qrClosedText({ ...p, state: s }, qr) || RESULT_TEXT[s] || s;
-  else if (s === 'unknown')
-    big = `Waiting for ${name}’s answer: posbridge keeps asking. Do not take the payment again.`;
-  else if (qr.mode === 'code') big = `Waiting: the customer confirms ${amount} in ${name} on the phone…`;
-  else if (qr.qrContent) big = `Waiting: the customer scans this code with ${name} and pays ${amount}`;
-  else big = `Creating the ${name} QR…`;
+          ? zh
+            ? `${name}退款未成功（${stateLabel(s, lang)}）。`
+            : `The refund through ${name} did not go through (${stateLabel(s, lang)}).`
+          : zh
+            ? `正在通过${name}退款 ${amount}…`
+            : `Refunding ${amount} through ${name}…`;
+  else if (s === 'completed')
+    big = zh
+      ? `${name}已付款：${amount}${qr.buyer ? `（${qr.buyer}）` : ''}`
+      : `Paid with ${name}: ${amount}${qr.buyer ? ` (${qr.buyer})` : ''}`;
+  else if (final) big = qrClosedText({ ...p, state: s }, qr) || words.title;
+  else if (s === 'unknown') big = words.title;
+  else if (qr.mode === 'code')
+    big = zh
+      ? `等待中：客户正在手机${name}上确认 ${amount}…`
+      : `Waiting: the customer confirms ${amount} in ${name} on the phone…`;
+  else if (qr.qrContent)
+    big = zh
+      ? `等待中：客户用${name}扫描此码并支付 ${amount}`
+      : `Waiting: the customer scans this code with ${name} and pays ${amount}`;
+  else big = zh ? `正在生成${name}二维码…` : `Creating the ${name} QR…`;
   const expires =
-    !final && !refund && qr.mode === 'qr' && qr.expiresAt ? `The code expires at ${time(qr.expiresAt)}.` : '';
+    !final && !refund && qr.mode === 'qr' && qr.expiresAt
+      ? zh
+        ? `二维码将于 ${time(qr.expiresAt)} 过期。`
+        : `The code expires at ${time(qr.expiresAt)}.`
+      : '';
   const image =
     !final && !refund && qr.mode === 'qr' && qr.qrContent
       ? `<img id="live-qr" class="qr" width="240" height="240" alt="${esc(name)} QR code for ${esc(amount)}" src="/demo/qr.svg?text=${esc(encodeURIComponent(qr.qrContent))}" />`
       : '';
   const cancel =
     !final && !refund && s !== 'unknown' && s !== 'reversing'
-      ? `<button type="button" class="danger" data-action="cancel">${qr.mode === 'qr' ? 'Cancel QR' : 'Cancel payment'}</button>`
+      ? `<button type="button" class="danger" data-action="cancel">${esc(t(qr.mode === 'qr' ? 'cancelQr' : 'cancelPayment'))}</button>`
       : '';
   el.dataset.paymentId = id;
   el.dataset.state = s;
   el.dataset.qr = phase;
+  el.dataset.tone = words.tone;
+  delete el.dataset.waiting;
+  renderBar(id, big, words, undefined);
   paint(
     el,
-    `<h2 id="live-h">${esc(name)} ${qr.mode === 'code' ? 'payment code' : 'QR'}</h2>
-     <p class="muted small">${p ? `${esc(p.kind)} ${amount} · order ${esc(p.orderId ?? '–')} · …${esc(shortId(id))}` : `…${esc(shortId(id))}`}</p>
+    `<h2 id="live-h">${esc(name)} ${qr.mode === 'code' ? (zh ? '付款码' : 'payment code') : zh ? '二维码' : 'QR'}</h2>
+     <p class="muted small">${p ? `${esc(kindLabel(p.kind))} ${amount} · ${esc(orderWord())} ${esc(p.orderId ?? '–')} · …${esc(shortId(id))}` : `…${esc(shortId(id))}`}</p>
      ${image ? `<div class="qr-box" data-method="${esc(qr.method)}">${image}</div>` : ''}
-     <p class="prompt" id="live-prompt">${esc(big)}</p>
+     <p class="prompt" id="live-prompt" data-tone="${esc(words.tone)}">${esc(big)}</p>
      ${expires ? `<p class="muted small" id="live-expires">${esc(expires)}</p>` : ''}
-     <p><span class="badge" id="live-state" data-state="${esc(s)}">${esc(s.replace('_', ' '))}</span>
-        ${p?.reason ? `<span class="muted small">reason ${esc(p.reason)}</span>` : ''}</p>
-     <p class="timeline" id="live-timeline">${esc(timeline.join(' → '))}</p>
+     <p class="status-line"><span class="badge" id="live-state" data-state="${esc(s)}" data-tone="${esc(words.tone)}">${esc(stateLabel(s, lang))}</span>
+        ${codeHtml(words.code)}</p>
+     ${timelineHtml(timeline)}
      <div class="row">${cancel}</div>
      <p id="live-error" class="muted"></p>`,
   );
+}
+
+/** One event log line's words: the state or prompt in the page's language (the code small, raw JSON folded). */
+function logWords(e) {
+  if (e.type === 'progress' && e.progress) return { text: promptText(e), code: e.progress };
+  if (e.type === 'qr') return { text: t('qrCreated'), code: e.type };
+  if (e.state) {
+    const w = describeState(e.state, lang, e.reason ?? null, e.responseCode ?? null, {
+      via: viaOf(state.payments.get(e.paymentId), e.paymentId),
+    });
+    const reason = e.reason ? describeReason(e.reason, lang) : '';
+    return { text: `${stateLabel(e.state, lang)}${e.reason ? ` — ${reason}` : ''}`, code: w.code };
+  }
+  return { text: e.type ?? '', code: e.type ?? '' };
+}
+
+function logLine(li) {
+  const e = li.__event;
+  const { text, code } = logWords(e);
+  li.innerHTML = `<span class="log-seq">#${esc(e.seq)}</span> <span class="log-id">…${esc(shortId(e.paymentId))}</span>
+    <span class="log-text">${esc(text)}</span>${e.replayed ? ` <span class="muted">[${esc(t('replayed'))}]</span>` : ''}
+    <details class="support"><summary>${esc(t('support'))}</summary>${codeHtml(code)}<pre>${esc(JSON.stringify(e, null, 1))}</pre></details>`;
+}
+
+/** Re-words the event log after a language switch. */
+function relabelLog() {
+  for (const li of document.querySelectorAll('#log li')) if (li.__event) logLine(li);
 }
 
 let logCount = 0;
@@ -1412,7 +1782,8 @@ function log(e) {
   li.dataset.type = e.type;
   if (e.state) li.dataset.state = e.state;
   if (e.progress) li.dataset.progress = e.progress;
-  li.textContent = `#${e.seq} …${shortId(e.paymentId)} ${e.state ?? e.progress ?? e.type}${e.reason ? ` (${e.reason})` : ''}${e.replayed ? ' [replayed]' : ''}`;
+  li.__event = e;
+  logLine(li);
   const list = $('#log');
   list.prepend(li);
   while (list.children.length > 150) list.lastElementChild.remove();
@@ -1647,10 +2018,10 @@ function start() {
     <dl class="totals" id="order-totals"></dl>
     <form id="pay-form" class="pay row" novalidate>
       <label>Amount (¥) <input id="pay-amount" name="amount" inputmode="decimal" autocomplete="off" /></label>
-      <button type="submit" id="pay-submit">Take card payment</button>
-      <button type="button" id="pay-alipay" class="qr-pay" data-method="alipay">Alipay QR</button>
-      <button type="button" id="pay-wechat" class="qr-pay" data-method="wechat">WeChat Pay QR</button>
-      <button type="button" id="pay-half" class="secondary">Half of due</button>
+      <button type="submit" id="pay-submit" data-i18n="Take card payment|刷卡收款">Take card payment</button>
+      <button type="button" id="pay-alipay" class="qr-pay" data-method="alipay" data-i18n="Alipay QR|支付宝二维码">Alipay QR</button>
+      <button type="button" id="pay-wechat" class="qr-pay" data-method="wechat" data-i18n="WeChat Pay QR|微信支付二维码">WeChat Pay QR</button>
+      <button type="button" id="pay-half" class="secondary" data-i18n="Half of due|待付的一半">Half of due</button>
     </form>
     <form id="code-form" class="pay row" novalidate>
       <label>Customer code <input id="pay-code" name="code" inputmode="numeric" autocomplete="off" maxlength="40"
@@ -1666,7 +2037,7 @@ function start() {
     </div>
     <p id="pay-error" class="muted" role="alert"></p>
     <div id="order-notes"></div>
-    <h3>Payments</h3>
+    <h3 data-i18n="Payments|交易">Payments</h3>
     <ul class="payments" id="order-payments"></ul>
     <p id="order-error" class="muted" role="alert"></p>
     <form id="refund-form" class="row" hidden novalidate>
@@ -1731,7 +2102,17 @@ function start() {
     $(`#zvt-${f}`).addEventListener('change', () => void applyZvt());
   $('#sim').addEventListener('toggle', () => $('#sim').open && void refreshSim());
   setupPad();
-  render();
+  $('#lang').addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-lang]');
+    if (b) setLang(b.dataset.lang);
+  });
+  setLang(lang);
+  // The long host wait counts up: re-render the followed payment while it is with the bank.
+  window.setInterval(() => {
+    const id = state.current;
+    const s = id && (state.payments.get(id)?.state ?? state.timeline.get(id)?.at(-1));
+    if (s === 'authorizing') renderLive();
+  }, 500);
   // The simulator panel follows the terminal terminal.list reports (renderSimPanel, once connected).
   void connect();
   // Tests and curious developers: the client and the page state.

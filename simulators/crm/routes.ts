@@ -4,6 +4,8 @@
  *   GET /                 index.html
  *   GET /crm/<file>       the page's ESM JavaScript and CSS (simulators/crm/, served as they are)
  *   GET /client/<file>.js the typed client, @posbridge/client's ESM build (packages/client/dist/esm/; `npm run build`)
+ *   GET /element         element.html: the <posbridge-pay> web component on its own, with a demo order
+ *   GET /client-browser/<file>.js the client's browser bundles (packages/client/dist/browser/: posbridge-pay.js)
  *   GET /demo/token       the daemon's token, for this page only (see demoTokenRoute)
  *   GET /demo/qr.svg?text= a QR code of `text` as SVG (scan-to-pay: the page shows the payment's qrContent)
  *
@@ -92,6 +94,18 @@ export function crmRoutes(): Route[] {
     },
     folder('/crm/', pageDir, 'the demo page is missing'),
     folder('/client/', clientDir, 'the typed client is not built: run `npm run build`'),
+    {
+      method: 'GET',
+      path: '/element',
+      handler(_req, res) {
+        sendFile(res, join(pageDir, 'element.html'));
+      },
+    },
+    folder(
+      '/client-browser/',
+      join(root, 'packages', 'client', 'dist', 'browser'),
+      'the browser bundles are not built: run `npm run build`',
+    ),
     qrImageRoute(),
   ];
 }

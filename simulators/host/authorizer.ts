@@ -6,19 +6,24 @@
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import type { Pan } from '../../src/card/index.js';
 import {
-  computeMac,
-  DesKey,
+  dukptSchemeOfKsn,
   generateWorkingKeys,
+  schemeKey,
+  schemeMac,
   unwrapWorkingKeys,
-  verifyPinBlockIso0,
+  verifyDukptPinBlock,
+  verifySchemePinBlock,
   wipeWorkingKeys,
   wrapWorkingKeys,
+  type KeyScheme,
+  type SchemeKey,
 } from '../../src/crypto/index.js';
 import { Composite, type Dialect, type FieldInput, type Iso8583Message } from '../../src/iso8583/index.js';
 import { decodeScriptResults, encodeTlv, findTlv, tlv, tryParseTlv, type Tlv } from '../../src/emv/index.js';
 import type { CardTable, TestCard } from '../shared/cards.js';
-import { issuerAuthenticationData, verifyCryptogram } from '../shared/cryptogram.js';
+import { issuerAuthenticationDataFor, verifyCryptogram, type CvnScheme } from '../shared/cryptogram.js';
 import { Ledger, type LedgerTx, type SettlementTotals, type Totals, type TxType } from './ledger.js';
+import type { TerminalParamServer } from './terminal-params.js';
 
 export interface ResponsePlan {
   mti: string;
@@ -27,6 +32,8 @@ export interface ResponsePlan {
   mac: boolean;
   /** Set the header's sign-on-again flag. */
   signOnAgain: boolean;
+  /** Another processing-requirement nibble for the header (terminal management: 4 CAPKs, 5 IC parameters). */
+  headerNibble?: number;
   tid: string;
   /** Work to finish before the response leaves (the settlement file). */
   tasks: Promise<unknown>[];
@@ -36,20 +43,24 @@ export interface AuthorizerOptions {
   dialect: Dialect;
   cards: CardTable;
   ledger: Ledger;
-  /** Terminal master key for a TID. */
-  masterKeyFor(tid: string): DesKey;
+  /** Terminal master key for a TID (an `Sm4Key` when the dialect's sign-on key scheme is 'sm4'). */
+  masterKeyFor(tid: string): SchemeKey;
   now(): Date;
   /** Answer to a reversal of a transaction the host never saw (default '00'). */
   unknownReversalCode: string;
   /** Writes the settlement file for a closed batch; returns its path. */
   writeSettlementFile(tid: string, batch: string): Promise<string>;
   warn(obj: Record<string, unknown>, msg: string): void;
+  /** DUKPT base derivation keys (TDES 16 bytes, AES-128 16 bytes) for PIN blocks sent with a KSN. */
+  dukptBdk?: { tdes?: Buffer; aes?: Buffer };
+  /** Terminal management: CAPK and IC parameter downloads (docs/terminal-management.md). */
+  params?: TerminalParamServer;
 }
 
 interface TerminalKeys {
-  pik: DesKey;
-  mak: DesKey;
-  tdk: DesKey | undefined;
+  pik: SchemeKey;
+  mak: SchemeKey;
+  tdk: SchemeKey | undefined;
 }
 
 const CHIP_ENTRY = new Set(['05', '07', '95', '98']);
@@ -69,8 +80,11 @@ export class Authorizer {
   private readonly keys = new Map<string, TerminalKeys>();
   private readonly macMessages: Set<string>;
   private readonly responses: Record<string, string>;
+  /** The dialect's key scheme: DES/3DES, or SM4 keys, PIN block and MAC. */
+  readonly keyScheme: KeyScheme;
 
   constructor(private readonly o: AuthorizerOptions) {
+    this.keyScheme = o.dialect.spec.exchanges?.signOn?.keyScheme ?? 'des';
     this.macMessages = new Set([...(o.dialect.spec.mac?.messages ?? []), '0401']);
     this.responses = o.dialect.spec.exchanges?.responses ?? {};
     this.restoreSessions();
@@ -81,12 +95,14 @@ export class Authorizer {
     this.keys.clear();
     for (const s of Object.values(this.o.ledger.snapshot.sessions)) {
       try {
-        const clear = unwrapWorkingKeys(this.o.masterKeyFor(s.tid), Buffer.from(s.field62, 'hex'), s.layout);
+        const scheme = this.keyScheme;
+        const f62 = Buffer.from(s.field62, 'hex');
+        const clear = unwrapWorkingKeys(this.o.masterKeyFor(s.tid), f62, s.layout, scheme);
         try {
           this.keys.set(s.tid, {
-            pik: DesKey.from(clear.pik, 'pik'),
-            mak: DesKey.from(clear.mak, 'mak'),
-            tdk: clear.tdk ? DesKey.from(clear.tdk, 'tdk') : undefined,
+            pik: schemeKey(scheme, clear.pik, 'pik'),
+            mak: schemeKey(scheme, clear.mak, 'mak'),
+            tdk: clear.tdk ? schemeKey(scheme, clear.tdk, 'tdk') : undefined,
           });
         } finally {
           wipeWorkingKeys(clear);
@@ -100,7 +116,7 @@ export class Authorizer {
     }
   }
 
-  macKey(tid: string): DesKey | undefined {
+  macKey(tid: string): SchemeKey | undefined {
     return this.keys.get(tid)?.mak;
   }
 
@@ -142,7 +158,7 @@ export class Authorizer {
       if (!keys) return this.a0(plan);
       let ok = false;
       try {
-        const expected = computeMac('cup-ecb', keys.mak, this.o.dialect.macInput(body));
+        const expected = schemeMac(this.keyScheme, 'cup-ecb', keys.mak, this.o.dialect.macInput(body));
         const got = this.o.dialect.macOf(body);
         ok = got.length === expected.length && timingSafeEqual(expected, got);
       } catch {
@@ -155,10 +171,10 @@ export class Authorizer {
     try {
       switch (req.mti) {
         case '0800':
-          this.signOn(req, plan);
+          if (!this.terminalManagement(req, plan)) this.signOn(req, plan);
           break;
         case '0820':
-          this.networkAdvice(req, plan);
+          if (!this.terminalManagement(req, plan)) this.networkAdvice(req, plan);
           break;
         case '0100':
         case '0200':
@@ -196,6 +212,20 @@ export class Authorizer {
     return plan;
   }
 
+  /** CAPK / IC parameter query, download and end (0800 / 0820 by 60.3); false when the request is not one. */
+  private terminalManagement(req: Iso8583Message, plan: ResponsePlan): boolean {
+    const spec = this.o.dialect.spec.exchanges?.terminalManagement;
+    const params = this.o.params;
+    if (!spec || !params) return false;
+    const f = req.fields[spec.field];
+    const a = params.answer(spec, req.mti, sub(req, 60, '3') ?? '', Buffer.isBuffer(f) ? f : undefined);
+    if (!a) return false;
+    require(req, [11, 41, 60]);
+    plan.fields[39] = a.rc;
+    if (a.field) plan.fields[spec.field] = a.field;
+    return true;
+  }
+
   private a0(plan: ResponsePlan): ResponsePlan {
     plan.fields[39] = 'A0';
     plan.mac = false;
@@ -220,15 +250,16 @@ export class Authorizer {
   private signOn(req: Iso8583Message, plan: ResponsePlan): void {
     require(req, [11, 41, 42, 60]);
     const code = sub(req, 60, '3') ?? '';
-    const choice = SIGN_ON_LAYOUT[code];
+    const scheme = this.keyScheme;
+    const choice = scheme === 'sm4' ? this.sm4SignOnLayout(code) : SIGN_ON_LAYOUT[code];
     if (!choice) throw new Decline('30');
     const tid = plan.tid;
-    const fresh = generateWorkingKeys(choice.layout, { withTdk: choice.tdk });
+    const fresh = generateWorkingKeys(choice.layout, { withTdk: choice.tdk, scheme });
     try {
-      const field62 = wrapWorkingKeys(this.o.masterKeyFor(tid), fresh, choice.layout);
-      const pik = DesKey.from(fresh.pik, 'pik');
-      const mak = DesKey.from(fresh.mak, 'mak');
-      const tdk = fresh.tdk ? DesKey.from(fresh.tdk, 'tdk') : undefined;
+      const field62 = wrapWorkingKeys(this.o.masterKeyFor(tid), fresh, choice.layout, scheme);
+      const pik = schemeKey(scheme, fresh.pik, 'pik');
+      const mak = schemeKey(scheme, fresh.mak, 'mak');
+      const tdk = fresh.tdk ? schemeKey(scheme, fresh.tdk, 'tdk') : undefined;
       const old = this.keys.get(tid);
       this.keys.set(tid, { pik, mak, tdk });
       old?.pik.destroy();
@@ -251,6 +282,22 @@ export class Authorizer {
     } finally {
       wipeWorkingKeys(fresh);
     }
+  }
+
+  /** The KSN of a DUKPT PIN block: the dialect's field whose content is 'dukpt-ksn' (cup-pos-dukpt: 53). */
+  private ksnOf(req: Iso8583Message): Buffer | undefined {
+    for (const [n, f] of Object.entries(this.o.dialect.spec.fields)) {
+      if (f?.content !== 'dukpt-ksn') continue;
+      const v = req.fields[Number(n)];
+      return Buffer.isBuffer(v) ? v : undefined;
+    }
+    return undefined;
+  }
+
+  /** SM4 keys come in the 'double' layout only: the dialect's sign-on code for it (cup-pos-sm4: 005). */
+  private sm4SignOnLayout(code: string): { layout: 'double'; tdk: boolean } | undefined {
+    const codes = this.o.dialect.spec.exchanges?.signOn?.networkCodes ?? {};
+    return codes['double'] === code ? { layout: 'double', tdk: true } : undefined;
   }
 
   private networkAdvice(req: Iso8583Message, plan: ResponsePlan): void {
@@ -388,15 +435,16 @@ export class Authorizer {
   private authorise(req: Iso8583Message, plan: ResponsePlan, tx: LedgerTx, card: TestCard): string {
     const ledger = this.o.ledger;
     // Chip data first: a tampered field 55 is declined whatever the amount says.
-    let arpc: { sessionKey: Buffer; arqc: Buffer } | undefined;
+    let arpc: { sessionKey: Buffer; arqc: Buffer; scheme: CvnScheme } | undefined;
     const entry = (text(req, 22) ?? '').slice(0, 2);
     if (card.imk && CHIP_ENTRY.has(entry)) {
       const f55 = req.fields[55];
       if (!Buffer.isBuffer(f55)) return '05';
       const parsed = tryParseTlv(f55);
       if (!parsed.ok) return '05';
+      // The card's CVN (cards.json) selects key derivation and ARPC method; 9F10 must show that CVN.
       const check = verifyCryptogram(
-        { imk: card.imk, pan: card.pan, psn: psnOf(req, card) },
+        { imk: card.imk, pan: card.pan, psn: psnOf(req, card), cvn: card.cvn },
         parsed.elements,
       );
       if (!check.ok) {
@@ -409,11 +457,13 @@ export class Authorizer {
       const amountTag = findTlv(parsed.elements, '9F02');
       if (tx.type !== 'balance' && amountTag?.value.toString('hex') !== text(req, 4)) return '05';
       tx.arqcVerified = true;
-      arpc = { sessionKey: check.sessionKey, arqc: check.arqc };
+      arpc = { sessionKey: check.sessionKey, arqc: check.arqc, scheme: check.scheme };
     }
     const code = this.decide(req, tx, card);
     if (arpc) {
-      const elements: Tlv[] = [tlv('91', issuerAuthenticationData(arpc.sessionKey, arpc.arqc, code))];
+      const elements: Tlv[] = [
+        tlv('91', issuerAuthenticationDataFor(arpc.scheme, arpc.sessionKey, arpc.arqc, code)),
+      ];
       if ((code === '00' || code === '10') && card.issuerScript) {
         // An issuer script (PUT DATA of a dummy counter) so the terminal has script results to advise.
         elements.push(
@@ -452,7 +502,14 @@ export class Authorizer {
       let ok = false;
       try {
         const bytes = (pinBlock as { reveal(): Buffer }).reveal();
-        ok = pik !== undefined && verifyPinBlockIso0(bytes, card.pan, pik, card.pin);
+        const ksn = this.ksnOf(req);
+        if (ksn) {
+          // A DUKPT reader: the PIN key comes from the BDK and the KSN, not from the session.
+          const bdk = dukptSchemeOfKsn(ksn) === 'dukpt-tdes' ? this.o.dukptBdk?.tdes : this.o.dukptBdk?.aes;
+          ok = bdk !== undefined && verifyDukptPinBlock(bdk, ksn, bytes, card.pan, card.pin);
+        } else {
+          ok = pik !== undefined && verifySchemePinBlock(this.keyScheme, bytes, card.pan, pik, card.pin);
+        }
         bytes.fill(0);
       } catch {
         ok = false;
@@ -738,7 +795,7 @@ export class Authorizer {
         const parsed = tryParseTlv(f55);
         if (parsed.ok)
           verified = verifyCryptogram(
-            { imk: card.imk, pan: card.pan, psn: psnOf(req, card) },
+            { imk: card.imk, pan: card.pan, psn: psnOf(req, card), cvn: card.cvn },
             parsed.elements,
             {
               arc: orig.responseCode,

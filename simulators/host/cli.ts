@@ -14,7 +14,7 @@ Usage:
   posbridge-sim host [--dialect cup-pos] [--port 0] [--host 127.0.0.1] [--control-port 0]
                      [--ledger <file>] [--settlement-dir <dir>] [--master-key <hex>]
                      [--faults <file.json>] [--cards <file>] [--unknown-reversal 00|25]
-                     [--log-level info]
+                     [--terminal-params <file.json>] [--log-level info]
 
 Prints one ready line {"ready":true,"iso":<port>,"control":<port>} on stdout and runs until SIGTERM or
 SIGINT. Port 0 picks a free port. --control-port none disables the control API.
@@ -40,6 +40,7 @@ export function hostOptionsFromArgs(argv: string[]): HostSimulatorOptions | 'hel
       'master-key': { type: 'string' },
       faults: { type: 'string' },
       cards: { type: 'string' },
+      'terminal-params': { type: 'string' },
       'unknown-reversal': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -58,6 +59,7 @@ export function hostOptionsFromArgs(argv: string[]): HostSimulatorOptions | 'hel
   if (values['settlement-dir']) o.settlementDir = values['settlement-dir'];
   if (values['master-key']) o.masterKey = values['master-key'];
   if (values.cards) o.cardsFile = values.cards;
+  if (values['terminal-params']) o.terminalParams = values['terminal-params'];
   const ur = values['unknown-reversal'];
   if (ur !== undefined) {
     if (!/^[0-9A-Z]{2}$/.test(ur))

@@ -11,6 +11,9 @@
  *   GET    /settlement-file?tid=&batch=  CSV (text/csv), also written to the settlement directory
  *   POST   /reset                        opening balances, no transactions, no faults -> 204
  *   GET    /cards                        the test cards (masked PAN) with balances
+ *   GET    /terminal-params              the CAPK / AID set served, pending "download again" flags, counts
+ *   PUT    /terminal-params              replace the set ({ capks, aids }) -> 200 with it
+ *   POST   /terminal-params/download-again  { "kind": "capk" | "aid" }: flag the next responses -> 202
  *
  * Errors: `{ "error": { "code": "...", "message": "..." } }` with 400, 404 or 405.
  */
@@ -162,6 +165,37 @@ export async function startControlApi(port: number, ctx: Context): Promise<Contr
           return { ...publicCardView(c), balance: a?.balance, available: a ? a.balance - a.held : undefined };
         }),
       );
+    }
+    if (path === '/terminal-params') {
+      if (method === 'GET')
+        return send(res, 200, {
+          ...sim.params.params,
+          pending: sim.params.pending,
+          served: sim.params.served,
+        });
+      if (method === 'PUT') {
+        try {
+          sim.params.replace((await readBody(req)) as never);
+        } catch (err) {
+          throw new HttpError(400, 'bad_terminal_params', (err as Error).message);
+        }
+        log.info(
+          { capks: sim.params.params.capks.length, aids: sim.params.params.aids.length },
+          'terminal parameters replaced',
+        );
+        return send(res, 200, sim.params.params);
+      }
+      throw new HttpError(405, 'method_not_allowed', `${method} ${path}`);
+    }
+    if (path === '/terminal-params/download-again') {
+      if (method !== 'POST') throw new HttpError(405, 'method_not_allowed', `${method} ${path}`);
+      const body = (await readBody(req)) as { kind?: unknown } | null;
+      const kind = body?.kind;
+      if (kind !== 'capk' && kind !== 'aid')
+        throw new HttpError(400, 'bad_kind', 'kind must be "capk" or "aid"');
+      sim.params.requestDownload(kind);
+      log.info({ kind }, 'terminals asked to download again');
+      return send(res, 202, { pending: sim.params.pending });
     }
     if (['/health', '/ledger', '/transactions', '/settlement-file', '/reset', '/cards'].includes(path))
       throw new HttpError(405, 'method_not_allowed', `${method} ${path}`);

@@ -3,6 +3,7 @@ import type { Dialect } from '../../src/iso8583/index.js';
 import type { CardTable } from '../shared/cards.js';
 import type { FaultRules } from './faults.js';
 import type { Ledger } from './ledger.js';
+import type { TerminalParamServer } from './terminal-params.js';
 export interface HostSimulator {
   readonly isoPort: number;
   readonly controlPort: number | undefined;
@@ -10,6 +11,8 @@ export interface HostSimulator {
   readonly faults: FaultRules;
   readonly cards: CardTable;
   readonly dialect: Dialect;
+  /** Terminal management: the CAPK / AID set served, and the "download again" flag. */
+  readonly params: TerminalParamServer;
   /** Open terminal connections. */
   readonly connections: number;
   /** Back to opening balances, no transactions, no faults (terminal keys are kept). */

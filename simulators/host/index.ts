@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { cardLogOptions, SensitiveBytes } from '../../src/card/index.js';
-import { DesKey, computeMac } from '../../src/crypto/index.js';
+import { schemeKey, schemeMac, type SchemeKey } from '../../src/crypto/index.js';
 import {
   dialectFraming,
   frame,
@@ -32,6 +32,12 @@ import { loadCards } from '../shared/cards.js';
 import { Authorizer, type ResponsePlan } from './authorizer.js';
 import { FaultRules, type FaultRule, type FaultRuleInput } from './faults.js';
 import { Ledger, writeFileAtomic } from './ledger.js';
+import {
+  checkParamSet,
+  loadTerminalParams,
+  TerminalParamServer,
+  type TerminalParamSet,
+} from './terminal-params.js';
 import { startControlApi } from './control.js';
 
 export { Ledger } from './ledger.js';
@@ -39,9 +45,17 @@ export type { LedgerTx, LedgerState, Settlement, SettlementTotals, Totals, TxTyp
 export { FaultRules, parseFaultRule, FAULT_ACTIONS, FaultError } from './faults.js';
 export type { FaultRule, FaultRuleInput, FaultAction, FaultMatch } from './faults.js';
 export { settlementField48 } from './authorizer.js';
+export { TerminalParamServer, loadTerminalParams, checkParamSet, capkTlv } from './terminal-params.js';
+export type { TerminalParamSet, SimCapk, SimParamKind } from './terminal-params.js';
 
 /** The test terminal master key every TID gets unless configured otherwise (double length, hex). */
 export const DEFAULT_MASTER_KEY = '0123456789ABCDEFFEDCBA9876543210';
+
+/** Test BDKs: ANSI X9.24-1:2009 Annex A (TDES) and the X9.24-3:2017 supplement (AES-128). Never production. */
+export const DEFAULT_DUKPT_BDK = {
+  tdes: '0123456789ABCDEFFEDCBA9876543210',
+  aes: 'FEDCBA9876543210F1F1F1F1F1F1F1F1',
+} as const;
 
 import type { HostSimulator } from './handle.js';
 export type { HostSimulator } from './handle.js';
@@ -75,8 +89,15 @@ export interface HostSimulatorOptions {
   logLevel?: string;
   /** Destination of the logger made here (default stderr). */
   logStream?: DestinationStream;
+  /** DUKPT BDKs (hex, 32 digits) the host derives PIN keys from when a request carries a KSN; default
+   * the X9.24-1 test BDK (TDES) and the X9.24-3 test BDK (AES). */
+  dukptBdk?: { tdes?: string; aes?: string };
   /** Clock (tests). */
   now?: () => Date;
+  /** Terminal-management set (CAPKs, AID parameters): a JSON file or the set (default terminal-params.json). */
+  terminalParams?: string | TerminalParamSet;
+  /** List entries per query answer (default 20; smaller makes the terminal ask again). */
+  terminalParamsPageSize?: number;
 }
 
 function toKeyBytes(k: string | Uint8Array, what: string): Buffer {
@@ -113,10 +134,16 @@ export async function startHostSimulator(options: HostSimulatorOptions = {}): Pr
       options.logStream ?? pino.destination({ fd: 2, sync: true }),
     );
 
-  const defaultTmk = DesKey.from(toKeyBytes(options.masterKey ?? DEFAULT_MASTER_KEY, 'masterKey'), 'tmk');
-  const tmks = new Map<string, DesKey>();
+  // The dialect's key scheme decides the master key's cipher (an SM4 master key is 16 bytes).
+  const scheme = dialect.spec.exchanges?.signOn?.keyScheme ?? 'des';
+  const defaultTmk = schemeKey(
+    scheme,
+    toKeyBytes(options.masterKey ?? DEFAULT_MASTER_KEY, 'masterKey'),
+    'tmk',
+  );
+  const tmks = new Map<string, SchemeKey>();
   for (const [tid, hex] of Object.entries(options.masterKeys ?? {}))
-    tmks.set(tid, DesKey.from(toKeyBytes(hex, `masterKeys.${tid}`), 'tmk'));
+    tmks.set(tid, schemeKey(scheme, toKeyBytes(hex, `masterKeys.${tid}`), 'tmk'));
 
   const writeSettlementFile = async (
     filter: { tid?: string; batch?: string } = {},
@@ -128,6 +155,12 @@ export async function startHostSimulator(options: HostSimulatorOptions = {}): Pr
     return { path, csv };
   };
 
+  const params = new TerminalParamServer(
+    typeof options.terminalParams === 'object'
+      ? checkParamSet(options.terminalParams)
+      : loadTerminalParams(options.terminalParams),
+    { ...(options.terminalParamsPageSize ? { pageSize: options.terminalParamsPageSize } : {}) },
+  );
   const authorizer = new Authorizer({
     dialect,
     cards,
@@ -137,6 +170,11 @@ export async function startHostSimulator(options: HostSimulatorOptions = {}): Pr
     unknownReversalCode: options.unknownReversalCode ?? '00',
     writeSettlementFile: async (tid, batch) => (await writeSettlementFile({ tid, batch })).path,
     warn: (obj, msg) => log.warn(obj, msg),
+    dukptBdk: {
+      tdes: Buffer.from(options.dukptBdk?.tdes ?? DEFAULT_DUKPT_BDK.tdes, 'hex'),
+      aes: Buffer.from(options.dukptBdk?.aes ?? DEFAULT_DUKPT_BDK.aes, 'hex'),
+    },
+    params,
   });
 
   const sockets = new Set<Socket>();
@@ -163,7 +201,8 @@ export async function startHostSimulator(options: HostSimulatorOptions = {}): Pr
       return;
     }
     const header = req.header ? Buffer.from(req.header.raw) : undefined;
-    if (header && header.length > 2) header[2] = (header[2]! & 0xf0) | (plan.signOnAgain ? 3 : 0);
+    if (header && header.length > 2)
+      header[2] = (header[2]! & 0xf0) | (plan.signOnAgain ? 3 : (plan.headerNibble ?? params.headerNibble()));
     let out = frame(body, {
       ...framing,
       tpdu: req.tpdu?.raw ?? null,
@@ -258,7 +297,7 @@ export async function startHostSimulator(options: HostSimulatorOptions = {}): Pr
     }
     if (plan.mac) {
       const mak = authorizer.macKey(plan.tid);
-      if (mak) body = dialect.applyMac(body, computeMac('cup-ecb', mak, dialect.macInput(body)));
+      if (mak) body = dialect.applyMac(body, schemeMac(scheme, 'cup-ecb', mak, dialect.macInput(body)));
     }
     return body;
   }
@@ -352,6 +391,7 @@ export async function startHostSimulator(options: HostSimulatorOptions = {}): Pr
     faults,
     cards,
     dialect,
+    params,
     get connections() {
       return sockets.size;
     },

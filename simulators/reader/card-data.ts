@@ -2,10 +2,16 @@
  * What the simulated card gives the reader: the card read (PAN, encrypted track 2, PIN block under the
  * PIK, field 55 with the UnionPay request tag set and an ARQC from the card's issuer key) and, at
  * completion, the second GENERATE AC (ARPC check, TC or AAC, issuer script results). Cryptograms
- * come from simulators/shared/cryptogram.ts so the host simulator verifies them.
+ * come from simulators/shared/cryptogram.ts so the host simulator verifies them; the card's profile
+ * `cvn` picks the key derivation and ARPC method (none: the simulators' default scheme).
  */
 import { SensitiveBytes } from '../../src/card/index.js';
-import { encryptPinBlockIso0, encryptTrackData, type DesKey } from '../../src/crypto/index.js';
+import {
+  encryptPinBlockIso0,
+  encryptTrackData,
+  type DesKey,
+  type DukptPinPad,
+} from '../../src/crypto/index.js';
 import {
   encodeScriptResults,
   encodeTlv,
@@ -17,7 +23,14 @@ import {
   type Tlv,
 } from '../../src/emv/index.js';
 import type { CardInterface, TransactionType } from '../../src/terminal/index.js';
-import { chipRequestData, computeCryptogram, sessionKeyFor, verifyArpc } from '../shared/cryptogram.js';
+import {
+  chipRequestData,
+  computeCryptogram,
+  schemeOf,
+  sessionKeyFor,
+  verifyIssuerAuthentication,
+  type CardKeys,
+} from '../shared/cryptogram.js';
 import type { TestCard } from '../shared/cards.js';
 import type { Presentation } from './behaviour.js';
 
@@ -46,6 +59,8 @@ export interface CardRead {
   /** Absent for a keyed entry (no stripe read). */
   trackTwo: SensitiveBytes | undefined;
   pinBlock: SensitiveBytes | undefined;
+  /** A DUKPT reader's KSN for this PIN block (not secret). */
+  ksn?: Buffer;
   iccData: Buffer | undefined;
   /** Field 55 elements of the first GENERATE AC (for the TC). */
   iccElements: Tlv[] | undefined;
@@ -107,6 +122,8 @@ export interface ReadInput {
   transactionCounter: number;
   wrongPin: boolean;
   terminalSerial: string;
+  /** A DUKPT reader encrypts under the transaction's key instead of the session PIK. */
+  pinPad?: DukptPinPad;
 }
 
 /** Whether the cardholder is asked for an online PIN. */
@@ -146,9 +163,11 @@ export function readCard(input: ReadInput): CardRead {
   }
 
   let pinBlock: SensitiveBytes | undefined;
+  let ksn: Buffer | undefined;
   if (pinEntered && card.pin) {
     const pin = input.wrongPin ? wrongPinFor(card.pin) : card.pin;
-    pinBlock = encryptPinBlockIso0(pin, card.pan, keys.pik);
+    if (input.pinPad) ({ ksn, pinBlock } = input.pinPad.encryptPin(pin, card.pan));
+    else pinBlock = encryptPinBlockIso0(pin, card.pan, keys.pik);
   }
 
   let iccData: Buffer | undefined;
@@ -173,17 +192,14 @@ export function readCard(input: ReadInput): CardRead {
       extra.push(tlv('9F24', Buffer.from(card.token.par, 'latin1')));
       extra.push(tlv('9F25', h(card.token.fundingPanLast4)));
     }
-    iccData = chipRequestData(
-      { imk: card.imk, pan: card.pan, psn: card.psn },
-      {
-        amount: request.amount.toString(),
-        atc: input.atc,
-        transactionType: TYPE_9C[request.type],
-        currency: request.currency,
-        country: '156',
-        extra,
-      },
-    );
+    iccData = chipRequestData(cardKeysOf(card, card.imk), {
+      amount: request.amount.toString(),
+      atc: input.atc,
+      transactionType: TYPE_9C[request.type],
+      currency: request.currency,
+      country: '156',
+      extra,
+    });
     iccElements = parseTlv(iccData, { copy: true }).elements;
   }
 
@@ -195,6 +211,7 @@ export function readCard(input: ReadInput): CardRead {
     pinEntered,
     trackTwo,
     pinBlock,
+    ...(ksn ? { ksn } : {}),
     iccData,
     iccElements,
     cardSequenceNumber:
@@ -202,6 +219,11 @@ export function readCard(input: ReadInput): CardRead {
     expiry: card.expiry,
     secondGenerateAc: iface === 'chip' && !fallback && iccData !== undefined,
   };
+}
+
+/** The cryptogram keys of a chip card, with the CVN its profile gives. */
+function cardKeysOf(card: TestCard, imk: Buffer): CardKeys {
+  return { imk, pan: card.pan, psn: card.psn, cvn: card.cvn };
 }
 
 function wrongPinFor(pin: string): string {
@@ -243,12 +265,14 @@ export function completeCard(input: CompletionInput): Completion {
     };
   }
   const els = read.iccElements;
-  const keys = { imk: read.card.imk, pan: read.card.pan, psn: read.card.psn };
+  const keys = cardKeysOf(read.card, read.card.imk);
   const atc = findTlv(els, '9F36')!.value;
   const arqc = findTlv(els, '9F26')!.value;
   let issuerAuthenticated: boolean | undefined;
   const iad = issuer?.issuerAuthenticationData;
-  if (iad) issuerAuthenticated = verifyArpc(sessionKeyFor(keys, atc), arqc, iad.raw);
+  // The card knows its own ARPC method (its CVN): the parser's method-1/2 guess is not used.
+  if (iad)
+    issuerAuthenticated = verifyIssuerAuthentication(schemeOf(keys), sessionKeyFor(keys, atc), arqc, iad.raw);
 
   const approve =
     input.approved && !input.unableToGoOnline && issuerAuthenticated !== false && !input.chipDeclines;

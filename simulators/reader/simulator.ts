@@ -13,7 +13,9 @@ import type { Logger } from 'pino';
 import {
   CryptoError,
   DesKey,
+  DukptPinPad,
   computeMac,
+  dukptInitialKey,
   keyCheckValueHex,
   kcvForLog,
   unwrapWorkingKeys,
@@ -72,6 +74,12 @@ import {
  * so the two interoperate out of the box. Its check value is 08D7B4FB (GET /status shows it).
  */
 export const DEFAULT_READER_TMK = '0123456789ABCDEFFEDCBA9876543210';
+
+/** The X9.24 test BDKs and KSNs a DUKPT simulator reader is "injected" with by default (never production). */
+const DUKPT_INJECTION = {
+  'dukpt-tdes': { bdk: '0123456789ABCDEFFEDCBA9876543210', ksn: 'FFFF9876543210E00000' },
+  'dukpt-aes': { bdk: 'FEDCBA9876543210F1F1F1F1F1F1F1F1', ksn: '123456789012345600000000' },
+} as const;
 export const DEFAULT_SERIAL_NUMBER = 'PBR-SIM-0001';
 
 export interface ReaderSimulatorOptions {
@@ -82,6 +90,12 @@ export interface ReaderSimulatorOptions {
   firmware?: string;
   /** Terminal master key, hex (8, 16 or 24 bytes). */
   tmk?: string;
+  /**
+   * A DUKPT reader (profile `pinKeyScheme` dukpt-tdes / dukpt-aes): its injected initial key (IPEK or
+   * AES initial key, hex) and KSN (hex, 10 or 12 bytes). Default: derived from the test BDKs the host
+   * simulator uses (DEFAULT_DUKPT_BDK there) for KSN FFFF9876543210E00000 / 123456789012345600000000.
+   */
+  dukpt?: { initialKey?: string; ksn?: string };
   cardsFile?: string;
   behaviour?: Partial<Behaviour>;
   /** The reader has a printer (default true). */
@@ -153,6 +167,8 @@ export class ReaderSimulator extends EventEmitter {
   commandsSeen = 0;
 
   private readonly tmk: DesKey;
+  /** Per-transaction PIN keys when the profile says DUKPT; the counter advances with every PIN. */
+  readonly pinPad: DukptPinPad | undefined;
   private keys: (WorkingKeysHeld & { layout: WorkingKeyLayout }) | undefined;
   private endpoint: Endpoint | undefined;
   private txn: SimTxn | undefined;
@@ -176,6 +192,15 @@ export class ReaderSimulator extends EventEmitter {
     this.cards = loadCards(options.cardsFile);
     this.behaviour = { ...DEFAULT_BEHAVIOUR, ...(options.behaviour ? this.validate(options.behaviour) : {}) };
     this.tmk = DesKey.from(Buffer.from(options.tmk ?? DEFAULT_READER_TMK, 'hex'), 'tmk');
+    const scheme = this.profile.pinKeyScheme;
+    if (scheme !== 'session') {
+      const ksn = Buffer.from(options.dukpt?.ksn ?? DUKPT_INJECTION[scheme].ksn, 'hex');
+      const initialKey = options.dukpt?.initialKey
+        ? Buffer.from(options.dukpt.initialKey, 'hex')
+        : dukptInitialKey(Buffer.from(DUKPT_INJECTION[scheme].bdk, 'hex'), ksn);
+      this.pinPad = new DukptPinPad({ initialKey, ksn });
+      initialKey.fill(0);
+    }
     this.log = options.logger?.child({
       component: 'reader-sim',
       serialNumber: this.serialNumber,
@@ -693,6 +718,7 @@ export class ReaderSimulator extends EventEmitter {
       transactionCounter: ++this.transactionCounter,
       wrongPin: b.wrongPin,
       terminalSerial: this.serialNumber,
+      ...(this.pinPad ? { pinPad: this.pinPad } : {}),
     });
     txn.stage = 'card_read';
     txn.outcome = 'card_read';
@@ -748,6 +774,7 @@ export class ReaderSimulator extends EventEmitter {
       ['pan', r.card.pan.reveal()],
       ['track2', r.trackTwo?.reveal()],
       ['pin_block', r.pinBlock?.reveal()],
+      ['ksn', r.ksn],
       ['icc_data', r.iccData],
       ['entry_mode', r.entryMode],
       ['card_sequence_number', r.cardSequenceNumber],

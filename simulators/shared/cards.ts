@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { luhnValid, Pan, type CardScheme } from '../../src/card/index.js';
+import { cvnScheme } from '../../src/crypto/index.js';
 
 export type EntryMode = 'chip' | 'contactless' | 'magstripe' | 'keyed';
 export const ENTRY_MODES: readonly EntryMode[] = ['chip', 'contactless', 'magstripe', 'keyed'];
@@ -45,6 +46,8 @@ export interface TestCard {
   pin: string | null;
   /** Issuer master key for application cryptograms (16 bytes), or null (no chip). */
   imk: Buffer | null;
+  /** Cryptogram Version Number (2 hex digits, a row of src/crypto CVN_SCHEMES), or null: simulator default. */
+  cvn: string | null;
   entryModes: EntryMode[];
   /** Approvals carry an issuer script (72) in field 55. */
   issuerScript: boolean;
@@ -167,6 +170,7 @@ export function parseCards(raw: unknown, source = 'cards'): CardTable {
     'account',
     'pin',
     'imk',
+    'cvn',
     'entryModes',
     'issuerScript',
     'token',
@@ -204,6 +208,8 @@ export function parseCards(raw: unknown, source = 'cards'): CardTable {
     }
     const pin = nullableStr(c, 'pin', p, /^[0-9]{4,12}$/, '4 to 12 digits or null');
     const imkHex = nullableStr(c, 'imk', p, /^[0-9A-Fa-f]{32}$/, '32 hex digits (16 bytes) or null');
+    const cvn = c['cvn'] === undefined ? null : str(c, 'cvn', p, /^[0-9A-F]{2}$/, '2 upper-case hex digits');
+    if (cvn && !cvnScheme(cvn)) bad(`${p}.cvn`, `CVN ${cvn} is not one the simulators can compute`);
     const modes = c['entryModes'];
     const entryModes: EntryMode[] = [];
     if (!Array.isArray(modes) || modes.length === 0) bad(`${p}.entryModes`, 'must be a non-empty array');
@@ -252,6 +258,7 @@ export function parseCards(raw: unknown, source = 'cards'): CardTable {
       account: account ?? id,
       pin,
       imk: imkHex === null ? null : Buffer.from(imkHex, 'hex'),
+      cvn: cvn ?? null,
       entryModes,
       issuerScript: c['issuerScript'] === true,
       token,

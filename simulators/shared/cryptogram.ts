@@ -1,39 +1,47 @@
 /**
- * EMV application cryptograms for the simulators: the reader simulator generates ARQC and TC, the host
- * simulator verifies the ARQC and answers with an ARPC. Real 3DES on node:crypto (through
- * `src/crypto`'s `DesKey`); it only has to agree with itself and be tamper-evident, but each step is a
- * standard EMV one.
+ * EMV application cryptograms for the simulators: the reader simulator's card generates ARQC and TC,
+ * the host simulator verifies the ARQC and answers with tag 91. Real 3DES on node:crypto; the key
+ * derivations, MACs and ARPC methods are the issuer-side ones in `src/crypto` (emv-keys.ts,
+ * emv-arpc.ts, emv-cvn.ts), selected by the card's Cryptogram Version Number:
  *
- * 1. Card (ICC) master key, EMV Book 2 A1.4.1 option A:
- *      Y  = the rightmost 16 digits of PAN || PSN (PSN "00" when the card has none), left-padded with
- *           "0" to 16 digits, packed as 8 BCD bytes;
- *      MK = 3DES_IMK(Y) || 3DES_IMK(Y XOR FF..FF), each byte set to odd parity.
- *    (IMK = the issuer master key for application cryptograms, cards.json `imk`, two-key 3DES.)
- * 2. Session key, EMV common session key derivation (Book 2 A1.3.1):
- *      SK = 3DES_MK(ATC || F0 || 00 00 00 00 00) || 3DES_MK(ATC || 0F || 00 00 00 00 00)
- *    (ATC = 9F36, 2 bytes.)
- * 3. Cryptogram (ARQC, and TC / AAC the same way), over the CDOL1 data in this order:
+ * - A card profile with a `cvn` (cards.json) computes its cryptograms as that CVN's row of
+ *   `CVN_SCHEMES` says (e.g. 01 = UICS/PBOC: option A master key, PBOC session key, ARPC method 1;
+ *   12 = Visa CVN 18: option B, EMV common session key, whole 9F10 in the input, ARPC method 2), and
+ *   its 9F10 carries that CVN in byte 3. The host takes the CVN from 9F10 and declines when it is not
+ *   the one the card was issued with (no downgrade to another scheme).
+ * - A card without `cvn` keeps the simulators' original scheme, `LEGACY_SCHEME`: option A master
+ *   key, EMV common session key (Book 2 A1.3.1), CDOL1 || CVR, ARPC method 1 (whatever CVN its 9F10
+ *   shows). Existing test cards and their recorded expectations rely on it.
+ *
+ * Cryptogram input, over the CDOL1 data in this order:
  *      9F02 amount (6) | 9F03 other amount (6) | 9F1A terminal country (2) | 95 TVR (5) |
  *      5F2A currency (2) | 9A date (3) | 9C type (1) | 9F37 unpredictable number (4) | 82 AIP (2) |
- *      9F36 ATC (2) | CVR (4 bytes: bytes 4-7 of 9F10, i.e. the CVR length byte 03 and the 3 CVR bytes,
- *      as in UnionPay PBOC and Visa CVN 10/17 issuer application data "07 DKI CVN 03 xx xx xx ..."; the
- *      whole 9F10 when it is shorter than 7 bytes)
- *    and, for the TC of the second GENERATE AC only, 8A (the 2 ASCII characters of the response code).
- *    The data is padded with ISO/IEC 9797-1 method 2 (80 then zeros to a multiple of 8) and MACed with
- *    ISO/IEC 9797-1 MAC algorithm 3 (the X9.19 retail MAC: single-DES CBC with SK's left half, final
- *    block 3DES with SK): 8 bytes.
- * 4. ARPC, method 1 (Book 2 A1.3.1): ARPC = 3DES_SK(ARQC XOR (ARC || 00 × 6)). The ARC is two binary
- *    bytes; the host simulator sends the 2 ASCII characters of its response code ("00" = 30 30), but
- *    the card side takes whatever 2 bytes tag 91 carries. Field 55 of the response carries
- *    91 = ARPC (8) || ARC (2). An altered 91 (wrong length, other ARC bytes, any flipped bit) fails
- *    `verifyArpc` (false, never a throw).
- *
- * Changing any of the CDOL1 values (amount, date, unpredictable number, ATC, TVR, ...) or the ARQC
- * itself changes the recomputed cryptogram, so a tampered field 55 is detected.
+ *      9F36 ATC (2) | then the CVR (bytes 4-7 of 9F10: CVR length 03 and the 3 CVR bytes; the whole
+ *      9F10 when it is shorter than 7 bytes) or, for CVNs that say so, the whole 9F10
+ *    and, for the TC of the second GENERATE AC only, 8A (the 2 bytes of the response code).
+ * Tag 91: method 1 = ARPC (8) || ARC (2), the ARC being the response code's 2 ASCII characters;
+ * method 2 = ARPC (4) || CSU (4), the CSU with byte 2 bit 8 ("issuer approves") set for an approval.
+ * An altered 91 (wrong length, other ARC/CSU bytes, any flipped bit) fails verification: false, never a
+ * throw. Changing any CDOL1 value or the ARQC itself changes the cryptogram, so a tampered field 55 is
+ * detected.
  */
-import { DesKey, withOddParity, x919Mac } from '../../src/crypto/index.js';
+import {
+  applicationCryptogram as acMac,
+  CryptoError,
+  cryptogramIadPart,
+  cryptogramSessionKey,
+  cvnOfIad,
+  cvnScheme,
+  deriveIccMasterKeyA,
+  emvCommonSessionKey,
+  issuerAuthenticationData as issuerData,
+  verifyIssuerAuthenticationData,
+  type CvnScheme,
+} from '../../src/crypto/index.js';
 import { encodeTlv, findTlv, tlv, type Tlv } from '../../src/emv/index.js';
 import type { Pan } from '../../src/card/index.js';
+
+export type { CvnScheme };
 
 /** Tags of the CDOL1 data, in order, with their lengths (the CVR is taken from 9F10). */
 export const CDOL1_TAGS: readonly (readonly [string, number])[] = [
@@ -49,9 +57,28 @@ export const CDOL1_TAGS: readonly (readonly [string, number])[] = [
   ['9F36', 2],
 ];
 
+/** The simulators' scheme for cards without a CVN in their profile (see the header). Not a real CVN. */
+export const LEGACY_SCHEME: CvnScheme = Object.freeze({
+  cvn: 'legacy',
+  name: 'posbridge simulator default: EMV common session key, ARPC method 1',
+  masterKey: 'A',
+  sessionKey: 'emv-common',
+  acPadding: 'method-2',
+  acIad: 'cvr',
+  arpc: 1,
+});
+
+/** 9F10 a simulated card sends by default, per CVN (byte 3 is the CVN). */
+const DEFAULT_IADS: Readonly<Record<string, string>> = {
+  legacy: '07010103A00000010A0100000000000000000000',
+  '01': '07010103A00000010A0100000000000000000000',
+  '0A': '06010A03A00000',
+  '12': '06011203A00000',
+};
+
 export class CryptogramError extends Error {
   constructor(
-    readonly code: 'missing_tag' | 'bad_length' | 'bad_input',
+    readonly code: 'missing_tag' | 'bad_length' | 'bad_input' | 'unknown_cvn',
     message: string,
     readonly tag?: string,
   ) {
@@ -60,43 +87,61 @@ export class CryptogramError extends Error {
   }
 }
 
-function panDigits(pan: Pan | string): string {
-  return typeof pan === 'string' ? pan : pan.reveal();
+export interface CardKeys {
+  imk: Uint8Array;
+  pan: Pan | string;
+  psn: string | null;
+  /** The card profile's CVN (2 hex digits); absent or null: `LEGACY_SCHEME`. */
+  cvn?: string | null | undefined;
 }
 
-/** EMV option A card master key from the issuer master key. */
+/** The scheme a card computes its cryptograms with. Throws `CryptogramError` for a CVN not in the table. */
+export function schemeOf(card: Pick<CardKeys, 'cvn'>): CvnScheme {
+  if (card.cvn === undefined || card.cvn === null) return LEGACY_SCHEME;
+  const scheme = cvnScheme(card.cvn);
+  if (!scheme) throw new CryptogramError('unknown_cvn', `CVN ${card.cvn} is not supported`, '9F10');
+  return scheme;
+}
+
+/** EMV option A card master key from the issuer master key (kept for callers; see src/crypto). */
 export function deriveCardMasterKey(imk: Uint8Array, pan: Pan | string, psn: string | null): Buffer {
-  const digits = panDigits(pan) + (psn ?? '00');
-  if (!/^[0-9]+$/.test(digits)) throw new CryptogramError('bad_input', 'PAN and PSN must be digits');
-  const y = Buffer.from(digits.slice(-16).padStart(16, '0'), 'hex');
-  const imkKey = DesKey.from(imk, 'key');
-  const left = imkKey.encryptEcb(y);
-  const inverted = Buffer.from(y.map((b) => b ^ 0xff));
-  const right = imkKey.encryptEcb(inverted);
-  return withOddParity(Buffer.concat([left, right]));
+  return withCryptogramErrors(() => deriveIccMasterKeyA(imk, pan, psn));
 }
 
 /** EMV common session key for an ATC (2 bytes). */
 export function deriveSessionKey(cardMasterKey: Uint8Array, atc: Uint8Array): Buffer {
   if (atc.length !== 2) throw new CryptogramError('bad_length', 'the ATC is 2 bytes', '9F36');
-  const mk = DesKey.from(cardMasterKey, 'key');
-  const l = Buffer.alloc(8);
-  const r = Buffer.alloc(8);
-  l.set(atc, 0);
-  r.set(atc, 0);
-  l[2] = 0xf0;
-  r[2] = 0x0f;
-  return withOddParity(Buffer.concat([mk.encryptEcb(l), mk.encryptEcb(r)]));
+  return emvCommonSessionKey(cardMasterKey, atc);
+}
+
+/** Maps the crypto layer's typed errors on card data to this module's (bad PAN/PSN -> bad_input). */
+function withCryptogramErrors<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof CryptoError && (err.code === 'bad_pan' || err.code === 'bad_data'))
+      throw new CryptogramError(
+        err.reason === '9F36' ? 'bad_length' : 'bad_input',
+        err.message,
+        err.reason === '9F36' ? '9F36' : undefined,
+      );
+    throw err;
+  }
 }
 
 /** The 4 CVR bytes taken from 9F10 (see the header comment). */
 export function cvrOf(iad: Uint8Array): Buffer {
-  const b = Buffer.from(iad);
-  return b.length >= 7 ? b.subarray(3, 7) : b;
+  return cryptogramIadPart({ acIad: 'cvr' }, iad);
 }
 
-/** The CDOL1 data from field 55 elements (plus 8A for a TC). Throws `CryptogramError` for a missing tag. */
-export function cryptogramInput(elements: readonly Tlv[], options: { arc?: string } = {}): Buffer {
+/**
+ * The cryptogram input from field 55 elements (plus 8A for a TC) under `scheme` (default: legacy).
+ * Throws `CryptogramError` for a missing tag or a wrong length.
+ */
+export function cryptogramInput(
+  elements: readonly Tlv[],
+  options: { arc?: string; scheme?: CvnScheme } = {},
+): Buffer {
   const parts: Buffer[] = [];
   for (const [tag, len] of CDOL1_TAGS) {
     const e = findTlv(elements, tag);
@@ -107,7 +152,7 @@ export function cryptogramInput(elements: readonly Tlv[], options: { arc?: strin
   }
   const iad = findTlv(elements, '9F10');
   if (!iad) throw new CryptogramError('missing_tag', 'field 55 has no 9F10', '9F10');
-  parts.push(cvrOf(iad.value));
+  parts.push(cryptogramIadPart(options.scheme ?? LEGACY_SCHEME, iad.value));
   // The card takes 8A as two bytes, whatever they are (a host may send a binary code): never a throw here.
   if (options.arc !== undefined) {
     const arc = Buffer.from(options.arc, 'latin1');
@@ -124,46 +169,46 @@ function arcBytes(arc: string): Buffer {
   return Buffer.from(arc, 'latin1');
 }
 
-function padMethod2(data: Buffer): Buffer {
-  const len = (Math.floor(data.length / 8) + 1) * 8;
-  const out = Buffer.alloc(len);
-  data.copy(out);
-  out[data.length] = 0x80;
-  return out;
-}
-
 /** ISO 9797-1 algorithm 3 over method-2-padded data with the session key. */
 export function applicationCryptogram(sessionKey: Uint8Array, data: Buffer): Buffer {
-  return x919Mac(sessionKey, padMethod2(data));
+  return acMac(sessionKey, data, 'method-2');
 }
 
-export interface CardKeys {
-  imk: Uint8Array;
-  pan: Pan | string;
-  psn: string | null;
-}
-
-/** The session key for one transaction (ATC from 9F36). */
+/** The session key for one transaction (ATC from 9F36) under the card's scheme. */
 export function sessionKeyFor(card: CardKeys, atc: Uint8Array): Buffer {
-  return deriveSessionKey(deriveCardMasterKey(card.imk, card.pan, card.psn), atc);
+  const scheme = schemeOf(card);
+  if (atc.length !== 2) throw new CryptogramError('bad_length', 'the ATC is 2 bytes', '9F36');
+  return withCryptogramErrors(() => cryptogramSessionKey(scheme, card.imk, card.pan, card.psn, atc));
 }
 
-/** ARQC (or TC with `arc`) for field 55 elements holding the CDOL1 tags. */
+/** ARQC (or TC with `arc`) for field 55 elements holding the CDOL1 tags, under the card's scheme. */
 export function computeCryptogram(
   card: CardKeys,
   elements: readonly Tlv[],
   options: { arc?: string } = {},
 ): Buffer {
+  const scheme = schemeOf(card);
   const atc = findTlv(elements, '9F36');
   if (!atc) throw new CryptogramError('missing_tag', 'field 55 has no 9F36', '9F36');
-  return applicationCryptogram(sessionKeyFor(card, atc.value), cryptogramInput(elements, options));
+  return acMac(
+    sessionKeyFor(card, atc.value),
+    cryptogramInput(elements, { ...options, scheme }),
+    scheme.acPadding,
+  );
 }
 
 export type CryptogramCheck =
-  | { ok: true; sessionKey: Buffer; arqc: Buffer }
-  | { ok: false; reason: 'missing_tag' | 'bad_length' | 'bad_input' | 'mismatch'; tag?: string };
+  | { ok: true; sessionKey: Buffer; arqc: Buffer; scheme: CvnScheme }
+  | {
+      ok: false;
+      reason: 'missing_tag' | 'bad_length' | 'bad_input' | 'mismatch' | 'unknown_cvn' | 'cvn_mismatch';
+      tag?: string;
+    };
 
-/** Verifies 9F26 of field 55 (an ARQC, or with `arc` a TC). */
+/**
+ * Issuer side: verifies 9F26 of field 55 (an ARQC, or with `arc` a TC). A card issued with a CVN must
+ * show that CVN in 9F10 (`cvn_mismatch` otherwise); the scheme comes from the CVN table.
+ */
 export function verifyCryptogram(
   card: CardKeys,
   elements: readonly Tlv[],
@@ -173,15 +218,21 @@ export function verifyCryptogram(
   if (!ac) return { ok: false, reason: 'missing_tag', tag: '9F26' };
   if (ac.value.length !== 8) return { ok: false, reason: 'bad_length', tag: '9F26' };
   try {
+    const scheme = schemeOf(card);
+    if (scheme !== LEGACY_SCHEME) {
+      const iad = findTlv(elements, '9F10');
+      if (!iad) return { ok: false, reason: 'missing_tag', tag: '9F10' };
+      if (cvnOfIad(iad.value) !== scheme.cvn) return { ok: false, reason: 'cvn_mismatch', tag: '9F10' };
+    }
     const atc = findTlv(elements, '9F36');
     if (!atc) return { ok: false, reason: 'missing_tag', tag: '9F36' };
     const sk = sessionKeyFor(card, atc.value);
-    const expected = applicationCryptogram(sk, cryptogramInput(elements, options));
+    const expected = acMac(sk, cryptogramInput(elements, { ...options, scheme }), scheme.acPadding);
     // not secret-dependent timing in a simulator, but compare in full anyway
     let diff = 0;
     for (let i = 0; i < 8; i++) diff |= expected[i]! ^ ac.value[i]!;
     return diff === 0
-      ? { ok: true, sessionKey: sk, arqc: Buffer.from(ac.value) }
+      ? { ok: true, sessionKey: sk, arqc: Buffer.from(ac.value), scheme }
       : { ok: false, reason: 'mismatch' };
   } catch (err) {
     if (err instanceof CryptogramError)
@@ -193,20 +244,33 @@ export function verifyCryptogram(
 /** ARPC method 1: 3DES_SK(ARQC XOR (ARC || 00 × 6)). `arc` is the 2 printable response-code characters. */
 export function computeArpc(sessionKey: Uint8Array, arqc: Uint8Array, arc: string): Buffer {
   if (arqc.length !== 8) throw new CryptogramError('bad_length', 'the ARQC is 8 bytes', '9F26');
-  return arpcMethod1(sessionKey, arqc, arcBytes(arc));
-}
-
-/** ARPC method 1 over a binary ARC (2 bytes); `arqc` is 8 bytes (checked by the callers). */
-function arpcMethod1(sessionKey: Uint8Array, arqc: Uint8Array, arc: Uint8Array): Buffer {
-  const y = Buffer.from(arqc);
-  y[0] = y[0]! ^ arc[0]!;
-  y[1] = y[1]! ^ arc[1]!;
-  return DesKey.from(sessionKey, 'key').encryptEcb(y);
+  return issuerData(sessionKey, arqc, { method: 1, arc: arcBytes(arc) }).subarray(0, 8);
 }
 
 /** The value of tag 91 (issuer authentication data, method 1): ARPC || ARC. */
 export function issuerAuthenticationData(sessionKey: Uint8Array, arqc: Uint8Array, arc: string): Buffer {
-  return Buffer.concat([computeArpc(sessionKey, arqc, arc), arcBytes(arc)]);
+  if (arqc.length !== 8) throw new CryptogramError('bad_length', 'the ARQC is 8 bytes', '9F26');
+  return issuerData(sessionKey, arqc, { method: 1, arc: arcBytes(arc) });
+}
+
+/** Approval response codes (the CSU's "issuer approves" bit for ARPC method 2). */
+const APPROVALS = new Set(['00', '10', '11']);
+
+/** Card Status Update for ARPC method 2: byte 2 bit 8 set when the issuer approves. */
+export function cardStatusUpdate(responseCode: string): Buffer {
+  return Buffer.from([0x00, APPROVALS.has(responseCode) ? 0x80 : 0x00, 0x00, 0x00]);
+}
+
+/** Tag 91 for the response under the card's scheme: method 1 (ARPC || ARC) or 2 (ARPC || CSU). */
+export function issuerAuthenticationDataFor(
+  scheme: CvnScheme,
+  sessionKey: Uint8Array,
+  arqc: Uint8Array,
+  responseCode: string,
+): Buffer {
+  if (scheme.arpc === 1) return issuerAuthenticationData(sessionKey, arqc, responseCode);
+  if (arqc.length !== 8) throw new CryptogramError('bad_length', 'the ARQC is 8 bytes', '9F26');
+  return issuerData(sessionKey, arqc, { method: 2, csu: cardStatusUpdate(responseCode) });
 }
 
 /**
@@ -216,11 +280,17 @@ export function issuerAuthenticationData(sessionKey: Uint8Array, arqc: Uint8Arra
  * failed" instead of the simulator crashing on a bad host response.
  */
 export function verifyArpc(sessionKey: Uint8Array, arqc: Uint8Array, iad: Uint8Array): boolean {
-  if (iad.length !== 10 || arqc.length !== 8) return false;
-  const expected = arpcMethod1(sessionKey, arqc, iad.subarray(8, 10));
-  let diff = 0;
-  for (let i = 0; i < 8; i++) diff |= expected[i]! ^ iad[i]!;
-  return diff === 0;
+  return verifyIssuerAuthenticationData(1, sessionKey, arqc, iad);
+}
+
+/** Card side under the card's scheme (ARPC method 1 or 2): false, never a throw, for an altered 91. */
+export function verifyIssuerAuthentication(
+  scheme: CvnScheme,
+  sessionKey: Uint8Array,
+  arqc: Uint8Array,
+  iad: Uint8Array,
+): boolean {
+  return verifyIssuerAuthenticationData(scheme.arpc, sessionKey, arqc, iad);
 }
 
 export interface ChipRequestInput {
@@ -236,7 +306,7 @@ export interface ChipRequestInput {
   transactionType?: string;
   /** TVR, 5 bytes hex (default all zero). */
   tvr?: string;
-  /** 9F10 hex (default a UnionPay-style IAD with CVR 03A00000). */
+  /** 9F10 hex (default: the card's CVN's IAD, a UnionPay-style one with CVR 03A00000 for legacy cards). */
   iad?: string;
   currency?: string;
   country?: string;
@@ -248,6 +318,15 @@ export interface ChipRequestInput {
  * Field 55 of an online request as a reader would send it (the cup-online-request tag order for the
  * first 13 tags), with a correct ARQC in 9F26. For the reader simulator and the host tests.
  */
+/** The 9F10 a simulated card of `scheme` sends (its CVN in byte 3). */
+export function defaultIad(scheme: CvnScheme): string {
+  const known = DEFAULT_IADS[scheme.cvn];
+  if (known) return known;
+  const iad = Buffer.from(DEFAULT_IADS['01']!, 'hex');
+  iad[2] = parseInt(scheme.cvn, 16);
+  return iad.toString('hex').toUpperCase();
+}
+
 export function chipRequestData(card: CardKeys, input: ChipRequestInput): Buffer {
   const amount = String(input.amount).padStart(12, '0');
   const date = input.date ?? new Date().toISOString().slice(2, 10).replace(/-/g, '');
@@ -259,7 +338,7 @@ export function chipRequestData(card: CardKeys, input: ChipRequestInput): Buffer
   const h = (s: string): Buffer => Buffer.from(s, 'hex');
   const base: Tlv[] = [
     tlv('9F27', h('80')),
-    tlv('9F10', h(input.iad ?? '07010103A00000010A0100000000000000000000')),
+    tlv('9F10', h(input.iad ?? defaultIad(schemeOf(card)))),
     tlv('9F37', un),
     tlv('9F36', atc),
     tlv('95', h(input.tvr ?? '0000000000')),

@@ -95,6 +95,26 @@ export {
   type Sm4CupMacTrace,
 } from './sm4.js';
 export { sm3, SM3_DIGEST_LENGTH } from './sm3.js';
+export { Sm4Key, type Sm4KeyInput } from './sm4-key.js';
+export {
+  buildPinBlockSm4,
+  encryptPinBlockSm4,
+  decodePinBlockSm4,
+  decryptPinBlockSm4,
+  verifyPinBlockSm4,
+  SM4_PIN_BLOCK_LENGTH,
+} from './sm4-pin-block.js';
+export {
+  requireKeyScheme,
+  isKeyScheme,
+  schemeKey,
+  schemeMac,
+  encryptSchemePinBlock,
+  verifySchemePinBlock,
+  KEY_SCHEMES,
+  type KeyScheme,
+  type SchemeKey,
+} from './key-scheme.js';
 export {
   deriveDukptIpek,
   deriveDukptTransactionKey,
@@ -130,3 +150,55 @@ export {
   type AesDukptKeyUsage,
   type ParsedAesKsn,
 } from './dukpt-aes.js';
+export {
+  DukptPinPad,
+  dukptSchemeOfKsn,
+  dukptCounter,
+  dukptInitialKey,
+  deriveDukptPinKey,
+  decryptDukptPinBlock,
+  verifyDukptPinBlock,
+  dukptTdesRequestMac,
+  isPinKeyScheme,
+  PIN_KEY_SCHEMES,
+  type DukptScheme,
+  type PinKeyScheme,
+  type DukptPinPadOptions,
+} from './dukpt-pin.js';
+export {
+  deriveIccMasterKeyA,
+  deriveIccMasterKeyB,
+  deriveIccMasterKey,
+  optionBDigits,
+  deriveCommonSessionKey,
+  emvCommonSessionKey,
+  pbocSessionKey,
+  deriveSessionKey,
+  SESSION_KEY_DERIVATIONS,
+  ATC_LENGTH,
+  type MasterKeyOption,
+  type SessionKeyDerivation,
+} from './emv-keys.js';
+export {
+  applicationCryptogram,
+  arpcMethod1,
+  arpcMethod2,
+  issuerAuthenticationData,
+  verifyIssuerAuthenticationData,
+  ARQC_LENGTH,
+  CSU_LENGTH,
+  MAX_PROPRIETARY_AUTH_DATA,
+  type AcPadding,
+  type ArpcMethod,
+  type IssuerAuthenticationInput,
+} from './emv-arpc.js';
+export {
+  CVN_SCHEMES,
+  cvnOfIad,
+  cvnScheme,
+  schemeForIad,
+  cryptogramIadPart,
+  cryptogramSessionKey,
+  type CvnScheme,
+  type CvnLookup,
+} from './emv-cvn.js';

@@ -5,6 +5,7 @@
  * MACs, encrypted values and key check values.
  */
 import type { Pan, SensitiveBytes } from '../card/index.js';
+import type { KeyScheme } from './key-scheme.js';
 import type { MacAlgorithm } from './mac.js';
 import type { WorkingKeyLayout } from './working-keys.js';
 
@@ -19,6 +20,12 @@ export interface KeyCheckValues {
 export interface SecurityModule {
   /** The MAC algorithm `mac` and `verifyMac` apply (acquirer configuration). */
   readonly macAlgorithm: MacAlgorithm;
+
+  /**
+   * The block cipher of the master and working keys, PIN block and MAC: 'des' (also when absent) or
+   * 'sm4'. The host link refuses a dialect whose sign-on delivers keys of another scheme.
+   */
+  readonly keyScheme?: KeyScheme;
 
   /**
    * MAC over `data` (for UnionPay POS: the message from the MTI through the end of field 63) with the
@@ -44,6 +51,9 @@ export interface SecurityModule {
   encryptTrack?(track: SensitiveBytes): Promise<SensitiveBytes>;
   decryptTrack?(track: SensitiveBytes): Promise<SensitiveBytes>;
 
-  /** ISO 9564 format-0 PIN block encrypted under the PIK (what a PIN pad sends in field 52). */
+  /**
+   * The PIN block encrypted under the PIK (what a PIN pad sends in field 52): ISO 9564 format 0 under
+   * DES/3DES, the 16-byte SM4 block under 'sm4' (sm4-pin-block.ts).
+   */
   encryptPinBlock?(pin: string | SensitiveBytes, pan: Pan | string): Promise<SensitiveBytes>;
 }

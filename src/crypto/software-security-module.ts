@@ -1,15 +1,27 @@
 /**
  * `SecurityModule` in software: for the simulators, tests, and acquirers that run without a secure
- * reader. The master key and working keys live in `DesKey`s (private fields, masked text forms);
- * the module itself prints as its algorithm and whether keys are loaded.
+ * reader. The master key and working keys live in `DesKey`s, or `Sm4Key`s under the SM4 key scheme
+ * (private fields, masked text forms); the module itself prints as its algorithm and whether keys are
+ * loaded. An SM4 module checks at construction that this OpenSSL has SM4 (`bad_algorithm`, reason
+ * `unsupported`, otherwise).
  */
 import type { Pan, SensitiveBytes } from '../card/index.js';
 import { constantTimeEqual, type BytesInput } from './bytes.js';
 import { DesKey } from './des-key.js';
 import { CryptoError } from './errors.js';
+import type { GmSupport } from './gm-support.js';
 import type { KcvLength } from './kcv.js';
-import { computeMac, isMacAlgorithm, macKeyLengths, MAC_ALGORITHMS, type MacAlgorithm } from './mac.js';
-import { encryptPinBlockIso0, verifyPinBlockIso0, type PanInput, type PinInput } from './pin-block.js';
+import {
+  encryptSchemePinBlock,
+  requireKeyScheme,
+  schemeKey,
+  schemeMac,
+  verifySchemePinBlock,
+  type KeyScheme,
+  type SchemeKey,
+} from './key-scheme.js';
+import { isMacAlgorithm, macKeyLengths, MAC_ALGORITHMS, type MacAlgorithm } from './mac.js';
+import type { PanInput, PinInput } from './pin-block.js';
 import type { KeyCheckValues, SecurityModule } from './security-module.js';
 import { decryptTrackData, encryptTrackData } from './track.js';
 import { unwrapWorkingKeys, wipeWorkingKeys, type WorkingKeyLayout } from './working-keys.js';
@@ -20,18 +32,23 @@ export interface SoftwareSecurityModuleOptions {
   macAlgorithm: MacAlgorithm;
   /** Bytes of each check value `keyCheckValues()` reports: 3 or 4 (default 4, as in field 62). */
   kcvLength?: KcvLength;
+  /** 'des' (default) or 'sm4': the master key, working keys, PIN block and MAC all follow it. */
+  keyScheme?: KeyScheme;
+  /** What OpenSSL offers (tests inject a build without SM4); `gmSupport()` when absent. */
+  gmSupport?: GmSupport;
 }
 
 interface LoadedKeys {
   layout: WorkingKeyLayout;
-  pik: DesKey;
-  mak: DesKey;
-  tdk: DesKey | undefined;
+  pik: SchemeKey;
+  mak: SchemeKey;
+  tdk: SchemeKey | undefined;
 }
 
 export class SoftwareSecurityModule implements SecurityModule {
   readonly macAlgorithm: MacAlgorithm;
-  readonly #tmk: DesKey;
+  readonly keyScheme: KeyScheme;
+  readonly #tmk: SchemeKey;
   readonly #kcvLength: KcvLength;
   #keys: LoadedKeys | undefined;
 
@@ -50,9 +67,17 @@ export class SoftwareSecurityModule implements SecurityModule {
     if (kcvLength !== 3 && kcvLength !== 4) {
       throw new CryptoError('bad_data', 'kcvLength must be 3 or 4', { actual: String(kcvLength as unknown) });
     }
+    const scheme = requireKeyScheme(options.keyScheme ?? 'des', options.gmSupport);
+    if (scheme === 'sm4' && options.macAlgorithm !== 'cup-ecb') {
+      throw new CryptoError('bad_algorithm', 'the SM4 key scheme has only the UnionPay (cup-ecb) MAC', {
+        expected: 'cup-ecb',
+        actual: options.macAlgorithm,
+      });
+    }
     this.macAlgorithm = options.macAlgorithm;
+    this.keyScheme = scheme;
     this.#kcvLength = kcvLength;
-    this.#tmk = DesKey.from(masterKey, 'tmk');
+    this.#tmk = schemeKey(scheme, masterKey, 'tmk');
   }
 
   get hasWorkingKeys(): boolean {
@@ -65,18 +90,19 @@ export class SoftwareSecurityModule implements SecurityModule {
   }
 
   async mac(data: Buffer): Promise<Buffer> {
-    return computeMac(this.macAlgorithm, this.#loaded().mak, data);
+    return schemeMac(this.keyScheme, this.macAlgorithm, this.#loaded().mak, data);
   }
 
   async verifyMac(data: Buffer, mac: Buffer): Promise<boolean> {
-    const expected = computeMac(this.macAlgorithm, this.#loaded().mak, data);
+    const expected = schemeMac(this.keyScheme, this.macAlgorithm, this.#loaded().mak, data);
     return constantTimeEqual(expected, mac);
   }
 
   async loadWorkingKeys(field62: Buffer, layout: WorkingKeyLayout): Promise<KeyCheckValues> {
-    const clear = unwrapWorkingKeys(this.#tmk, field62, layout);
+    const scheme = this.keyScheme;
+    const clear = unwrapWorkingKeys(this.#tmk, field62, layout, scheme);
     try {
-      const allowed = macKeyLengths(this.macAlgorithm);
+      const allowed = scheme === 'sm4' ? [16] : macKeyLengths(this.macAlgorithm);
       if (!allowed.includes(clear.mak.length)) {
         throw new CryptoError(
           'bad_key_length',
@@ -86,9 +112,9 @@ export class SoftwareSecurityModule implements SecurityModule {
       }
       const next: LoadedKeys = {
         layout,
-        pik: DesKey.from(clear.pik, 'pik'),
-        mak: DesKey.from(clear.mak, 'mak'),
-        tdk: clear.tdk ? DesKey.from(clear.tdk, 'tdk') : undefined,
+        pik: schemeKey(scheme, clear.pik, 'pik'),
+        mak: schemeKey(scheme, clear.mak, 'mak'),
+        tdk: clear.tdk ? schemeKey(scheme, clear.tdk, 'tdk') : undefined,
       };
       this.#destroyKeys();
       this.#keys = next;
@@ -99,7 +125,7 @@ export class SoftwareSecurityModule implements SecurityModule {
   }
 
   async keyCheckValues(): Promise<KeyCheckValues> {
-    const hex = (k: DesKey): string => k.checkValue(this.#kcvLength).toString('hex').toUpperCase();
+    const hex = (k: SchemeKey): string => k.checkValue(this.#kcvLength).toString('hex').toUpperCase();
     const out: KeyCheckValues = { tmk: hex(this.#tmk) };
     const keys = this.#keys;
     if (keys) {
@@ -119,12 +145,12 @@ export class SoftwareSecurityModule implements SecurityModule {
   }
 
   async encryptPinBlock(pin: PinInput, pan: Pan | string): Promise<SensitiveBytes> {
-    return encryptPinBlockIso0(pin, pan, this.#loaded().pik);
+    return encryptSchemePinBlock(this.keyScheme, pin, pan, this.#loaded().pik);
   }
 
   /** Host simulator: does the encrypted PIN block hold `expectedPin`? (`bad_pin_block` if unreadable.) */
   async verifyPinBlock(encrypted: BytesInput, pan: PanInput, expectedPin: PinInput): Promise<boolean> {
-    return verifyPinBlockIso0(encrypted, pan, this.#loaded().pik, expectedPin);
+    return verifySchemePinBlock(this.keyScheme, encrypted, pan, this.#loaded().pik, expectedPin);
   }
 
   /** Forgets the working keys (sign-off); `mac` then rejects with `no_working_keys` until the next load. */
@@ -133,11 +159,12 @@ export class SoftwareSecurityModule implements SecurityModule {
   }
 
   toString(): string {
-    return `SoftwareSecurityModule(${this.macAlgorithm}, ${this.#keys ? `working keys loaded (${this.#keys.layout})` : 'no working keys'})`;
+    return `SoftwareSecurityModule(${this.keyScheme === 'sm4' ? 'sm4, ' : ''}${this.macAlgorithm}, ${this.#keys ? `working keys loaded (${this.#keys.layout})` : 'no working keys'})`;
   }
 
   toJSON(): Record<string, unknown> {
     return {
+      keyScheme: this.keyScheme,
       macAlgorithm: this.macAlgorithm,
       hasWorkingKeys: this.hasWorkingKeys,
       layout: this.#keys?.layout,
@@ -156,6 +183,12 @@ export class SoftwareSecurityModule implements SecurityModule {
   #trackKey(): DesKey {
     const tdk = this.#loaded().tdk;
     if (!tdk) throw new CryptoError('no_track_key', 'the loaded working keys have no TDK', { key: 'tdk' });
+    // UnionPay track encryption (track.ts) is defined for 3DES only; no SM4 form was found.
+    if (!(tdk instanceof DesKey))
+      throw new CryptoError('bad_algorithm', 'track encryption has no SM4 form here', {
+        key: 'tdk',
+        reason: 'key_scheme',
+      });
     return tdk;
   }
 

@@ -14,13 +14,20 @@
  *                 `wrapWorkingKeys` fills them with the first 8 again, i.e. it sends the MAK as K|K,
  *                 which a terminal reading a full double-length MAK treats as the same single-DES key.
  *
- * The TMK may be 8, 16 or 24 bytes in any layout. Clear keys come back as `SensitiveBytes`; errors name
+ * The TMK may be 8, 16 or 24 bytes in any layout.
+ *
+ * Under the SM4 key scheme (key-scheme.ts) the 'double' layout is used as is: the 16-byte slots hold
+ * SM4 keys, each encrypted (one SM4-ECB block) under the 16-byte SM4 master key, and each KCV is the
+ * leftmost 4 bytes of SM4_K(16 zero bytes). 'single' and 'double-mak8' have no SM4 form. Clear keys come back as `SensitiveBytes`; errors name
  * the key (`kcv_mismatch` with `key: 'mak'`) but never carry key bytes or check values.
  */
+import { randomBytes } from 'node:crypto';
 import { SensitiveBytes } from '../card/index.js';
 import { constantTimeEqual, viewOf, type BytesInput } from './bytes.js';
-import { DesKey, randomDesKeyBytes, type DesKeyLength, type KeyInput } from './des-key.js';
+import { randomDesKeyBytes, type DesKeyLength, type KeyInput } from './des-key.js';
 import { CryptoError } from './errors.js';
+import { schemeKey, type KeyScheme, type SchemeKey } from './key-scheme.js';
+import { SM4_KEY_LENGTH } from './sm4.js';
 
 export type WorkingKeyLayout = 'single' | 'double' | 'double-mak8';
 export type WorkingKeyName = 'pik' | 'mak' | 'tdk';
@@ -108,18 +115,19 @@ export function workingKeyLength(layout: WorkingKeyLayout, key: WorkingKeyName):
  * `bad_field62` (wrong length) or `kcv_mismatch` naming the first key whose check value differs.
  */
 export function unwrapWorkingKeys(
-  tmk: KeyInput,
+  tmk: KeyInput | SchemeKey,
   field62: Uint8Array,
   layout: WorkingKeyLayout,
+  scheme: KeyScheme = 'des',
 ): UnwrappedWorkingKeys {
-  const s = spec(layout);
+  const s = spec(layout, scheme);
   if (!s.lengths.includes(field62.length)) {
     throw new CryptoError('bad_field62', `field 62 has the wrong length for the '${layout}' layout`, {
       expected: s.lengths.join(' or '),
       actual: field62.length,
     });
   }
-  const master = DesKey.from(tmk, 'tmk');
+  const master = schemeKey(scheme, tmk, 'tmk');
   const field = Buffer.from(field62.buffer, field62.byteOffset, field62.byteLength);
   const keys: Partial<Record<WorkingKeyName, SensitiveBytes>> = {};
   const kcv: Partial<Record<WorkingKeyName, string>> = {};
@@ -128,7 +136,7 @@ export function unwrapWorkingKeys(
       if (slot.offset + slot.size + FIELD62_KCV_LENGTH > field.length) continue;
       const clear = master.decryptEcb(field.subarray(slot.offset, slot.offset + slot.use));
       try {
-        const got = DesKey.from(clear, slot.key).checkValue(FIELD62_KCV_LENGTH);
+        const got = schemeKey(scheme, clear, slot.key).checkValue(FIELD62_KCV_LENGTH);
         const kcvAt = slot.offset + slot.size;
         const sent = field.subarray(kcvAt, kcvAt + FIELD62_KCV_LENGTH);
         if (!constantTimeEqual(got, sent)) {
@@ -162,14 +170,19 @@ export function unwrapWorkingKeys(
  * The inverse, for the host simulator: encrypts each key under the TMK and appends its KCV. With a
  * TDK the double layouts give 60 bytes, without one 40 bytes; 'single' takes no TDK.
  */
-export function wrapWorkingKeys(tmk: KeyInput, keys: WorkingKeysInput, layout: WorkingKeyLayout): Buffer {
-  const s = spec(layout);
+export function wrapWorkingKeys(
+  tmk: KeyInput | SchemeKey,
+  keys: WorkingKeysInput,
+  layout: WorkingKeyLayout,
+  scheme: KeyScheme = 'des',
+): Buffer {
+  const s = spec(layout, scheme);
   const hasTdk = keys.tdk !== undefined;
   const total = layout === 'single' ? 24 : hasTdk ? 60 : 40;
   if (layout === 'single' && hasTdk) {
     throw new CryptoError('bad_layout', "the 'single' layout carries no TDK");
   }
-  const master = DesKey.from(tmk, 'tmk');
+  const master = schemeKey(scheme, tmk, 'tmk');
   const out = Buffer.alloc(total);
   for (const slot of s.slots) {
     const input = keys[slot.key];
@@ -190,7 +203,7 @@ export function wrapWorkingKeys(tmk: KeyInput, keys: WorkingKeysInput, layout: W
       const enc = master.encryptEcb(bytes);
       enc.copy(out, slot.offset);
       if (slot.size > slot.use) enc.copy(out, slot.offset + slot.use);
-      DesKey.from(bytes, slot.key)
+      schemeKey(scheme, bytes, slot.key)
         .checkValue(FIELD62_KCV_LENGTH)
         .copy(out, slot.offset + slot.size);
     } finally {
@@ -203,14 +216,17 @@ export function wrapWorkingKeys(tmk: KeyInput, keys: WorkingKeysInput, layout: W
 /** Fresh random working keys (odd parity) with the lengths `layout` uses. */
 export function generateWorkingKeys(
   layout: WorkingKeyLayout,
-  options: { withTdk?: boolean } = {},
+  options: { withTdk?: boolean; scheme?: KeyScheme } = {},
 ): WorkingKeys {
-  const s = spec(layout);
+  const scheme = options.scheme ?? 'des';
+  const s = spec(layout, scheme);
   const withTdk = layout !== 'single' && options.withTdk !== false;
   const out: Partial<Record<WorkingKeyName, SensitiveBytes>> = {};
   for (const slot of s.slots) {
     if (slot.key === 'tdk' && !withTdk) continue;
-    out[slot.key] = SensitiveBytes.adopt(randomDesKeyBytes(slot.use), slot.key);
+    // SM4 keys have no parity: any 16 random bytes.
+    const bytes = scheme === 'sm4' ? randomBytes(SM4_KEY_LENGTH) : randomDesKeyBytes(slot.use);
+    out[slot.key] = SensitiveBytes.adopt(bytes, slot.key);
   }
   const { pik, mak, tdk } = out;
   if (!pik || !mak) throw new Error('unreachable: every layout has a PIK and a MAK');
@@ -224,7 +240,13 @@ export function wipeWorkingKeys(keys: WorkingKeys): void {
   keys.tdk?.wipe();
 }
 
-function spec(layout: WorkingKeyLayout): LayoutSpec {
+function spec(layout: WorkingKeyLayout, scheme: KeyScheme = 'des'): LayoutSpec {
+  if (scheme === 'sm4' && layout !== 'double') {
+    throw new CryptoError('bad_layout', "SM4 working keys use the 'double' layout (16-byte slots)", {
+      expected: 'double',
+      actual: typeof layout === 'string' ? layout : typeof layout,
+    });
+  }
   if (!isWorkingKeyLayout(layout)) {
     throw new CryptoError('bad_layout', 'unknown working key layout', {
       expected: WORKING_KEY_LAYOUTS.join(', '),

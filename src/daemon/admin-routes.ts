@@ -71,6 +71,34 @@ export function adminRoutes(): Route[] {
       },
     },
     {
+      // `posbridge params --download`: terminal management over the daemon's own host link.
+      method: 'POST',
+      path: '/admin/params/download',
+      async handler(req, res, d) {
+        if (!adminGuard(req, res, d)) return;
+        const body = (await readJson(req)) as { kinds?: unknown };
+        const kinds = Array.isArray(body.kinds)
+          ? body.kinds.filter((k): k is 'capk' | 'aid' => k === 'capk' || k === 'aid')
+          : undefined;
+        if (!d.terminalManager.supported) {
+          json(res, 409, {
+            error: {
+              code: 'not_supported',
+              message: `dialect ${d.config.host.dialect} has no terminal management`,
+            },
+          });
+          return;
+        }
+        if (d.host.state !== 'ready') {
+          json(res, 409, { error: { code: 'host_not_ready', message: `the host link is ${d.host.state}` } });
+          return;
+        }
+        json(res, 200, {
+          results: await d.terminalManager.download(kinds?.length ? kinds : undefined, 'on_demand'),
+        });
+      },
+    },
+    {
       // `posbridge doctor` with a daemon running: the ZVT checks over the daemon's own connection (a
       // terminal serves one cash register at a time, so doctor must not open a second one).
       method: 'POST',

@@ -13,6 +13,7 @@ import { initCommand } from './init-command.js';
 import { exportCsv, listOperations, openReadOnly, showOperation } from './journal-command.js';
 import { RotatingLogFile, TeeDestination } from './log-file.js';
 import { pairCommand, tokensCommand } from './pair-command.js';
+import { paramsCommand } from './params-command.js';
 import { keysCommand } from './keys-command.js';
 import { hubCommand, hubEnrolCommand } from './hub-command.js';
 import { readersCommand, reconcileCommand, settleCommand } from './ops-commands.js';
@@ -365,6 +366,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   recover: recoverCommand,
   keys: (args) => keysCommand(args, homeOf),
   settle: settleCommand,
+  params: paramsCommand,
   reconcile: reconcileCommand,
   readers: readersCommand,
   hub: hubCommand,

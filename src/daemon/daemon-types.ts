@@ -5,7 +5,7 @@
 import type http from 'node:http';
 import type { Logger } from 'pino';
 import type { Engine, SettlementService } from '../engine/index.js';
-import type { HostLink } from '../host/index.js';
+import type { HostLink, TerminalManager } from '../host/index.js';
 import type { Journal } from '../journal/index.js';
 import type { IntegratedTerminal } from '../terminal/integrated.js';
 import type { CardReader } from '../terminal/reader.js';
@@ -26,6 +26,8 @@ export interface Daemon {
   readonly journal: Journal;
   readonly engine: Engine;
   readonly host: HostLink;
+  /** CAPK and IC parameter downloads over the host link (docs/terminal-management.md). */
+  readonly terminalManager: TerminalManager;
   readonly reader: CardReader;
   /** The integrated terminal (ZVT) that takes the payments, when one is configured. */
   readonly integrated: IntegratedTerminal | undefined;

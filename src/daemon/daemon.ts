@@ -5,7 +5,7 @@ import pino, { type Logger, type LoggerOptions } from 'pino';
 import { cardLogOptions, loadOrCreateFingerprintKey } from '../card/index.js';
 import { KeyEncryptionKey, Sealer, SoftwareSecurityModule, type SecurityModule } from '../crypto/index.js';
 import { Engine, SettlementService } from '../engine/index.js';
-import { HostLink } from '../host/index.js';
+import { HostLink, TerminalManager } from '../host/index.js';
 import { loadDialect } from '../iso8583/index.js';
 import { Journal } from '../journal/index.js';
 import { createCardReader, type ReaderConfig } from '../terminal/index.js';
@@ -86,7 +86,11 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
       config.host.security === 'software'
         ? new SoftwareSecurityModule(
             Buffer.from(readFileSync(config.host.masterKeyFile!, 'utf8').trim(), 'hex'),
-            { macAlgorithm: config.host.macAlgorithm },
+            // The dialect's sign-on says which cipher its keys use (cup-pos-sm4: SM4).
+            {
+              macAlgorithm: config.host.macAlgorithm,
+              keyScheme: dialect.spec.exchanges?.signOn?.keyScheme ?? 'des',
+            },
           )
         : reader.securityModule;
     const host = new HostLink({
@@ -107,6 +111,9 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
       },
       logger,
     });
+    // CAPK and IC parameter download (docs/terminal-management.md): when a set is missing once the link
+    // is ready, when a response header asks, and on demand (`posbridge params --download`).
+    const terminalManager = new TerminalManager({ host, dialect, store: journal, logger });
     const engine = new Engine({
       journal,
       host,
@@ -208,6 +215,7 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
       journal,
       engine,
       host,
+      terminalManager,
       reader,
       integrated,
       token,
@@ -260,7 +268,10 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
         (reader as { start?: () => void }).start?.();
         integrated?.start();
         // A ZVT-only desk has no acquirer link to start.
-        if (config.hostEnabled) host.start();
+        if (config.hostEnabled) {
+          terminalManager.start();
+          host.start();
+        }
         api = attachApi(daemon, {
           allowedOrigins: [...config.allowedOrigins, ...(options.extraOrigins?.(daemon.port) ?? [])],
           ...(config.timers.helloDeadlineMs ? { helloDeadlineMs: config.timers.helloDeadlineMs } : {}),
@@ -299,6 +310,7 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
           daemon.server.close(() => resolve());
           daemon.server.closeAllConnections();
         });
+        terminalManager.stop();
         await engine.stop();
         await webhooks?.stop();
         await hubLink?.stop();

@@ -7,6 +7,8 @@ import { bluetoothAvailability, listSerialPorts } from '../terminal/index.js';
 import { keyStoreForStateDir, type DaemonConfig, type ZvtEntry } from './config.js';
 import { checkZvtEntry, type ZvtCheckOptions } from './doctor-zvt.js';
 import { openReadOnly } from './journal-command.js';
+import { loadDialect } from '../iso8583/index.js';
+import { paramsChecks, paramsView, readParamRows, type ParamsCheck } from './params-command.js';
 import { permissionDeniedMessage, StateAccessError } from './failures.js';
 import { adminCall, runningDaemon } from './running.js';
 import { probe } from './state-dir.js';
@@ -211,6 +213,18 @@ export async function doctor(
           n: number;
         }
       ).n;
+      // Terminal management (docs/terminal-management.md): CAPKs and AID parameters present, checked, current.
+      let paramChecks: ParamsCheck[] = [];
+      const tmsDialect = config.hostEnabled === false ? undefined : (config.host?.dialect ?? 'cup-pos');
+      try {
+        const spec = tmsDialect ? loadDialect(tmsDialect).spec.exchanges?.terminalManagement : undefined;
+        const rows = spec ? readParamRows(db) : undefined;
+        // Without a configuration, only what the journal holds is reported.
+        if (spec && rows && (source === 'config' || rows.capk || rows.aid))
+          paramChecks = paramsChecks(paramsView(rows, spec));
+      } catch {
+        // an unknown dialect is the configuration check's finding
+      }
       db.close();
       add(
         ok === 'ok'
@@ -239,6 +253,7 @@ export async function doctor(
           detail: `${open} operation(s) not final`,
           fix: 'start the daemon (recovery settles them) or run `posbridge recover`',
         });
+      for (const c of paramChecks) add(c);
     } catch (e) {
       add({
         name: 'journal integrity',

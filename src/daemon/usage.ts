@@ -25,6 +25,8 @@ Usage:
   posbridge journal export            Every operation as CSV on stdout.
   posbridge recover                   Run start-up recovery now (through the running daemon).
   posbridge settle [--operator <id>]  Close the current batch (through the running daemon).
+  posbridge params [--json] | --download [--kind capk|aid]
+                                      The CA public keys and IC card parameters downloaded; download again.
   posbridge reconcile --file <csv> [--format json|csv|text]
                                       Compare the journal with a host settlement file (docs/reconciliation.md).
   posbridge reconcile --qr alipay|wechat --date YYYY-MM-DD [--format json|csv|text]
@@ -160,6 +162,15 @@ Asks the running daemon to run start-up recovery now (it also runs at every star
     usage: `usage: posbridge settle [--operator <id>] [--home <dir>]
 Closes the current batch (0500/0510, batch upload when unbalanced) through the running daemon; prints the
 result as JSON. Exit 1: not settled (the JSON says why; it is resumable). Exit 3: not running.`,
+  },
+  params: {
+    usage: `usage: posbridge params [--json] [--dialect cup-pos] [--home <dir>]
+       posbridge params --download [--kind capk|aid] [--home <dir>]
+Shows the terminal-management sets in the journal: the CA public keys (RID, index, expiry, check value
+verified) and the IC card (AID) parameters, with their version and when and why they were downloaded.
+--download asks the running daemon to download them again from the acquirer (both kinds, or --kind).
+Exit 1: a set is missing or a stored key fails its check (or a download failed). Exit 3: --download and
+the daemon is not running. See docs/terminal-management.md.`,
   },
   reconcile: {
     usage: `usage: posbridge reconcile --file <host-settlement.csv> [--format json|csv|text] [--terminal <tid>] [--home <dir>]

@@ -38,6 +38,8 @@ export interface Context {
   stan: string;
   now: Date;
   partialApproval: boolean;
+  /** The dialect's KSN field (the field whose content is 'dukpt-ksn'), for DUKPT readers. */
+  ksnField?: number;
 }
 
 type Fields = Record<number, unknown>;
@@ -104,7 +106,9 @@ export function cardRequest(
   if (card.pinBlock) {
     fields[26] = '12';
     fields[52] = card.pinBlock;
-    fields[53] = '2600000000000000';
+    // A DUKPT reader's KSN goes where the dialect carries it, the block unchanged; else session-key 53.
+    if (card.ksn && ctx.ksnField !== undefined) fields[ctx.ksnField] = card.ksn;
+    else fields[53] = '2600000000000000';
   }
   if (icc) fields[55] = icc;
   return { mti: t.mti, fields: fields as Iso8583MessageInput['fields'] };

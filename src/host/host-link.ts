@@ -3,7 +3,14 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { kcvForLog, type SecurityModule, type WorkingKeyLayout } from '../crypto/index.js';
+import {
+  CryptoError,
+  kcvForLog,
+  requireKeyScheme,
+  type GmSupport,
+  type SecurityModule,
+  type WorkingKeyLayout,
+} from '../crypto/index.js';
 import {
   Composite,
   Iso8583Error,
@@ -64,6 +71,8 @@ export interface HostLinkConfig {
   /** Sign on after connecting when no working keys are loaded, and whenever the host asks (default true). */
   autoSignOn?: boolean;
   logger?: Logger;
+  /** What OpenSSL offers, for the key-scheme check at construction (tests inject one without SM4). */
+  gmSupport?: GmSupport;
 }
 
 export interface RequestOptions {
@@ -113,6 +122,7 @@ export class HostLink extends EventEmitter {
 
   constructor(private readonly config: HostLinkConfig) {
     super();
+    checkKeyScheme(config);
     this.timers = { ...DEFAULT_TIMERS, ...config.timers };
     this.framing = dialectFraming(config.dialect, config.framing);
     this.reader = new FrameReader(this.framing, config.maxFrame ?? this.framing.maxFrame ?? 8192);
@@ -481,6 +491,9 @@ export class HostLink extends EventEmitter {
       this.keysLoaded = false;
       setImmediate(() => void this.signOn());
     }
+    // Other requests of the host (update_public_keys, download_ic_parameters): terminal management acts on them.
+    const asks = header?.flags.filter((f) => f !== 'sign_on_again') ?? [];
+    if (asks.length) this.emit('headerFlags', asks);
     const key = this.keyOf(response.mti, response.fields as Record<string, unknown>);
     const p = this.pending.get(key);
     if (!p || !p.written) {
@@ -554,6 +567,26 @@ export class HostLink extends EventEmitter {
     const e: LinkStateEvent = { state, at: new Date(), ...(reason ? { reason } : {}) };
     this.log?.info({ state, reason }, 'host link state');
     this.emit('state', e);
+  }
+}
+
+/**
+ * Start-up check: the keys the dialect's sign-on delivers (`exchanges.signOn.keyScheme`) must be ones
+ * this OpenSSL can run and the security module holds in the same scheme; else a `bad_algorithm`
+ * CryptoError naming both, before any connection.
+ */
+function checkKeyScheme(config: HostLinkConfig): void {
+  const scheme = requireKeyScheme(
+    config.dialect.spec.exchanges?.signOn?.keyScheme ?? 'des',
+    config.gmSupport,
+  );
+  const held = config.securityModule.keyScheme ?? 'des';
+  if (held !== scheme) {
+    throw new CryptoError(
+      'bad_algorithm',
+      `dialect ${config.dialect.name} delivers ${scheme} working keys but the security module runs ${held}`,
+      { expected: scheme, actual: held, reason: 'key_scheme' },
+    );
   }
 }
 

@@ -116,7 +116,7 @@ export interface ExchangeSpec {
   /** Fields that, with the response MTI, match an answer to its request (default [11, 41]). */
   match?: number[];
   echo?: { mti: string; fields?: Record<string, unknown> } | null;
-  signOn?: { mti: string; networkCodes?: Record<string, string> } | null;
+  signOn?: SignOnSpec | null;
   /** Present only when the acquirer answers "what happened to STAN n?"; the engine asks before reversing. */
   statusInquiry?: { mti: string; networkCode: string; notFoundCodes?: string[] } | null;
   /**
@@ -124,6 +124,59 @@ export interface ExchangeSpec {
    * each signature it keeps as an upload in the store-and-forward advice lane.
    */
   signatureUpload?: SignatureUploadSpec | null;
+  /** Present only when the acquirer serves CAPK and IC parameter downloads (docs/terminal-management.md). */
+  terminalManagement?: TerminalManagementSpec | null;
+}
+
+/** One message of a terminal-management flow: MTI and 60.3. */
+export interface TmsExchangeSpec {
+  mti: string;
+  networkCode: string;
+}
+
+/** The layout of one tag of a field-62 TLV entry. */
+export interface TmsTagSpec {
+  /** The record field it fills (e.g. "modulus"). */
+  name: string;
+  /** b: bytes; n: BCD digits; amount: binary minor units; date: YYYYMMDD as 8 ASCII digits or 4 BCD bytes. */
+  format: 'b' | 'n' | 'amount' | 'date';
+  min: number;
+  max: number;
+  required?: boolean;
+}
+
+/** Query (status upload) → download each entry → end, for one kind of set. */
+export interface TmsKindSpec {
+  query: TmsExchangeSpec;
+  download: TmsExchangeSpec;
+  end: TmsExchangeSpec;
+  /** Tags of one entry of the query's answer, in order. */
+  listTags: string[];
+  /** Tags of an entry a download request names. */
+  requestTags: string[];
+  tags: Record<string, TmsTagSpec>;
+}
+
+export interface TerminalManagementSpec {
+  /** The field that carries the TLV data (cup-pos 62). */
+  field: number;
+  /** 60.1 of these messages (default "00"). */
+  transactionType?: string;
+  /** First character of a query's field, followed by two digits: how many entries the terminal holds already. */
+  queryStart?: string;
+  /** First byte of an answer's field (an ASCII digit) → none | last | more. */
+  status?: Record<string, 'none' | 'last' | 'more'>;
+  capk: TmsKindSpec;
+  aid: TmsKindSpec;
+}
+
+/** Sign-on (cup-pos 0800 → 0810 with the working keys in field 62). */
+export interface SignOnSpec {
+  mti: string;
+  /** 60.3 per working-key layout, e.g. { "double": "004" }. */
+  networkCodes?: Record<string, string>;
+  /** Block cipher of the keys this acquirer delivers: 'des' (DES/3DES, the default) or 'sm4'. */
+  keyScheme?: 'des' | 'sm4';
 }
 
 /** The electronic-signature upload exchange (docs/acquirer-messages.md §3.14). */

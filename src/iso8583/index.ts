@@ -19,6 +19,10 @@ export type {
   DataEncoding,
   PrefixSpec,
   SignatureUploadSpec,
+  TerminalManagementSpec,
+  TmsExchangeSpec,
+  TmsKindSpec,
+  TmsTagSpec,
 } from './dialect-spec.js';
 export type { Iso8583Message, Iso8583MessageInput, PackOptions } from './message.js';
 export type { FieldValue, FieldInput } from './field-codec.js';

@@ -7,6 +7,13 @@ import { JournalError } from './errors.js';
 import { StateDirLock } from './lock.js';
 import { MIGRATIONS } from './migrations.js';
 import {
+  activeParamSet,
+  insertParamSet,
+  paramSets,
+  type ParamSetKind,
+  type ParamSetRow,
+} from './terminal-params.js';
+import {
   FINAL_STATES,
   type AttemptRow,
   type EventRow,
@@ -563,6 +570,28 @@ export class Journal {
       action: String(r['action']),
       detail: parse<Record<string, unknown>>(r['detail']) ?? {},
     }));
+  }
+
+  // ------------------------------------------------------------------ terminal parameters (CAPKs, AIDs)
+
+  /** The active downloaded set of a kind (docs/terminal-management.md). */
+  activeParamSet(kind: ParamSetKind): ParamSetRow | undefined {
+    return activeParamSet(this.db, kind);
+  }
+
+  /** Stores a new version of a kind as the active set, in one transaction (one fsync). */
+  saveParamSet(input: {
+    kind: ParamSetKind;
+    reason: string;
+    entries: { key: string; tlv: string }[];
+    digest: string;
+  }): ParamSetRow {
+    return this.transaction(() => insertParamSet(this.db, input, this.stamp()));
+  }
+
+  /** Stored sets, newest first. */
+  paramSets(kind?: ParamSetKind, limit?: number): ParamSetRow[] {
+    return paramSets(this.db, kind, limit);
   }
 
   /** SQLite's own consistency check (for `posbridge doctor`). */

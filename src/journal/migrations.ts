@@ -230,4 +230,22 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO journal_meta (name, value) VALUES ('journal_id', lower(hex(randomblob(16))));
   `,
+  `
+  -- Terminal management (docs/terminal-management.md): every downloaded set of CA public keys (capk) or
+  -- IC card parameters (aid), versioned per kind and kept; the newest one is active. Public data, no card
+  -- data: entries hold each key's or AID's TLV exactly as the acquirer sent it (JSON [{key, tlv}]).
+  CREATE TABLE terminal_param_sets (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind           TEXT NOT NULL CHECK (kind IN ('capk', 'aid')),
+    version        INTEGER NOT NULL,
+    reason         TEXT NOT NULL,                -- startup | host_request | on_demand | import
+    entries        TEXT NOT NULL,
+    entry_count    INTEGER NOT NULL,
+    digest         TEXT NOT NULL,                -- sha256 of the entries (what a reader's version is compared with)
+    downloaded_at  TEXT NOT NULL,
+    active         INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (kind, version)
+  );
+  CREATE UNIQUE INDEX terminal_param_sets_active ON terminal_param_sets(kind) WHERE active = 1;
+  `,
 ];

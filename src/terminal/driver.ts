@@ -857,8 +857,17 @@ export class ReaderDriver extends EventEmitter implements CardReader {
     if (t3) card.track3 = t3;
     const pin = p.get('pin_block');
     if (pin && pin.length) {
-      if (pin.length !== 8) throw p.error('pin_block', 'bad_value', 'a PIN block is 8 bytes');
+      // AES DUKPT readers send ISO 9564 format 4 (16 bytes); every other scheme 8 bytes.
+      const size = this.profile.pinKeyScheme === 'dukpt-aes' ? 16 : 8;
+      if (pin.length !== size) throw p.error('pin_block', 'bad_value', `a PIN block is ${size} bytes`);
       card.pinBlock = SensitiveBytes.from(pin, 'pin-block');
+      if (this.profile.pinKeyScheme !== 'session') {
+        const ksn = p.get('ksn');
+        const want = this.profile.pinKeyScheme === 'dukpt-aes' ? 12 : 10;
+        if (!ksn || ksn.length !== want)
+          throw p.error('ksn', 'bad_value', `a DUKPT reader sends a ${want}-byte KSN`);
+        card.ksn = Buffer.from(ksn);
+      }
     }
     const icc = p.get('icc_data');
     if (icc && icc.length) card.iccData = Buffer.from(icc);

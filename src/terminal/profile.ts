@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isPinKeyScheme, PIN_KEY_SCHEMES, type PinKeyScheme } from '../crypto/index.js';
 import { normalizeTag } from '../emv/index.js';
 import { CHECK_KINDS, type CheckKind } from './check.js';
 import { ProfileError } from './errors.js';
@@ -116,6 +117,7 @@ export const TAG_NAMES = [
   'mac',
   'mac_valid',
   'echo_data',
+  'ksn',
 ] as const;
 export type TagName = (typeof TAG_NAMES)[number];
 
@@ -174,6 +176,11 @@ export interface ReaderProfile {
   extends?: string;
   /** Name of a code adapter for models whose command set does not map one to one (see adapters.ts). */
   adapter?: string;
+  /**
+   * How the reader encrypts PINs: 'session' (the PIK from sign-on, default) or per transaction with
+   * DUKPT ('dukpt-tdes' X9.24-1, 'dukpt-aes' X9.24-3); a DUKPT reader returns the KSN with the block.
+   */
+  pinKeyScheme: PinKeyScheme;
   framing: FramingSpec;
   link: LinkSpec;
   /** Per-command response timeouts, `defaultMs` for commands not listed, and `transactionGraceMs`. */
@@ -455,6 +462,9 @@ export function compileReaderProfile(raw: unknown, source = 'profile'): ReaderPr
     if (typeof b['namePrefix'] === 'string') ble.namePrefix = b['namePrefix'];
   }
 
+  const pinKeyScheme = raw['pinKeyScheme'] ?? 'session';
+  if (!isPinKeyScheme(pinKeyScheme)) fail('pinKeyScheme', PIN_KEY_SCHEMES.join(', '));
+
   const adapter = raw['adapter'];
   if (adapter !== undefined && typeof adapter !== 'string') fail('adapter', 'adapter name');
 
@@ -462,6 +472,7 @@ export function compileReaderProfile(raw: unknown, source = 'profile'): ReaderPr
     name: name as string,
     title,
     protocolVersion: protocolVersion as number,
+    pinKeyScheme: pinKeyScheme as PinKeyScheme,
     framing,
     link,
     timeouts,

@@ -61,6 +61,8 @@ export interface CardResult {
   track3?: SensitiveBytes;
   /** PIN block encrypted under the PIK (field 52), when a PIN was entered. */
   pinBlock?: SensitiveBytes;
+  /** A DUKPT reader's key serial number for `pinBlock` (10 bytes TDES, 12 AES); not secret. */
+  ksn?: Buffer;
   /** The reader's EMV data (BER-TLV) for field 55; the engine filters it through a field-55 profile. */
   iccData?: Buffer;
   /** ISO 8583 field 22, e.g. "051" chip with PIN, "072" contactless without PIN. */

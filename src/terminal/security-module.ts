@@ -37,6 +37,11 @@ export interface ReaderCommandPort {
 
 export class ReaderSecurityModule implements SecurityModule {
   readonly macAlgorithm: MacAlgorithm;
+  /**
+   * The reader protocol's load_keys / mac commands carry DES/3DES keys only (KEY_LAYOUT_CODES,
+   * MAC_ALGORITHM_CODES): an SM4 dialect needs `security: software` until readers take SM4 keys.
+   */
+  readonly keyScheme = 'des' as const;
 
   constructor(
     private readonly port: ReaderCommandPort,

@@ -89,6 +89,7 @@ beforeAll(async () => {
     'package.json',
     'tsconfig.json',
     'tsconfig.cjs.json',
+    'tsconfig.element.json',
     'README.md',
     'LICENSE',
   ])
@@ -139,12 +140,22 @@ describe('npm pack of @posbridge/client', () => {
       'dist/cjs/index.d.ts',
       'dist/cjs/package.json',
       'dist/browser/posbridge-client.js',
+      'dist/browser/posbridge-pay.js',
+      'dist/esm/element/index.d.ts',
     ])
       expect(files).toContain(f);
+    // The element's implementation types import lit, which users do not install: not shipped.
+    expect(files.filter((f) => /^dist\/.*element\/(posbridge-pay|styles)\.d\.ts$/.test(f))).toEqual([]);
     expect(files.filter((f) => !/^(dist|src)\/|^(package\.json|README\.md|LICENSE)$/.test(f))).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as Record<string, unknown>;
     expect(pkg['license']).toBe('MIT');
     expect(pkg['dependencies']).toBeUndefined();
+    // lit builds the element and is bundled into it: a devDependency, never installed by users.
+    expect(Object.keys((pkg['devDependencies'] ?? {}) as object)).toContain('lit');
+    const installedPkg = JSON.parse(
+      readFileSync(join(app, 'node_modules', '@posbridge', 'client', 'package.json'), 'utf8'),
+    ) as Record<string, unknown>;
+    expect(installedPkg['dependencies']).toBeUndefined();
     expect(readFileSync(join(pkgDir, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
   });
 
@@ -203,10 +214,77 @@ describe('npm pack of @posbridge/client', () => {
     const text = readFileSync(file, 'utf8');
     expect(ts.preProcessFile(text, true, true).importedFiles.map((i) => i.fileName)).toEqual([]);
     expect(/\brequire\s*\(/.test(text)).toBe(false);
-    expect(text.length).toBeLessThan(60_000);
+    expect(text.length).toBeLessThan(80_000); // with the wording tables (zh, en)
     const mod = (await import(file)) as Record<string, unknown>;
     expect(typeof mod['PosbridgeClient']).toBe('function');
     expect(typeof mod['newIdempotencyKey']).toBe('function');
+  });
+
+  it('ships <posbridge-pay>: one self-registering ES module with lit inlined, and its types', async () => {
+    const dir = join(app, 'node_modules', '@posbridge', 'client');
+    const text = readFileSync(join(dir, 'dist', 'browser', 'posbridge-pay.js'), 'utf8');
+    // Its imports as a parser sees them (the bundle's messages mention `import ... from "ws"` in strings).
+    const esbuild = createRequire(join(root, 'package.json'))('esbuild') as typeof import('esbuild');
+    const scan = await esbuild.build({
+      stdin: { contents: text, loader: 'js' },
+      bundle: true,
+      write: false,
+      metafile: true,
+      external: ['*'],
+      format: 'esm',
+      logLevel: 'silent',
+    });
+    expect(scan.metafile.inputs['<stdin>']!.imports).toEqual([]);
+    expect(/\brequire\s*\(/.test(text)).toBe(false);
+    expect(text).toContain('customElements.define');
+    expect(text).toContain('posbridge-pay');
+    expect(text.length).toBeLessThan(160_000);
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+      exports: Record<string, unknown>;
+      sideEffects: unknown;
+    };
+    expect(pkg.exports['./element']).toEqual({
+      types: './dist/esm/element/index.d.ts',
+      default: './dist/browser/posbridge-pay.js',
+    });
+    expect(pkg.sideEffects).toEqual(['./dist/browser/posbridge-pay.js']);
+
+    // A CRM page's TypeScript (DOM library, no lit installed) sees the element's type.
+    writeFileSync(
+      join(app, 'probe-element.mts'),
+      [
+        "import type { PosbridgePayElement } from '@posbridge/client/element';",
+        "const el = document.createElement('posbridge-pay');",
+        'const typed: PosbridgePayElement = el;',
+        "typed.amount = 1280000; typed.order = 'CAR-1';",
+        "el.addEventListener('click', () => void typed.pay());",
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(app, 'tsconfig.element.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          lib: ['es2022', 'dom'],
+          types: [],
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+        },
+        files: ['probe-element.mts'],
+      }),
+    );
+    const r = await run(process.execPath, [tsc, '-p', 'tsconfig.element.json'], {
+      cwd: app,
+      env: cleanEnv(),
+    }).then(
+      () => '',
+      (e: { stdout?: string }) => e.stdout ?? String(e),
+    );
+    expect(r).toBe('');
   });
 
   it('type-checks for ESM and CommonJS consumers (NodeNext), without DOM or Node types', async () => {

@@ -168,7 +168,11 @@ describe('demo CRM page in chromium, paying through a ZVT terminal', () => {
     // Amounts ending in .51 are declined by the terminal's host (insufficient funds: result 33).
     const declined = await pay('100.51');
     await ui.waitForState(declined, 'declined');
-    expect(await ui.page.textContent(ui.row(declined))).toContain('terminal result 33');
+    // The terminal's result 33 is the host's 51 in binary: insufficient funds, the code kept for support.
+    expect(await ui.page.textContent(`${ui.row(declined)} [data-role="why"]`)).toContain(
+      'Declined: insufficient funds',
+    );
+    expect(await ui.page.textContent(`${ui.row(declined)} .code`)).toContain('declined · 33');
 
     const sale = await pay('50000.00');
     await ui.waitForState(sale, 'completed');
@@ -204,7 +208,9 @@ describe('demo CRM page in chromium, paying through a ZVT terminal', () => {
     await ui.page.waitForSelector(`#log li[data-payment-id="${id}"][data-state="unknown"]`, {
       state: 'attached',
     });
-    expect(await ui.page.textContent('#live-timeline')).toMatch(/authorizing → unknown → .*completed/);
+    expect(await ui.page.getAttribute('#live-timeline', 'data-states')).toMatch(
+      /authorizing unknown .*completed/,
+    );
     expect(await ui.page.textContent('#live-note')).toContain(
       'its repeat receipt shows the payment approved: the customer is charged once',
     );

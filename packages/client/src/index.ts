@@ -83,6 +83,7 @@ import {
 
 export * from './types.js';
 export * from './errors.js';
+export * from './wording.js';
 export {
   CLIENT_EVENTS,
   type ClientEvents,

@@ -1,0 +1,260 @@
+/**
+ * DUKPT PIN encryption end to end, on top of dukpt.ts (ANSI X9.24-1:2009 TDES) and dukpt-aes.ts
+ * (X9.24-3:2017 AES-128):
+ *  - `DukptPinPad`, the originating device (reader simulator): holds its initial key (IPEK / AES initial
+ *    key) and KSN, advances the counter before each PIN (skipping counters with too many one-bits, as
+ *    X9.24 does: add the lowest set bit), derives the transaction's PIN key and returns KSN + block.
+ *  - `verifyDukptPinBlock` / `decryptDukptPinBlock`, the receiving side (host simulator): BDK + KSN ->
+ *    PIN key -> PIN. posbridge itself holds neither the BDK nor a DUKPT key: it forwards the block.
+ * Blocks: TDES DUKPT encrypts the ISO 9564 format-0 block (8 bytes) with the PIN variant of the
+ * transaction key (3DES-ECB); AES DUKPT enciphers ISO 9564 format 4 (16 bytes) under the AES PIN key
+ * (usage 1000). The KSN is not secret; the block and every key are.
+ */
+import type { Pan, SensitiveBytes } from '../card/index.js';
+import { clearCopy, constantTimeEqual, type BytesInput } from './bytes.js';
+import {
+  checkDukptCounter,
+  counterOneBits,
+  deriveDukptIpek,
+  deriveDukptKey,
+  deriveDukptTransactionKey,
+  dukptWorkingKey,
+  DUKPT_COUNTER_MASK,
+  DUKPT_KSN_LENGTH,
+  DUKPT_MAX_COUNTER_ONE_BITS,
+  ksnWithCounter,
+  parseKsn,
+} from './dukpt.js';
+import {
+  aesDukptWorkingKey,
+  AES_DUKPT_KSN_LENGTH,
+  AES_DUKPT_MAX_COUNTER_ONE_BITS,
+  checkAesDukptCounter,
+  deriveAesDukptInitialKey,
+  deriveAesDukptKey,
+  deriveAesDukptTransactionKey,
+  parseAesKsn,
+} from './dukpt-aes.js';
+import { CryptoError } from './errors.js';
+import { x919Mac } from './mac.js';
+import {
+  decipherPinBlockIso4,
+  decryptPinBlockIso0,
+  encipherPinBlockIso4,
+  encryptPinBlockIso0,
+  type PanInput,
+  type PinBlockOptions,
+  type PinInput,
+} from './pin-block.js';
+
+export type DukptScheme = 'dukpt-tdes' | 'dukpt-aes';
+/** How a reader encrypts PINs: under the session PIK from sign-on, or per transaction with DUKPT. */
+export type PinKeyScheme = 'session' | DukptScheme;
+
+export const PIN_KEY_SCHEMES: readonly PinKeyScheme[] = ['session', 'dukpt-tdes', 'dukpt-aes'];
+
+export function isPinKeyScheme(value: unknown): value is PinKeyScheme {
+  return typeof value === 'string' && (PIN_KEY_SCHEMES as readonly string[]).includes(value);
+}
+
+/** The scheme a KSN belongs to, from its length (10 bytes TDES, 12 bytes AES); `bad_data` otherwise. */
+export function dukptSchemeOfKsn(ksn: Uint8Array): DukptScheme {
+  if (ksn.length === DUKPT_KSN_LENGTH) return 'dukpt-tdes';
+  if (ksn.length === AES_DUKPT_KSN_LENGTH) return 'dukpt-aes';
+  throw new CryptoError('bad_data', 'a KSN is 10 bytes (TDES DUKPT) or 12 bytes (AES DUKPT)', {
+    expected: '10 or 12',
+    actual: ksn.length,
+    reason: 'bad_ksn',
+  });
+}
+
+/** The transaction counter of a KSN of either scheme. */
+export function dukptCounter(ksn: Uint8Array): number {
+  return dukptSchemeOfKsn(ksn) === 'dukpt-tdes' ? parseKsn(ksn).counter : parseAesKsn(ksn).counter;
+}
+
+/**
+ * The device's initial key from the BDK, as a key-injection facility loads it: the TDES IPEK for a
+ * 10-byte KSN, the AES initial key for a 12-byte one (its first 8 bytes are the initial key ID).
+ */
+export function dukptInitialKey(bdk: BytesInput, ksn: Uint8Array): Buffer {
+  return dukptSchemeOfKsn(ksn) === 'dukpt-tdes'
+    ? deriveDukptIpek(bdk, ksn)
+    : deriveAesDukptInitialKey(bdk, parseAesKsn(ksn).initialKeyId);
+}
+
+export interface DukptPinPadOptions {
+  /** IPEK (TDES, 16 bytes) or AES-128 initial key: what was injected into the device. Copied. */
+  initialKey: BytesInput;
+  /** The KSN the device was injected with, or its current KSN (the counter of the last PIN). */
+  ksn: Uint8Array;
+}
+
+/** The originating device (see the module comment). The counter only moves forward. */
+export class DukptPinPad {
+  readonly scheme: DukptScheme;
+  readonly #initialKey: Buffer;
+  #ksn: Buffer;
+
+  constructor(options: DukptPinPadOptions) {
+    this.scheme = dukptSchemeOfKsn(options.ksn);
+    this.#ksn = Buffer.from(options.ksn);
+    this.#initialKey = clearCopy(options.initialKey);
+    if (this.#initialKey.length !== 16) {
+      const actual = this.#initialKey.length;
+      this.#initialKey.fill(0);
+      throw new CryptoError('bad_key_length', 'a DUKPT initial key is 16 bytes', {
+        key: 'pik',
+        expected: 16,
+        actual,
+      });
+    }
+  }
+
+  /** The KSN of the last transaction (not secret). */
+  get ksn(): Buffer {
+    return Buffer.from(this.#ksn);
+  }
+
+  get counter(): number {
+    return dukptCounter(this.#ksn);
+  }
+
+  /**
+   * Advances to the next usable counter and encrypts the PIN under that transaction's PIN key.
+   * `options.random` fixes the format-4 random fill (AES; tests only).
+   */
+  encryptPin(
+    pin: PinInput,
+    pan: Pan | string,
+    options?: PinBlockOptions,
+  ): { ksn: Buffer; pinBlock: SensitiveBytes } {
+    const ksn = this.#advance();
+    const key = this.#workingKey(ksn, 'pin');
+    try {
+      const pinBlock =
+        this.scheme === 'dukpt-tdes'
+          ? encryptPinBlockIso0(pin, pan, key)
+          : encipherPinBlockIso4(pin, pan, key, options);
+      return { ksn: Buffer.from(ksn), pinBlock };
+    } finally {
+      key.fill(0);
+    }
+  }
+
+  /** Forgets the initial key (the device was zeroised). */
+  destroy(): void {
+    this.#initialKey.fill(0);
+  }
+
+  toString(): string {
+    return `DukptPinPad(${this.scheme}, counter ${this.counter}, ***)`;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { scheme: this.scheme, ksn: this.#ksn.toString('hex').toUpperCase() };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+
+  #advance(): Buffer {
+    const tdes = this.scheme === 'dukpt-tdes';
+    const max = tdes ? DUKPT_COUNTER_MASK : 0xffffffff;
+    const maxOnes = tdes ? DUKPT_MAX_COUNTER_ONE_BITS : AES_DUKPT_MAX_COUNTER_ONE_BITS;
+    let c = this.counter + 1;
+    // X9.24: a counter with too many one-bits is skipped by adding its lowest set bit.
+    while (c <= max && counterOneBits(c) > maxOnes) c += c & -c;
+    if (c > max)
+      throw new CryptoError('bad_data', 'the DUKPT counter is exhausted: the device needs a new key', {
+        reason: 'ksn_exhausted',
+      });
+    if (tdes) this.#ksn = ksnWithCounter(this.#ksn, checkDukptCounter(c));
+    else {
+      const next = Buffer.from(this.#ksn);
+      next.writeUInt32BE(checkAesDukptCounter(c) >>> 0, 8);
+      this.#ksn = next;
+    }
+    return this.#ksn;
+  }
+
+  #workingKey(ksn: Buffer, usage: 'pin' | 'mac'): Buffer {
+    if (this.scheme === 'dukpt-tdes') {
+      const tk = deriveDukptTransactionKey(this.#initialKey, ksn);
+      try {
+        return dukptWorkingKey(tk, usage === 'pin' ? 'pin' : 'mac-request');
+      } finally {
+        tk.fill(0);
+      }
+    }
+    const tk = deriveAesDukptTransactionKey(this.#initialKey, ksn);
+    try {
+      return aesDukptWorkingKey(tk, ksn, usage === 'pin' ? 'pin' : 'mac-generation');
+    } finally {
+      tk.fill(0);
+    }
+  }
+}
+
+/** The PIN key of a transaction from the BDK (host side). */
+export function deriveDukptPinKey(bdk: BytesInput, ksn: Uint8Array): Buffer {
+  return dukptSchemeOfKsn(ksn) === 'dukpt-tdes'
+    ? deriveDukptKey(bdk, ksn, 'pin')
+    : deriveAesDukptKey(bdk, ksn, 'pin');
+}
+
+/** Decrypts a DUKPT PIN block with the BDK and the KSN; the PIN's ASCII digits (`bad_pin_block`). */
+export function decryptDukptPinBlock(
+  bdk: BytesInput,
+  ksn: Uint8Array,
+  pinBlock: BytesInput,
+  pan: PanInput,
+): SensitiveBytes {
+  const key = deriveDukptPinKey(bdk, ksn);
+  try {
+    return dukptSchemeOfKsn(ksn) === 'dukpt-tdes'
+      ? decryptPinBlockIso0(pinBlock, pan, key)
+      : decipherPinBlockIso4(pinBlock, pan, key);
+  } finally {
+    key.fill(0);
+  }
+}
+
+/** True when the block holds `expectedPin` (constant time); `bad_pin_block` when it does not decode. */
+export function verifyDukptPinBlock(
+  bdk: BytesInput,
+  ksn: Uint8Array,
+  pinBlock: BytesInput,
+  pan: PanInput,
+  expectedPin: PinInput,
+): boolean {
+  const got = decryptDukptPinBlock(bdk, ksn, pinBlock, pan);
+  const a = got.reveal();
+  const b = typeof expectedPin === 'string' ? Buffer.from(expectedPin, 'latin1') : expectedPin.reveal();
+  try {
+    return constantTimeEqual(a, b);
+  } finally {
+    a.fill(0);
+    b.fill(0);
+    got.wipe();
+  }
+}
+
+/**
+ * TDES DUKPT request MAC: ANSI X9.19 (ISO 9797-1 algorithm 3) under the transaction's MAC-request
+ * variant key, the usual pairing for TDES DUKPT MACs. (AES DUKPT MACs are CMAC, not offered here.)
+ */
+export function dukptTdesRequestMac(bdk: BytesInput, ksn: Uint8Array, data: Uint8Array): Buffer {
+  if (dukptSchemeOfKsn(ksn) !== 'dukpt-tdes')
+    throw new CryptoError('bad_algorithm', 'only TDES DUKPT MACs are offered', {
+      expected: 'dukpt-tdes',
+      actual: 'dukpt-aes',
+    });
+  const key = deriveDukptKey(bdk, ksn, 'mac-request');
+  try {
+    return x919Mac(key, data);
+  } finally {
+    key.fill(0);
+  }
+}
