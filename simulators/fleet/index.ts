@@ -84,9 +84,13 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     if (!l) throw Object.assign(new Error(`no laptop ${tid}`), { status: 404 });
     return l;
   };
+  // A process killed by a signal has exitCode null and signalCode set: it is gone all the same (a
+  // SIGKILLed laptop read as running made the next start a no-op).
+  const running = (l: { proc?: { child: { exitCode: number | null; signalCode: NodeJS.Signals | null } } }): boolean =>
+    !!l.proc && l.proc.child.exitCode === null && l.proc.child.signalCode === null;
   async function start(tid: string, so: { rate?: number } = {}): Promise<void> {
     const l = byTid(tid);
-    if (l.proc && l.proc.child.exitCode === null) return;
+    if (running(l)) return;
     mkdirSync(l.home, { recursive: true, mode: 0o700 });
     const { code } = await createEnrolCode(hub.db, { store: l.store, name: `laptop ${l.tid}` });
     const proc = spawnCli(freshSimCli(), [
@@ -112,7 +116,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   }
   async function kill(tid: string): Promise<void> {
     const l = byTid(tid);
-    if (!l.proc || l.proc.child.exitCode !== null) return;
+    if (!running(l) || !l.proc) return;
     l.proc.child.kill('SIGKILL');
     await l.proc.exited;
   }
@@ -128,7 +132,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       const url = new URL(req.url ?? '/', 'http://fleet');
       const m = /^\/laptops\/([A-Z0-9]+)\/(kill|start|cut|restore)$/.exec(url.pathname);
       if (req.method === 'GET' && url.pathname === '/laptops') {
-        send(200, laptops.map((l) => ({ tid: l.tid, store: l.store, running: !!l.proc && l.proc.child.exitCode === null, cut: l.proxy.cut, ws: l.ws })));
+        send(200, laptops.map((l) => ({ tid: l.tid, store: l.store, running: running(l), cut: l.proxy.cut, ws: l.ws })));
       } else if (req.method === 'POST' && m) {
         const [, tid, action] = m;
         if (action === 'kill') await kill(tid!);
@@ -157,7 +161,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     async stop() {
       await Promise.all(
         laptops.map(async (l) => {
-          if (l.proc && l.proc.child.exitCode === null) {
+          if (running(l) && l.proc) {
             l.proc.child.kill('SIGTERM');
             const t = setTimeout(() => l.proc?.child.kill('SIGKILL'), 10_000);
             await l.proc.exited;

@@ -55,6 +55,7 @@ describe('the fleet: daemons killed, cut off and replayed against the hub', () =
     await until('every laptop streaming', async () => (await events(a!.tid)) > 5 && (await events(b!.tid)) > 5 && (await events(c!.tid)) > 5, 60_000);
 
     // A: killed mid-stream (SIGKILL: no clean stop, payments may be in flight). B: its link is cut.
+    const killedPid = a!.proc!.child.pid;
     await fleet.kill(a!.tid);
     fleet.setCut(b!.tid, true);
     const cutAt = await events(b!.tid);
@@ -62,6 +63,8 @@ describe('the fleet: daemons killed, cut off and replayed against the hub', () =
     expect(await events(b!.tid), 'nothing arrives through a cut link').toBe(cutAt);
     // A restarts (recovery resolves what it had in flight) and B's link comes back.
     await fleet.start(a!.tid);
+    // A SIGKILLed laptop is gone: start runs a new process (it once took the dead one for running).
+    expect(a!.proc!.child.pid, 'A restarted').not.toBe(killedPid);
     fleet.setCut(b!.tid, false);
     await sleep(2_000);
 
