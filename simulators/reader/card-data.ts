@@ -7,10 +7,12 @@
  */
 import { SensitiveBytes } from '../../src/card/index.js';
 import {
-  encryptPinBlockIso0,
+  encryptSchemePinBlock,
   encryptTrackData,
   type DesKey,
   type DukptPinPad,
+  type KeyScheme,
+  type SchemeKey,
 } from '../../src/crypto/index.js';
 import {
   encodeScriptResults,
@@ -35,9 +37,11 @@ import type { TestCard } from '../shared/cards.js';
 import type { Presentation } from './behaviour.js';
 
 export interface WorkingKeysHeld {
-  pik: DesKey;
-  mak: DesKey;
-  tdk: DesKey | undefined;
+  /** The cipher of the master key the keys came under: DES/3DES or SM4 (PIN block and MAC follow it). */
+  scheme: KeyScheme;
+  pik: SchemeKey;
+  mak: SchemeKey;
+  tdk: SchemeKey | undefined;
 }
 
 export interface ReadRequest {
@@ -157,7 +161,14 @@ export function readCard(input: ReadInput): CardRead {
       `${pan}D${card.expiry}${card.serviceCode}00000${pan.slice(-3)}`,
       'track2',
     );
-    trackTwo = keys.tdk ? encryptTrackData(keys.tdk, clearTrack) : clearTrack;
+    // No public SM4 form of the UnionPay track encryption was found (track.ts is 3DES): under SM4 keys
+    // the track is left out, never sent clear; fields 2 and 14 carry the card.
+    trackTwo =
+      keys.scheme === 'sm4'
+        ? undefined
+        : keys.tdk
+          ? encryptTrackData(keys.tdk as DesKey, clearTrack)
+          : clearTrack;
     // Without a TDK the clear track is what is sent: wipe only the copy that is not.
     if (trackTwo !== clearTrack) clearTrack.wipe();
   }
@@ -167,7 +178,7 @@ export function readCard(input: ReadInput): CardRead {
   if (pinEntered && card.pin) {
     const pin = input.wrongPin ? wrongPinFor(card.pin) : card.pin;
     if (input.pinPad) ({ ksn, pinBlock } = input.pinPad.encryptPin(pin, card.pan));
-    else pinBlock = encryptPinBlockIso0(pin, card.pan, keys.pik);
+    else pinBlock = encryptSchemePinBlock(keys.scheme, pin, card.pan, keys.pik);
   }
 
   let iccData: Buffer | undefined;

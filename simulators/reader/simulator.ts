@@ -14,13 +14,17 @@ import {
   CryptoError,
   DesKey,
   DukptPinPad,
-  computeMac,
+  Sm4Key,
   dukptInitialKey,
-  keyCheckValueHex,
+  gmSupport,
   kcvForLog,
+  schemeKey,
+  schemeMac,
   unwrapWorkingKeys,
   wipeWorkingKeys,
+  type KeyScheme,
   type MacAlgorithm,
+  type SchemeKey,
   type WorkingKeyLayout,
 } from '../../src/crypto/index.js';
 import {
@@ -33,6 +37,7 @@ import {
   INTERFACE_BITS,
   KEY_LAYOUT_CODES,
   KEY_NAME_CODES,
+  KEY_SCHEME_CODES,
   Link,
   loadReaderProfile,
   MAC_ALGORITHM_CODES,
@@ -88,8 +93,13 @@ export interface ReaderSimulatorOptions {
   serialNumber?: string;
   model?: string;
   firmware?: string;
-  /** Terminal master key, hex (8, 16 or 24 bytes). */
+  /** Terminal master key, hex (8, 16 or 24 bytes; 16 for SM4). */
   tmk?: string;
+  /**
+   * The key schemes the master key works in (device_info `key_scheme`): default both DES and SM4, the
+   * same 16 bytes serving as either (a simulator's shortcut; a real reader is injected per scheme).
+   */
+  keySchemes?: readonly KeyScheme[];
   /**
    * A DUKPT reader (profile `pinKeyScheme` dukpt-tdes / dukpt-aes): its injected initial key (IPEK or
    * AES initial key, hex) and KSN (hex, 10 or 12 bytes). Default: derived from the test BDKs the host
@@ -167,6 +177,9 @@ export class ReaderSimulator extends EventEmitter {
   commandsSeen = 0;
 
   private readonly tmk: DesKey;
+  /** The same master key bytes as an SM4 key, when the reader supports SM4 (and OpenSSL has it). */
+  private readonly tmkSm4: Sm4Key | undefined;
+  readonly keySchemes: readonly KeyScheme[];
   /** Per-transaction PIN keys when the profile says DUKPT; the counter advances with every PIN. */
   readonly pinPad: DukptPinPad | undefined;
   private keys: (WorkingKeysHeld & { layout: WorkingKeyLayout }) | undefined;
@@ -191,7 +204,14 @@ export class ReaderSimulator extends EventEmitter {
     this.printer = options.printer !== false;
     this.cards = loadCards(options.cardsFile);
     this.behaviour = { ...DEFAULT_BEHAVIOUR, ...(options.behaviour ? this.validate(options.behaviour) : {}) };
-    this.tmk = DesKey.from(Buffer.from(options.tmk ?? DEFAULT_READER_TMK, 'hex'), 'tmk');
+    const tmkBytes = Buffer.from(options.tmk ?? DEFAULT_READER_TMK, 'hex');
+    this.tmk = DesKey.from(tmkBytes, 'tmk');
+    const wanted = options.keySchemes ?? ['des', 'sm4'];
+    // SM4 only where it can run: a 16-byte master key and OpenSSL with SM4.
+    this.tmkSm4 =
+      wanted.includes('sm4') && tmkBytes.length === 16 && gmSupport().sm4 ? Sm4Key.from(tmkBytes, 'tmk') : undefined;
+    this.keySchemes = wanted.filter((k) => k !== 'sm4' || this.tmkSm4 !== undefined);
+    tmkBytes.fill(0);
     const scheme = this.profile.pinKeyScheme;
     if (scheme !== 'session') {
       const ksn = Buffer.from(options.dukpt?.ksn ?? DUKPT_INJECTION[scheme].ksn, 'hex');
@@ -243,13 +263,15 @@ export class ReaderSimulator extends EventEmitter {
   }
 
   get keyCheckValues(): { tmk: string; pik?: string; mak?: string; tdk?: string } {
+    // The master key's check value in the scheme of the loaded keys (DES before any are loaded).
+    const hex = (k: SchemeKey): string => k.checkValue(4).toString('hex').toUpperCase();
     const out: { tmk: string; pik?: string; mak?: string; tdk?: string } = {
-      tmk: keyCheckValueHex(this.tmk),
+      tmk: hex(this.keys?.scheme === 'sm4' && this.tmkSm4 ? this.tmkSm4 : this.tmk),
     };
     if (this.keys) {
-      out.pik = keyCheckValueHex(this.keys.pik);
-      out.mak = keyCheckValueHex(this.keys.mak);
-      if (this.keys.tdk) out.tdk = keyCheckValueHex(this.keys.tdk);
+      out.pik = hex(this.keys.pik);
+      out.mak = hex(this.keys.mak);
+      if (this.keys.tdk) out.tdk = hex(this.keys.tdk);
     }
     return out;
   }
@@ -480,6 +502,7 @@ export class ReaderSimulator extends EventEmitter {
           ['kcv_pik', kcv(k.pik)],
           ['kcv_mak', kcv(k.mak)],
           ['kcv_tdk', kcv(k.tdk)],
+          ['key_scheme', Buffer.from(this.keySchemes.map((x) => KEY_SCHEME_CODES[x]))],
         ]);
         return;
       }
@@ -536,14 +559,21 @@ export class ReaderSimulator extends EventEmitter {
   ): Promise<void> {
     const field62 = p.require('field62');
     const layout = p.requireCode('key_layout', KEY_LAYOUT_CODES);
+    const scheme: KeyScheme = p.has('key_scheme') ? p.requireCode('key_scheme', KEY_SCHEME_CODES) : 'des';
+    if (!this.keySchemes.includes(scheme)) {
+      await reply('not_supported', [['error_text', `no ${scheme} master key`]]);
+      return;
+    }
     try {
-      const clear = unwrapWorkingKeys(this.tmk, field62, layout);
+      const tmk = scheme === 'sm4' ? this.tmkSm4! : this.tmk;
+      const clear = unwrapWorkingKeys(tmk, field62, layout, scheme);
       try {
         this.keys = {
+          scheme,
           layout,
-          pik: DesKey.from(clear.pik, 'pik'),
-          mak: DesKey.from(clear.mak, 'mak'),
-          tdk: clear.tdk ? DesKey.from(clear.tdk, 'tdk') : undefined,
+          pik: schemeKey(scheme, clear.pik, 'pik'),
+          mak: schemeKey(scheme, clear.mak, 'mak'),
+          tdk: clear.tdk ? schemeKey(scheme, clear.tdk, 'tdk') : undefined,
         };
       } finally {
         wipeWorkingKeys(clear);
@@ -561,7 +591,7 @@ export class ReaderSimulator extends EventEmitter {
       throw e;
     }
     const k = this.keyCheckValues;
-    this.log?.info({ layout, kcv: kcvForLog(k) }, 'working keys loaded');
+    this.log?.info({ layout, scheme, kcv: kcvForLog(k) }, 'working keys loaded');
     if (this.behaviour.dropLinkAt === 'during_load_keys') {
       this.behaviour.dropLinkAt = null;
       this.dropLink();
@@ -588,7 +618,7 @@ export class ReaderSimulator extends EventEmitter {
     const data = p.require('mac_data');
     let mac: Buffer;
     try {
-      mac = computeMac(algorithm, this.keys.mak, data);
+      mac = schemeMac(this.keys.scheme, algorithm, this.keys.mak, data);
     } catch (e) {
       if (e instanceof CryptoError) {
         await reply('bad_request', [['error_text', e.code]]);

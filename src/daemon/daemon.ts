@@ -3,7 +3,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger, type LoggerOptions } from 'pino';
 import { cardLogOptions, loadOrCreateFingerprintKey } from '../card/index.js';
-import { KeyEncryptionKey, Sealer, SoftwareSecurityModule, type SecurityModule } from '../crypto/index.js';
+import {
+  KeyEncryptionKey,
+  Sealer,
+  SoftwareSecurityModule,
+  type KeyScheme,
+  type SecurityModule,
+} from '../crypto/index.js';
 import { Engine, SettlementService } from '../engine/index.js';
 import { HostLink, TerminalManager } from '../host/index.js';
 import { loadDialect } from '../iso8583/index.js';
@@ -79,7 +85,10 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
     const { key: fingerprintKey } = await loadOrCreateFingerprintKey(config.stateDir, { protector: kek });
     const token = loadOrCreateToken(config.stateDir);
     const dialect = loadDialect(config.host.dialect);
-    const reader = options.reader ?? (config.readers.length ? makeReader(config, logger) : new NoReader());
+    // A reader holds the acquirer's keys: it is told their cipher (cup-pos-sm4: SM4) and refused if it lacks it.
+    const keyScheme = dialect.spec.exchanges?.signOn?.keyScheme ?? 'des';
+    const reader =
+      options.reader ?? (config.readers.length ? makeReader(config, logger, keyScheme) : new NoReader());
     const integrated = options.integrated ?? (config.zvt ? makeZvt(config, logger) : undefined);
     const qr = options.qr ?? qrProvidersFromConfig(config.qr, logger);
     const securityModule: SecurityModule =
@@ -89,7 +98,7 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
             // The dialect's sign-on says which cipher its keys use (cup-pos-sm4: SM4).
             {
               macAlgorithm: config.host.macAlgorithm,
-              keyScheme: dialect.spec.exchanges?.signOn?.keyScheme ?? 'des',
+              keyScheme,
             },
           )
         : reader.securityModule;
@@ -398,13 +407,18 @@ function makeZvt(config: DaemonConfig, logger: Logger): IntegratedTerminal {
   });
 }
 
-function makeReader(config: DaemonConfig, logger: Logger): CardReader & { start(): void } {
+function makeReader(
+  config: DaemonConfig,
+  logger: Logger,
+  keyScheme: KeyScheme,
+): CardReader & { start(): void } {
   const r = config.readers[0]!;
   const rc: ReaderConfig = {
     transport: r.transport,
     profile: r.profile ?? 'posbridge',
     pairedSerials: r.pairedSerials,
     macAlgorithm: config.host.macAlgorithm,
+    keyScheme,
     terminalId: config.terminalId,
     logger,
     ...(r.path ? { path: r.path } : {}),

@@ -16,7 +16,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { Pan, SensitiveBytes } from '../card/index.js';
-import type { MacAlgorithm, WorkingKeyLayout } from '../crypto/index.js';
+import type { KeyScheme, MacAlgorithm, WorkingKeyLayout } from '../crypto/index.js';
 import { encodeTlv, parseIssuerResponse, readerIssuerData, tlv, type IssuerResponse } from '../emv/index.js';
 import { readerAdapter, type ReaderAdapter } from './adapters.js';
 import { ReaderError } from './errors.js';
@@ -32,6 +32,8 @@ import {
   encodeInterfaces,
   INTERFACE_BITS,
   KEY_LAYOUT_CODES,
+  KEY_SCHEME_CODES,
+  decodeKeySchemes,
   OUTCOME_CODES,
   Payload,
   PROGRESS_CODES,
@@ -105,6 +107,8 @@ export interface ReaderDriverOptions {
   expectedKcv?: ReaderKcv;
   /** The MAC algorithm the acquirer uses (the reader computes it). Default 'cup-ecb'. */
   macAlgorithm?: MacAlgorithm;
+  /** The cipher of the acquirer's keys (its dialect's sign-on `keyScheme`); the reader must support it. Default 'des'. */
+  keyScheme?: KeyScheme;
   timers?: Partial<ReaderTimers>;
   terminalId?: string;
   logger?: Logger;
@@ -227,6 +231,7 @@ export class ReaderDriver extends EventEmitter implements CardReader {
         },
       },
       options.macAlgorithm ?? 'cup-ecb',
+      options.keyScheme ?? 'des',
     );
   }
 
@@ -857,8 +862,13 @@ export class ReaderDriver extends EventEmitter implements CardReader {
     if (t3) card.track3 = t3;
     const pin = p.get('pin_block');
     if (pin && pin.length) {
-      // AES DUKPT readers send ISO 9564 format 4 (16 bytes); every other scheme 8 bytes.
-      const size = this.profile.pinKeyScheme === 'dukpt-aes' ? 16 : 8;
+      // AES DUKPT readers send ISO 9564 format 4 and SM4 session keys the SM4 block (16 bytes each);
+      // DES session keys and TDES DUKPT 8 bytes.
+      const size =
+        this.profile.pinKeyScheme === 'dukpt-aes' ||
+        (this.profile.pinKeyScheme === 'session' && this.securityModule.keyScheme === 'sm4')
+          ? 16
+          : 8;
       if (pin.length !== size) throw p.error('pin_block', 'bad_value', `a PIN block is ${size} bytes`);
       card.pinBlock = SensitiveBytes.from(pin, 'pin-block');
       if (this.profile.pinKeyScheme !== 'session') {
@@ -898,6 +908,14 @@ export class ReaderDriver extends EventEmitter implements CardReader {
     };
     const battery = p.byte('battery');
     if (battery !== undefined) info.batteryPercent = Math.min(100, battery);
+    info.keySchemes = decodeKeySchemes(p.get('key_scheme'));
+    const capk = p.get('capk_digest');
+    const aid = p.get('aid_digest');
+    if (capk?.length || aid?.length)
+      info.paramDigests = {
+        ...(capk?.length ? { capk: capk.toString('hex') } : {}),
+        ...(aid?.length ? { aid: aid.toString('hex') } : {}),
+      };
     for (const [k, tag] of [
       ['tmk', 'kcv_tmk'],
       ['pik', 'kcv_pik'],
@@ -1024,7 +1042,8 @@ export class ReaderDriver extends EventEmitter implements CardReader {
     } catch (e) {
       if (gen !== this.generation || this.stopped) return;
       const err = asReaderError(e, 'device_info');
-      const refused = err.code === 'reader_not_paired' || err.code === 'reader_kcv_mismatch';
+      const refused =
+        err.code === 'reader_not_paired' || err.code === 'reader_kcv_mismatch' || err.reason === 'key_scheme';
       this.lastError = err;
       this.log?.warn({ err: err.toJSON() }, refused ? 'reader refused' : 'reader connection failed');
       this.teardown(err.message);
@@ -1036,6 +1055,14 @@ export class ReaderDriver extends EventEmitter implements CardReader {
 
   private checkPairing(info: ReaderInfo): void {
     if (this.probe) return;
+    const scheme = this.securityModule.keyScheme;
+    if (!(info.keySchemes ?? ['des']).includes(scheme)) {
+      throw new ReaderError(
+        'reader_refused',
+        `reader ${info.serialNumber} cannot hold ${scheme.toUpperCase()} keys (it supports ${(info.keySchemes ?? ['des']).join(', ').toUpperCase()}); the acquirer's dialect needs ${scheme.toUpperCase()}`,
+        { reason: 'key_scheme', command: 'device_info' },
+      );
+    }
     if (!this.paired.has(info.serialNumber)) {
       throw new ReaderError(
         'reader_not_paired',
@@ -1072,6 +1099,10 @@ export class ReaderDriver extends EventEmitter implements CardReader {
         [
           ['field62', k.field62],
           ['key_layout', KEY_LAYOUT_CODES[k.layout]],
+          [
+            'key_scheme',
+            this.securityModule.keyScheme === 'des' ? undefined : KEY_SCHEME_CODES[this.securityModule.keyScheme],
+          ],
         ],
         { handshake: true },
       );

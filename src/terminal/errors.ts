@@ -22,6 +22,7 @@ export type ReaderErrorReason =
   | 'not_supported'
   | 'not_paired'
   | 'kcv_mismatch'
+  | 'key_scheme'
   | 'wrong_reference'
   | 'closed'
   | 'bad_config';

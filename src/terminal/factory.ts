@@ -12,7 +12,7 @@
  *   hostLink = new HostLink({ ..., securityModule: reader.securityModule });
  */
 import type { Logger } from 'pino';
-import type { MacAlgorithm } from '../crypto/index.js';
+import type { KeyScheme, MacAlgorithm } from '../crypto/index.js';
 import { ReaderDriver, type ReaderKcv, type ReaderTimers } from './driver.js';
 import { ReaderError } from './errors.js';
 import { loadReaderProfile, type ReaderProfile } from './profile.js';
@@ -45,6 +45,8 @@ export interface ReaderConfig {
   pairedSerials: readonly string[];
   expectedKcv?: ReaderKcv;
   macAlgorithm?: MacAlgorithm;
+  /** The cipher of the acquirer's keys (the dialect's sign-on keyScheme). Default 'des'. */
+  keyScheme?: KeyScheme;
   timers?: Partial<ReaderTimers>;
   terminalId?: string;
   logger?: Logger;
@@ -109,6 +111,7 @@ export function createCardReader(config: ReaderConfig): ReaderDriver {
     pairedSerials: config.pairedSerials,
     ...(config.expectedKcv ? { expectedKcv: config.expectedKcv } : {}),
     ...(config.macAlgorithm ? { macAlgorithm: config.macAlgorithm } : {}),
+    ...(config.keyScheme ? { keyScheme: config.keyScheme } : {}),
     ...(config.timers ? { timers: config.timers } : {}),
     ...(config.terminalId ? { terminalId: config.terminalId } : {}),
     ...(config.logger ? { logger: config.logger } : {}),

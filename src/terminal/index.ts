@@ -86,6 +86,8 @@ export {
   KEY_LAYOUT_CODES,
   MAC_ALGORITHM_CODES,
   KEY_NAME_CODES,
+  KEY_SCHEME_CODES,
+  decodeKeySchemes,
   CAPABILITY_BITS,
   type Capability,
   type TagValue,

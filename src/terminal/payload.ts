@@ -3,7 +3,7 @@
  * posbridge reader protocol (docs/reader-protocol.md section 4). Shared by the driver and the reader
  * simulator so both ends agree; the wire vectors in test/terminal pin the bytes down independently.
  */
-import type { MacAlgorithm, WorkingKeyLayout } from '../crypto/index.js';
+import type { KeyScheme, MacAlgorithm, WorkingKeyLayout } from '../crypto/index.js';
 import { encodeTlv, parseTlv, tlv, TlvError, type Tlv } from '../emv/index.js';
 import { ReaderError } from './errors.js';
 import type { ReaderProfile, TagName } from './profile.js';
@@ -214,6 +214,26 @@ export const MAC_ALGORITHM_CODES: Readonly<Record<MacAlgorithm, number>> = {
   'x9.9': 0x02,
   'x9.19': 0x03,
 };
+
+/**
+ * load_keys `key_scheme` (the cipher of the reader's master key and of field 62's keys) and, in
+ * device_info, the schemes the reader supports (one byte each). Absent means 'des'.
+ */
+export const KEY_SCHEME_CODES: Readonly<Record<KeyScheme, number>> = {
+  des: 0x01,
+  sm4: 0x02,
+};
+
+/** The key schemes a device_info `key_scheme` value lists (unknown codes skipped; empty/absent = DES). */
+export function decodeKeySchemes(value: Buffer | undefined): KeyScheme[] {
+  if (!value || value.length === 0) return ['des'];
+  const out: KeyScheme[] = [];
+  for (const b of value) {
+    const s = (Object.keys(KEY_SCHEME_CODES) as KeyScheme[]).find((k) => KEY_SCHEME_CODES[k] === b);
+    if (s && !out.includes(s)) out.push(s);
+  }
+  return out;
+}
 
 export const KEY_NAME_CODES: Readonly<Record<'tmk' | 'pik' | 'mak' | 'tdk', number>> = {
   tmk: 0x00,

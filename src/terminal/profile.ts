@@ -28,6 +28,8 @@ export const COMMAND_NAMES = [
   'beep',
   'mac',
   'verify_mac',
+  'load_capks',
+  'load_aids',
 ] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
@@ -118,6 +120,12 @@ export const TAG_NAMES = [
   'mac_valid',
   'echo_data',
   'ksn',
+  'key_scheme',
+  'param_part',
+  'param_entry',
+  'param_digest',
+  'capk_digest',
+  'aid_digest',
 ] as const;
 export type TagName = (typeof TAG_NAMES)[number];
 

@@ -1,5 +1,5 @@
 import type { Pan, SensitiveBytes } from '../card/index.js';
-import type { SecurityModule } from '../crypto/index.js';
+import type { KeyScheme, SecurityModule } from '../crypto/index.js';
 
 /**
  * What the engine needs from a card reader, whatever the transport (BLE, serial, TCP) and the reader
@@ -23,6 +23,10 @@ export interface ReaderInfo {
   batteryPercent?: number;
   /** Key check values (uppercase hex) of the keys the reader holds. */
   keyCheckValues: { tmk?: string; pik?: string; mak?: string; tdk?: string };
+  /** The key schemes the reader's master key works in (device_info `key_scheme`; absent = DES only). */
+  keySchemes?: readonly KeyScheme[];
+  /** Digests of the CAPK / AID sets the reader holds (hex), when it holds one. */
+  paramDigests?: { capk?: string; aid?: string };
 }
 
 export type TransactionType = 'sale' | 'balance' | 'preauth' | 'refund' | 'void' | 'capture';

@@ -7,7 +7,9 @@
 import {
   CryptoError,
   isMacAlgorithm,
+  requireKeyScheme,
   type KeyCheckValues,
+  type KeyScheme,
   type MacAlgorithm,
   type SecurityModule,
   type WorkingKeyLayout,
@@ -16,6 +18,7 @@ import { ReaderError } from './errors.js';
 import {
   KEY_LAYOUT_CODES,
   KEY_NAME_CODES,
+  KEY_SCHEME_CODES,
   MAC_ALGORITHM_CODES,
   type Payload,
   type TagValue,
@@ -38,20 +41,30 @@ export interface ReaderCommandPort {
 export class ReaderSecurityModule implements SecurityModule {
   readonly macAlgorithm: MacAlgorithm;
   /**
-   * The reader protocol's load_keys / mac commands carry DES/3DES keys only (KEY_LAYOUT_CODES,
-   * MAC_ALGORITHM_CODES): an SM4 dialect needs `security: software` until readers take SM4 keys.
+   * The cipher of the reader's master key and working keys: 'des' (DES/3DES) or 'sm4' (the dialect's
+   * sign-on says which). load_keys names it (`key_scheme`, sent only for SM4 so DES readers see the
+   * bytes they always saw); the reader's MAC and PIN block then follow the loaded keys' scheme.
    */
-  readonly keyScheme = 'des' as const;
+  readonly keyScheme: KeyScheme;
 
   constructor(
     private readonly port: ReaderCommandPort,
     macAlgorithm: MacAlgorithm,
+    keyScheme: KeyScheme = 'des',
   ) {
     if (!isMacAlgorithm(macAlgorithm)) {
       throw new CryptoError('bad_algorithm', 'unknown MAC algorithm', {
         actual: String(macAlgorithm as unknown),
       });
     }
+    // SM4 needs OpenSSL's SM4 here too: the host's MAC check of responses happens in the reader, but
+    // a daemon that cannot say what SM4 is should refuse at start-up, not at the first sale.
+    this.keyScheme = requireKeyScheme(keyScheme);
+    if (this.keyScheme === 'sm4' && macAlgorithm !== 'cup-ecb')
+      throw new CryptoError('bad_algorithm', 'the SM4 key scheme has only the UnionPay (cup-ecb) MAC', {
+        expected: 'cup-ecb',
+        actual: macAlgorithm,
+      });
     this.macAlgorithm = macAlgorithm;
   }
 
@@ -84,6 +97,7 @@ export class ReaderSecurityModule implements SecurityModule {
     const res = await this.port.command('load_keys', [
       ['field62', field62],
       ['key_layout', code],
+      ['key_scheme', this.keyScheme === 'des' ? undefined : KEY_SCHEME_CODES[this.keyScheme]],
     ]);
     if (res.status === 'key_error') {
       const failed = res.payload.code('failed_key', KEY_NAME_CODES);
@@ -125,11 +139,11 @@ export class ReaderSecurityModule implements SecurityModule {
   }
 
   toString(): string {
-    return `ReaderSecurityModule(${this.macAlgorithm})`;
+    return `ReaderSecurityModule(${this.keyScheme === 'sm4' ? 'sm4, ' : ''}${this.macAlgorithm})`;
   }
 
   toJSON(): Record<string, unknown> {
-    return { macAlgorithm: this.macAlgorithm, keys: 'held by the reader' };
+    return { macAlgorithm: this.macAlgorithm, keyScheme: this.keyScheme, keys: 'held by the reader' };
   }
 
   [inspectSymbol](): string {

@@ -25,6 +25,7 @@ import { seedFromEnv } from '../support/prng.js';
 
 const seed = seedFromEnv('emv-keys card/host');
 const workingKeys = {
+  scheme: 'des' as const,
   pik: DesKey.from(Buffer.alloc(16, 0x11), 'pik'),
   mak: DesKey.from(Buffer.alloc(8, 0x22), 'mak'),
   tdk: undefined,

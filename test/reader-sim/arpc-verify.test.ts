@@ -89,6 +89,7 @@ describe('verifyArpc (ARPC method 1, binary ARC)', () => {
 
 describe('reader simulator second GENERATE AC with an altered 91', () => {
   const workingKeys = {
+    scheme: 'des' as const,
     pik: DesKey.from(Buffer.alloc(16, 0x11), 'pik'),
     mak: DesKey.from(Buffer.alloc(8, 0x22), 'mak'),
     tdk: undefined,

@@ -13,6 +13,7 @@ import {
   generateWorkingKeys,
   SoftwareSecurityModule,
   wrapWorkingKeys,
+  type KeyScheme,
   type WorkingKeys,
 } from '../../src/crypto/index.js';
 import {
@@ -80,6 +81,10 @@ export interface RigOptions {
   ready?: boolean;
   printer?: boolean;
   mtu?: number;
+  /** The acquirer's key scheme the driver is set up for (default 'des'). */
+  keyScheme?: KeyScheme;
+  /** The schemes the simulated reader's master key works in (simulator default: DES and SM4). */
+  simKeySchemes?: KeyScheme[];
 }
 
 interface PtyPair {
@@ -127,6 +132,7 @@ export async function makeRig(kind: RigTransport, profile: string, options: RigO
       ...options.behaviour,
     },
     ...(options.printer !== undefined ? { printer: options.printer } : {}),
+    ...(options.simKeySchemes ? { keySchemes: options.simKeySchemes } : {}),
   };
   if (kind === 'tcp') {
     sim = await startReaderSimulator({
@@ -177,16 +183,18 @@ export async function makeRig(kind: RigTransport, profile: string, options: RigO
     pairedSerials: options.pairedSerials ?? [SIM_SERIAL],
     ...(options.expectedKcv ? { expectedKcv: options.expectedKcv } : {}),
     macAlgorithm: 'cup-ecb',
+    ...(options.keyScheme ? { keyScheme: options.keyScheme } : {}),
     timers: { ...TEST_TIMERS, ...options.timers },
     terminalId: '10000001',
     logger: logger.child({ side: 'driver' }),
   });
   const states: ReaderState[] = [];
   driver.on('state', (e) => states.push(e.state));
-  const keys = generateWorkingKeys('double');
-  const field62 = wrapWorkingKeys(TMK, keys, 'double');
+  const scheme = options.keyScheme ?? 'des';
+  const keys = generateWorkingKeys('double', { scheme });
+  const field62 = wrapWorkingKeys(TMK, keys, 'double', scheme);
   for (const k of [keys.pik, keys.mak, keys.tdk!]) secrets.add(k.reveal().toString('hex'));
-  const soft = new SoftwareSecurityModule(TMK, { macAlgorithm: 'cup-ecb' });
+  const soft = new SoftwareSecurityModule(TMK, { macAlgorithm: 'cup-ecb', keyScheme: scheme });
   await soft.loadWorkingKeys(field62, 'double');
 
   const rig: Rig = {
