@@ -74,6 +74,11 @@ export interface CardRead {
   secondGenerateAc: boolean;
 }
 
+/** The AID the simulated card is selected by (its RID is the first 5 bytes). */
+export function aidOf(card: TestCard): string {
+  return AIDS[card.scheme] ?? 'A0000003330101';
+}
+
 const AIDS: Record<string, string> = {
   unionpay: 'A000000333010101',
   visa: 'A0000000031010',
@@ -128,6 +133,8 @@ export interface ReadInput {
   terminalSerial: string;
   /** A DUKPT reader encrypts under the transaction's key instead of the session PIK. */
   pinPad?: DukptPinPad;
+  /** TVR (hex) after offline data authentication (default all zero: none run). */
+  tvr?: string;
 }
 
 /** Whether the cardholder is asked for an online PIN. */
@@ -210,6 +217,7 @@ export function readCard(input: ReadInput): CardRead {
       currency: request.currency,
       country: '156',
       extra,
+      ...(input.tvr ? { tvr: input.tvr } : {}),
     });
     iccElements = parseTlv(iccData, { copy: true }).elements;
   }

@@ -7,6 +7,8 @@
  *   POST /reset        default behaviour, no transactions (keys kept) -> 204
  *   POST /drop         drop the link now, body { "ms": 400 } optional -> 204
  *   POST /clear-keys   forget the working keys (a reader that restarted) -> 204
+ *   GET  /parameters   the CAPK and AID sets it holds (digests, RID/index, AIDs)
+ *   POST /clear-parameters forget them (a reader reset to factory state) -> 204
  *   GET  /status       current transaction, key check values, display, printed lines, beeps, link counters
  *   GET  /transactions the transactions (masked PAN only)
  *   GET  /cards        the test cards (masked PAN)
@@ -89,6 +91,13 @@ export async function startReaderControlApi(
       case '/clear-keys':
         only('POST');
         sim.clearKeys();
+        return send(res, 204);
+      case '/parameters':
+        only('GET');
+        return send(res, 200, sim.parameters);
+      case '/clear-parameters':
+        only('POST');
+        sim.clearParameters();
         return send(res, 204);
       case '/status':
         only('GET');

@@ -39,6 +39,7 @@ import {
   KEY_NAME_CODES,
   KEY_SCHEME_CODES,
   Link,
+  readerParamDigest,
   loadReaderProfile,
   MAC_ALGORITHM_CODES,
   OUTCOME_CODES,
@@ -61,9 +62,24 @@ import {
   type TransactionType,
   type Transport,
 } from '../../src/terminal/index.js';
-import { loadCards, type CardTable } from '../shared/cards.js';
+import { loadCards, type CardTable, type TestCard } from '../shared/cards.js';
+import {
+  parseAidEntry,
+  parseCapkEntry,
+  ParamEntryError,
+  personalise,
+  tacDenies,
+  TVR_SDA_FAILED,
+  TVR_SDA_SELECTED,
+  verifySda,
+  type CardOdaData,
+  type HeldAid,
+  type HeldCapk,
+  type HeldSet,
+} from './oda.js';
 import { DEFAULT_BEHAVIOUR, parseBehaviour, type Behaviour } from './behaviour.js';
 import {
+  aidOf,
   choosePresentation,
   completeCard,
   readCard,
@@ -187,6 +203,14 @@ export class ReaderSimulator extends EventEmitter {
   private txn: SimTxn | undefined;
   private readonly history: SimTxn[] = [];
   private readonly atc = new Map<string, number>();
+  /** The CAPK and AID sets load_capks / load_aids gave it (kept across link drops, like keys). */
+  private capks: HeldSet<HeldCapk> | undefined;
+  private aids: HeldSet<HeldAid> | undefined;
+  private readonly pendingParts = new Map<
+    'capk' | 'aid',
+    { total: number; next: number; entries: Buffer[] }
+  >();
+  private readonly oda = new Map<string, CardOdaData>();
   private transactionCounter = 0;
   private readonly log: Logger | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -209,7 +233,9 @@ export class ReaderSimulator extends EventEmitter {
     const wanted = options.keySchemes ?? ['des', 'sm4'];
     // SM4 only where it can run: a 16-byte master key and OpenSSL with SM4.
     this.tmkSm4 =
-      wanted.includes('sm4') && tmkBytes.length === 16 && gmSupport().sm4 ? Sm4Key.from(tmkBytes, 'tmk') : undefined;
+      wanted.includes('sm4') && tmkBytes.length === 16 && gmSupport().sm4
+        ? Sm4Key.from(tmkBytes, 'tmk')
+        : undefined;
     this.keySchemes = wanted.filter((k) => k !== 'sm4' || this.tmkSm4 !== undefined);
     tmkBytes.fill(0);
     const scheme = this.profile.pinKeyScheme;
@@ -503,6 +529,8 @@ export class ReaderSimulator extends EventEmitter {
           ['kcv_mak', kcv(k.mak)],
           ['kcv_tdk', kcv(k.tdk)],
           ['key_scheme', Buffer.from(this.keySchemes.map((x) => KEY_SCHEME_CODES[x]))],
+          ['capk_digest', this.capks?.digest],
+          ['aid_digest', this.aids?.digest],
         ]);
         return;
       }
@@ -550,7 +578,119 @@ export class ReaderSimulator extends EventEmitter {
       case 'mac':
       case 'verify_mac':
         return this.mac(name, p, reply);
+      case 'load_capks':
+        return this.loadParams('capk', p, reply);
+      case 'load_aids':
+        return this.loadParams('aid', p, reply);
     }
+  }
+
+  /** What load_capks / load_aids left in the reader (for the control API and tests). */
+  get parameters(): {
+    capk?: { digest: string; keys: string[] };
+    aid?: { digest: string; aids: string[] };
+  } {
+    return {
+      ...(this.capks
+        ? {
+            capk: {
+              digest: this.capks.digest.toString('hex'),
+              keys: this.capks.entries.map((c) => `${c.rid}/${c.index}`),
+            },
+          }
+        : {}),
+      ...(this.aids
+        ? { aid: { digest: this.aids.digest.toString('hex'), aids: this.aids.entries.map((a) => a.aid) } }
+        : {}),
+    };
+  }
+
+  /** Forgets the CAPK and AID sets (a reader reset to factory state). */
+  clearParameters(): void {
+    this.capks = undefined;
+    this.aids = undefined;
+    this.pendingParts.clear();
+  }
+
+  private async loadParams(
+    kind: 'capk' | 'aid',
+    p: Payload,
+    reply: (s: StatusName, e?: ReadonlyArray<readonly [TagName, TagValue | undefined]>) => Promise<boolean>,
+  ): Promise<void> {
+    const part = p.require('param_part');
+    if (part.length !== 2 || part[0]! < 1 || part[0]! > part[1]!) {
+      await reply('bad_request', [['error_text', 'param_part: part number and count expected']]);
+      return;
+    }
+    const [no, total] = [part[0]!, part[1]!];
+    // Part 1 starts a set afresh; any other part must follow the one before it.
+    if (no === 1) this.pendingParts.set(kind, { total, next: 1, entries: [] });
+    const pending = this.pendingParts.get(kind);
+    if (!pending || pending.next !== no || pending.total !== total) {
+      this.pendingParts.delete(kind);
+      await reply('bad_request', [['error_text', `param_part ${no}/${total} out of order`]]);
+      return;
+    }
+    pending.entries.push(...p.all('param_entry').map((e) => Buffer.from(e)));
+    pending.next++;
+    if (no < total) {
+      await reply('ok');
+      return;
+    }
+    this.pendingParts.delete(kind);
+    const digest = p.require('param_digest');
+    if (!Buffer.from(readerParamDigest(pending.entries), 'hex').equals(digest)) {
+      await reply('bad_request', [['error_text', 'param_digest does not match the entries']]);
+      return;
+    }
+    try {
+      if (kind === 'capk')
+        this.capks = {
+          digest: Buffer.from(digest),
+          entries: pending.entries.map((e, i) => parseCapkEntry(e, i)),
+        };
+      else
+        this.aids = {
+          digest: Buffer.from(digest),
+          entries: pending.entries.map((e, i) => parseAidEntry(e, i)),
+        };
+    } catch (e) {
+      if (!(e instanceof ParamEntryError)) throw e;
+      // The set held before stays: a set is taken whole or not at all.
+      this.log?.warn({ kind, err: e.message }, 'parameter set refused');
+      await reply(e.checkValue ? 'key_error' : 'bad_request', [['error_text', e.message]]);
+      return;
+    }
+    this.log?.info({ kind, entries: pending.entries.length }, 'parameter set loaded');
+    await reply('ok');
+  }
+
+  /**
+   * Offline data authentication and the TAC-denial check for a chip read (see oda.ts); undefined when
+   * the reader holds no CAPK set.
+   */
+  private authenticate(card: TestCard): { tvr: string; denied: string | undefined } | undefined {
+    if (!this.capks || !card.imk) return undefined;
+    const pan = card.pan.reveal();
+    const aid = aidOf(card);
+    const aip = Buffer.from('7C00', 'hex');
+    let data = this.oda.get(card.id);
+    if (!data) {
+      data = personalise(pan, card.expiry, aip);
+      this.oda.set(card.id, data);
+    }
+    const capk = this.capks.entries.find((c) => c.rid === aid.slice(0, 10) && c.index === data.caIndex);
+    const sda = verifySda(capk, data, pan, card.expiry, aip);
+    const tvr = Buffer.alloc(5);
+    tvr[0] = sda.ok ? TVR_SDA_SELECTED : TVR_SDA_FAILED;
+    const params = this.aids?.entries.find((a) => aid.startsWith(a.aid) || a.aid.startsWith(aid));
+    if (!sda.ok) this.log?.info({ card: card.id, why: sda.why }, 'offline data authentication failed');
+    return {
+      tvr: tvr.toString('hex').toUpperCase(),
+      denied: tacDenies(tvr, params)
+        ? `terminal action analysis: TAC-denial (${sda.ok ? 'TVR' : sda.why})`
+        : undefined,
+    };
   }
 
   private async loadKeys(
@@ -736,6 +876,9 @@ export class ReaderSimulator extends EventEmitter {
     await sleep(b.processingDelayMs);
     const keys = this.keys;
     if (!keys) return this.end(txn, 'card_error', 'working keys gone');
+    const chipRead = (how.iface === 'chip' || how.iface === 'contactless') && !how.fallback;
+    const oda = chipRead ? this.authenticate(card) : undefined;
+    if (oda?.denied) return this.end(txn, 'declined_offline', oda.denied);
     const atc = (this.atc.get(card.id) ?? 0x0010) + 1;
     this.atc.set(card.id, atc);
     txn.read = readCard({
@@ -749,6 +892,7 @@ export class ReaderSimulator extends EventEmitter {
       wrongPin: b.wrongPin,
       terminalSerial: this.serialNumber,
       ...(this.pinPad ? { pinPad: this.pinPad } : {}),
+      ...(oda ? { tvr: oda.tvr } : {}),
     });
     txn.stage = 'card_read';
     txn.outcome = 'card_read';

@@ -90,7 +90,7 @@ export class InstantReader extends EventEmitter implements CardReader {
     const icc = chip
       ? Buffer.concat([
           chipRequestData(
-            { pan: c.pan, psn: c.psn, imk: c.imk! },
+            { pan: c.pan, psn: c.psn, imk: c.imk!, cvn: c.cvn },
             {
               amount: Number(request.amount),
               atc: this.atc++,

@@ -12,6 +12,7 @@ import {
 } from '../crypto/index.js';
 import { Engine, SettlementService } from '../engine/index.js';
 import { HostLink, TerminalManager } from '../host/index.js';
+import { wireReaderParameters } from './reader-params.js';
 import { loadDialect } from '../iso8583/index.js';
 import { Journal } from '../journal/index.js';
 import { createCardReader, type ReaderConfig } from '../terminal/index.js';
@@ -123,6 +124,8 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
     // CAPK and IC parameter download (docs/terminal-management.md): when a set is missing once the link
     // is ready, when a response header asks, and on demand (`posbridge params --download`).
     const terminalManager = new TerminalManager({ host, dialect, store: journal, logger });
+    // ...and on to the reader: the active sets now, each new version when stored.
+    const readerParams = wireReaderParameters({ reader, terminalManager, journal, logger });
     const engine = new Engine({
       journal,
       host,
@@ -253,6 +256,7 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
           saf: Object.fromEntries(saf.map((s) => [s.lane, { depth: s.count, oldest: s.oldest }])),
           openOperations: journal.openOperations().length,
           lastSeq: journal.lastSeq(),
+          ...(Object.keys(readerParams.state()).length ? { readerParameters: readerParams.state() } : {}),
           ...(hubLink ? { hub: hubLink.status() } : {}),
         };
       },

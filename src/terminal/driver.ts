@@ -43,6 +43,13 @@ import {
   type TagValue,
 } from './payload.js';
 import {
+  readerParamDigest,
+  splitParamParts,
+  type ParamLoadResult,
+  type ReaderParamKind,
+  type ReaderParamSet,
+} from './param-push.js';
+import {
   commandTimeout,
   type CommandName,
   type ReaderProfile,
@@ -195,6 +202,8 @@ export class ReaderDriver extends EventEmitter implements CardReader {
   private nextSeq: number | undefined;
   private lastError: ReaderError | undefined;
   private loadedKeys: { field62: Buffer; layout: WorkingKeyLayout; pik?: string; mak?: string } | undefined;
+  /** The CAPK / AID sets this reader should hold: pushed when it connects holding another digest. */
+  private readonly paramSets = new Map<ReaderParamKind, ReaderParamSet & { digest: string }>();
   private readonly onTransportClose = (e: TransportCloseEvent): void => {
     this.drop(`transport ${e.reason}${e.message ? `: ${e.message}` : ''}`);
   };
@@ -1023,6 +1032,7 @@ export class ReaderDriver extends EventEmitter implements CardReader {
       this.checkPairing(info);
       this.lastInfo = info;
       await this.restoreKeys(info);
+      await this.restoreParameters(info);
       if (gen !== this.generation || !this.linkUp) return;
       this.ready = true;
       this.failures = 0;
@@ -1101,7 +1111,9 @@ export class ReaderDriver extends EventEmitter implements CardReader {
           ['key_layout', KEY_LAYOUT_CODES[k.layout]],
           [
             'key_scheme',
-            this.securityModule.keyScheme === 'des' ? undefined : KEY_SCHEME_CODES[this.securityModule.keyScheme],
+            this.securityModule.keyScheme === 'des'
+              ? undefined
+              : KEY_SCHEME_CODES[this.securityModule.keyScheme],
           ],
         ],
         { handshake: true },
@@ -1110,6 +1122,85 @@ export class ReaderDriver extends EventEmitter implements CardReader {
     } catch (e) {
       this.log?.warn({ err: asReaderError(e, 'load_keys').toJSON() }, 'working keys reload failed');
     }
+  }
+
+  /** Pushes the sets the reader does not hold (a new reader, one that was reset, or a newer download). */
+  private async restoreParameters(info: ReaderInfo): Promise<void> {
+    for (const set of this.paramSets.values()) {
+      if (info.paramDigests?.[set.kind] === set.digest) continue;
+      const r = await this.pushParameters(set, true).catch((e: unknown) => {
+        this.log?.warn(
+          { kind: set.kind, err: asReaderError(e, 'load_capks').toJSON() },
+          'parameter push failed',
+        );
+        return undefined;
+      });
+      if (r) this.emit('parameters', r);
+    }
+  }
+
+  /**
+   * Gives the reader a CAPK or AID set (load_capks / load_aids). The driver remembers it and pushes it
+   * again whenever the reader connects holding another one; now, if the reader is up and holds another.
+   * Never throws for reader behaviour: a refusal is a result (a CAPK whose check value fails names it).
+   */
+  async loadParameters(set: ReaderParamSet): Promise<ParamLoadResult> {
+    const digest = readerParamDigest(set.entries);
+    const held = { ...set, entries: set.entries.map((e) => Buffer.from(e)), digest };
+    this.paramSets.set(set.kind, held);
+    if (this.profile.commands[set.kind === 'capk' ? 'load_capks' : 'load_aids'] === undefined)
+      return { status: 'not_supported', kind: set.kind, digest };
+    if (!this.ready) return { status: 'pending', kind: set.kind, digest };
+    if (this.lastInfo?.paramDigests?.[set.kind] === digest)
+      return { status: 'unchanged', kind: set.kind, digest };
+    const r = await this.pushParameters(held, false);
+    this.emit('parameters', r);
+    return r;
+  }
+
+  private async pushParameters(
+    set: ReaderParamSet & { digest: string },
+    handshake: boolean,
+  ): Promise<ParamLoadResult> {
+    const name: CommandName = set.kind === 'capk' ? 'load_capks' : 'load_aids';
+    const { kind, digest } = set;
+    if (this.profile.commands[name] === undefined) return { status: 'not_supported', kind, digest };
+    // Room for the part counter, the digest and the frame's own bytes.
+    const parts = splitParamParts(set.entries, this.profile.framing.maxFrame - 64);
+    for (let i = 0; i < parts.length; i++) {
+      const last = i === parts.length - 1;
+      const res = await this.command(
+        name,
+        [
+          ['param_part', Buffer.from([i + 1, parts.length])],
+          ...parts[i]!.map((e) => ['param_entry', e] as const),
+          ['param_digest', last ? Buffer.from(digest, 'hex') : undefined],
+        ],
+        { handshake },
+      );
+      if (res.status === 'unknown_command' || res.status === 'not_supported')
+        return { status: 'not_supported', kind, digest };
+      if (res.status !== 'ok') {
+        const text = res.payload.text('error_text');
+        this.log?.warn(
+          { kind, status: res.status, detail: text && safeText(text) },
+          'reader refused the parameter set',
+        );
+        return {
+          status: 'refused',
+          kind,
+          digest,
+          readerStatus: res.status,
+          ...(text ? { detail: safeText(text) } : {}),
+        };
+      }
+    }
+    if (this.lastInfo) this.lastInfo.paramDigests = { ...this.lastInfo.paramDigests, [kind]: digest };
+    this.log?.info(
+      { kind, version: set.version, entries: set.entries.length, parts: parts.length },
+      'parameter set loaded into the reader',
+    );
+    return { status: 'loaded', kind, digest, parts: parts.length };
   }
 
   /**

@@ -17,6 +17,13 @@ export type {
   LastTransactionStatus,
   ReaderErrorCode,
 } from './reader.js';
+export {
+  readerParamDigest,
+  splitParamParts,
+  type ParamLoadResult,
+  type ReaderParamKind,
+  type ReaderParamSet,
+} from './param-push.js';
 export { ReaderError, ProfileError, type ReaderErrorReason, type ReaderErrorDetails } from './errors.js';
 export {
   createCardReader,

@@ -1,5 +1,6 @@
 import type { Pan, SensitiveBytes } from '../card/index.js';
 import type { KeyScheme, SecurityModule } from '../crypto/index.js';
+import type { ParamLoadResult, ReaderParamSet } from './param-push.js';
 
 /**
  * What the engine needs from a card reader, whatever the transport (BLE, serial, TCP) and the reader
@@ -159,6 +160,11 @@ export interface CardReader {
   displayText(lines: readonly string[]): Promise<void>;
   printLines(lines: readonly string[]): Promise<void>;
   beep(): Promise<void>;
+  /**
+   * Gives the reader a downloaded CAPK or AID set (readers that take them; see param-push.ts). The set
+   * is remembered and pushed again when the reader connects holding another one.
+   */
+  loadParameters?(set: ReaderParamSet): Promise<ParamLoadResult>;
   /** The reader as a security module: keys loaded encrypted, MACs computed by the reader. */
   readonly securityModule: SecurityModule;
   on(event: 'state', listener: (e: ReaderStateEvent) => void): this;

@@ -180,8 +180,8 @@ describe('the CVN test cards through the host simulator', () => {
   it('a UICS card whose cryptogram used the EMV common session key is declined 05', async () => {
     const cd = tableCard('cup-debit-uics');
     const c = await h.terminal();
-    // The test client computes field 55 with the default scheme (it passes no CVN).
-    const r = await c.sale(cd, 12_300);
+    // The client computes field 55 with the card's CVN; without one, the default (EMV common) scheme.
+    const r = await c.sale({ ...cd, cvn: null }, 12_300);
     expect(rc(r)).toBe('05');
     expect(field(r, 38)).toBeUndefined();
   });

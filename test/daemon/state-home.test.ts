@@ -20,7 +20,8 @@ beforeAll(async () => {
   demo = spawnCli(simCli(), ['demo', '--port', '0', '--log-level', 'silent'], { env: env() });
   await demo.waitForLine(/"ready":true/, 30_000, 'stdout');
   await demo.waitForLine(/^Ctrl-C to stop/, 5000, 'stdout');
-});
+  // The demo starts a hub on PGlite too: on a loaded 2-core machine that takes more than the 10 s default.
+}, 40_000);
 
 afterAll(async () => {
   if (demo && demo.child.exitCode === null) {

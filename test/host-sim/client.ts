@@ -292,7 +292,7 @@ export class TestClient {
     if ((entry === 'chip' || entry === 'contactless') && c.imk) {
       fields[23] = `0${c.psn ?? '00'}`;
       let f55 = chipRequestData(
-        { imk: c.imk, pan: c.pan, psn: c.psn },
+        { imk: c.imk, pan: c.pan, psn: c.psn, cvn: c.cvn },
         {
           amount: o.chipAmount ?? (kind === 'balance' ? 0 : (o.amount ?? 0)),
           atc: this.atc++,

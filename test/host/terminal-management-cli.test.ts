@@ -42,7 +42,7 @@ describe('posbridge params', () => {
     const r = await run(['params', '--home', dir]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^CA public keys: version 1, 4 key\(s\), downloaded \S+ \(startup\)$/m);
+    expect(r.stdout).toMatch(/^CA public keys: version 1, 7 key\(s\), downloaded \S+ \(startup\)$/m);
     expect(r.stdout).toMatch(/^ {2}A000000333 {2}08 {5}2040-12-31 {2}ok$/m);
     expect(r.stdout).toMatch(/^IC card parameters: version 1, 4 AID\(s\)/m);
     expect(r.stdout).toMatch(/A000000333010101 +0 {2}584000A800\/0010000000\/584024F830/);
@@ -53,6 +53,9 @@ describe('posbridge params', () => {
       ['09', true],
       ['0A', true],
       ['0B', true],
+      ['C1', true],
+      ['C1', true],
+      ['C1', true],
     ]);
   });
 

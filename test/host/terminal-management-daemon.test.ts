@@ -58,12 +58,12 @@ describe('terminal management in the daemon', () => {
     ]);
     expect(daemon.journal.activeParamSet('capk')).toMatchObject({
       version: 1,
-      entryCount: 4,
+      entryCount: 7,
       reason: 'startup',
     });
     const shown = await inProcess(runCli, ['params', '--home', home]);
     expect(shown.code).toBe(0);
-    expect(shown.stdout).toMatch(/CA public keys: version 1, 4 key\(s\)/);
+    expect(shown.stdout).toMatch(/CA public keys: version 1, 7 key\(s\)/);
   });
 
   it('`posbridge params --download --kind capk` goes through the running daemon and stores a new version', async () => {

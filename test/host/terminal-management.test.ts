@@ -151,19 +151,22 @@ describe('terminal management against the host simulator', () => {
     r.link.start();
     const results = await done;
     expect(results.map((x) => [x.kind, x.outcome, x.entries])).toEqual([
-      ['capk', 'stored', 4],
+      ['capk', 'stored', 7],
       ['aid', 'stored', 4],
     ]);
-    // Four keys at three per answer: two query rounds ("2" more follows, then "1" last).
-    expect(r.sim.params.served).toMatchObject({ '372': 2, '370': 4, '371': 1, '382': 2, '380': 4, '381': 1 });
+    // Seven keys at three per answer: three query rounds ("2" more follows twice, then "1" last).
+    expect(r.sim.params.served).toMatchObject({ '372': 3, '370': 7, '371': 1, '382': 2, '380': 4, '381': 1 });
     const capks = r.journal.activeParamSet('capk')!;
-    expect(capks).toMatchObject({ kind: 'capk', version: 1, reason: 'startup', entryCount: 4, active: true });
+    expect(capks).toMatchObject({ kind: 'capk', version: 1, reason: 'startup', entryCount: 7, active: true });
     const keys = capks.entries.map((e) => capkOf(decodeStoredEntry(spec.capk, e.tlv, 'stored')));
     expect(keys.map((k) => `${k.rid}/${k.index}`)).toEqual([
       'A000000333/08',
       'A000000333/09',
       'A000000333/0A',
       'A000000333/0B',
+      'A000000333/C1',
+      'A000000003/C1',
+      'A000000004/C1',
     ]);
     for (const k of keys) expect(() => verifyCapk(k)).not.toThrow();
     expect(keys[0]).toMatchObject({
@@ -205,7 +208,7 @@ describe('terminal management against the host simulator', () => {
     expect(await second.link.echo()).toBe(true);
     await new Promise((r) => setTimeout(r, 100));
     expect(sim.params.served).toEqual(served);
-    expect(second.journal.activeParamSet('capk')).toMatchObject({ version: 1, entryCount: 4 });
+    expect(second.journal.activeParamSet('capk')).toMatchObject({ version: 1, entryCount: 7 });
     expect(second.journal.activeParamSet('aid')).toMatchObject({ version: 1, entryCount: 4 });
     await closeRig(second);
   });
@@ -224,10 +227,17 @@ describe('terminal management against the host simulator', () => {
     done = nextResult(r.manager);
     expect(await r.link.echo()).toBe(true);
     const results = await done;
-    expect(results).toMatchObject([{ kind: 'capk', outcome: 'stored', entries: 3 }]);
+    expect(results).toMatchObject([{ kind: 'capk', outcome: 'stored', entries: 6 }]);
     const active = r.journal.activeParamSet('capk')!;
-    expect(active).toMatchObject({ version: 2, reason: 'host_request', entryCount: 3 });
-    expect(active.entries.map((e) => e.key)).toEqual(['A00000033308', 'A00000033309', 'A0000003330B']);
+    expect(active).toMatchObject({ version: 2, reason: 'host_request', entryCount: 6 });
+    expect(active.entries.map((e) => e.key)).toEqual([
+      'A00000033308',
+      'A00000033309',
+      'A0000003330B',
+      'A000000333C1',
+      'A000000003C1',
+      'A000000004C1',
+    ]);
     expect(r.journal.paramSets('capk').map((s) => [s.version, s.active])).toEqual([
       [2, true],
       [1, false],
