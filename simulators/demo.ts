@@ -2,8 +2,9 @@
  * `posbridge-sim demo` (what `npm start` runs): the daemon with an acquirer host simulator and a card
  * reader simulator, all in this process; with `--terminal zvt`, with a ZVT terminal simulator over TCP
  * instead (an integrated terminal: it does its own acquiring, so there is no host simulator and no
- * reader). One rule for the state directory, the same as every `posbridge`
- * command: --home, else POSBRIDGE_HOME, else ~/.posbridge-demo (never the production ~/.posbridge) IS the
+ * reader); with `--dialect <name>` / `--reader-profile <name>`, the acquirer dialect (e.g. cup-pos-sm4)
+ * and the reader profile (e.g. posbridge-dukpt-tdes) that the daemon and both simulators run. One rule
+ * for the state directory, the same as every `posbridge` command: --home, else POSBRIDGE_HOME, else ~/.posbridge-demo (never the production ~/.posbridge) IS the
  * daemon's state directory, so `POSBRIDGE_HOME=<it> posbridge token` (or doctor, journal, pair...) finds
  * this daemon; the simulators keep their own state in its `simulators/` subdirectory. The simulators'
  * control APIs are proxied on the daemon's own server under /sim/host/ and /sim/reader/ (or /sim/zvt/), so
@@ -20,14 +21,16 @@ import { parseConfig } from '../src/daemon/config.js';
 import { createDaemon, type Daemon, type Route } from '../src/daemon/daemon.js';
 import { enrolWithHub, readHubCredential, rewriteHubUrl } from '../src/daemon/hub-wiring.js';
 import { authenticateDaemon, createEnrolCode, startHubService, type HubService } from '../src/hub/index.js';
+import { listDialects, loadDialect, type Dialect, type Iso8583Message } from '../src/iso8583/index.js';
+import { listReaderProfiles, loadReaderProfile } from '../src/terminal/index.js';
 import { parseCommandArgs } from '../src/daemon/cli-args.js';
 import { CliFailure, describeFailure, EXIT, parsePortOption } from '../src/daemon/failures.js';
 import { recoveryLine, stopOnSignal, watchSignals } from '../src/daemon/lifecycle.js';
 import { removeDaemonFile, writeDaemonFile } from '../src/daemon/running.js';
 import { ensureUsableStateDir } from '../src/daemon/state-dir.js';
 import { crmRoutes, demoTokenRoute } from './crm/routes.js';
-import { startHostSimulator } from './host/index.js';
-import { DEFAULT_SERIAL_NUMBER, startReaderSimulator } from './reader/index.js';
+import { startHostSimulator, type HostSimulator } from './host/index.js';
+import { DEFAULT_SERIAL_NUMBER, startReaderSimulator, type ReaderSimulatorHandle } from './reader/index.js';
 import { DEFAULT_SIM_PASSWORD, startZvtSimulator, type ZvtSimulatorHandle } from './zvt/index.js';
 import { relayQrNotification } from './qr/forwarder.js';
 import { startQrSimulator } from './qr/index.js';
@@ -58,6 +61,31 @@ export interface DemoOptions {
    * demo's daemon with it, so its dashboard shows this laptop (the CLI does; tests leave it off).
    */
   hub?: boolean | { port?: number };
+  /**
+   * The acquirer's ISO 8583 dialect (a protocols/iso8583 name, e.g. `cup-pos-sm4`), run by both the
+   * daemon and the host simulator. Default `cup-pos`, or `cup-pos-dukpt` when the reader profile
+   * encrypts PINs with DUKPT. Reader terminal only.
+   */
+  dialect?: string;
+  /**
+   * The card reader's profile (a protocols/terminal name, e.g. `posbridge-dukpt-tdes`), used by both the
+   * daemon's reader driver and the reader simulator. Default `posbridge`. Reader terminal only.
+   */
+  readerProfile?: string;
+}
+
+/**
+ * What the acquirer host simulator received, as far as the key schemes show in it (for QA and the
+ * browser suite): never a PIN block, only its length; the KSN, which travels in clear, in hex.
+ */
+export interface AcquirerRequestFacts {
+  mti: string;
+  stan?: string;
+  processingCode?: string;
+  /** Field 52's length in bytes (8: DES/TDES DUKPT format 0; 16: SM4, or AES DUKPT format 4). */
+  pinBlockBytes?: number;
+  /** The dialect's DUKPT KSN field (cup-pos-dukpt: 53), hex. */
+  ksn?: string;
 }
 
 export interface Demo {
@@ -75,6 +103,16 @@ export interface Demo {
   zvt?: ZvtSimulatorHandle;
   /** The fleet hub (with `hub`): its URL; dashboard user admin / posbridge-demo. */
   hubUrl?: string;
+  /** The acquirer dialect the daemon and the host simulator run (reader terminal). */
+  dialect?: string;
+  /** The reader profile the daemon and the reader simulator use (reader terminal). */
+  readerProfile?: string;
+  /** The acquirer host simulator (reader terminal). */
+  host?: HostSimulator;
+  /** The card reader simulator (reader terminal). */
+  reader?: ReaderSimulatorHandle;
+  /** The last requests the host simulator received (at most 200), oldest first (reader terminal). */
+  acquirerRequests(): AcquirerRequestFacts[];
   stop(): Promise<void>;
 }
 
@@ -133,6 +171,105 @@ function proxy(prefix: string, port: () => number | undefined): Route[] {
   return ['GET', 'POST', 'DELETE', 'PUT'].map((method) => ({ method, path: `${prefix}*`, handler }));
 }
 
+/** Where the dialect carries a DUKPT reader's KSN (the field whose content is 'dukpt-ksn'), if anywhere. */
+function ksnField(dialect: Dialect): number | undefined {
+  const hit = Object.entries(dialect.spec.fields).find(([, f]) => f?.content === 'dukpt-ksn');
+  return hit ? Number(hit[0]) : undefined;
+}
+
+/** The dialects the demo can run: the ones with a sign-on exchange (the cup-pos family). */
+export function demoDialects(): string[] {
+  return listDialects().filter((name) => {
+    try {
+      return loadDialect(name).spec.exchanges?.signOn !== undefined;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** `--<flag>` must be one of `choices`: else a usage failure naming the flag and the choices. */
+function requireChoice(flag: string, value: string, choices: readonly string[], example: string): void {
+  if (!choices.includes(value))
+    throw new CliFailure(
+      EXIT.usage,
+      `--${flag} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}: e.g. --${flag} ${example}`,
+    );
+}
+
+/**
+ * The reader terminal's dialect and reader profile, checked: known names, and a DUKPT reader only with
+ * a dialect that carries its KSN (the default dialect then is cup-pos-dukpt). Usage failures otherwise.
+ */
+export function resolveDemoKeySchemes(options: Pick<DemoOptions, 'terminal' | 'dialect' | 'readerProfile'>): {
+  dialect: string;
+  readerProfile: string;
+} {
+  if ((options.terminal ?? 'reader') !== 'reader') {
+    const given =
+      options.dialect !== undefined
+        ? 'dialect'
+        : options.readerProfile !== undefined
+          ? 'reader-profile'
+          : undefined;
+    if (given)
+      throw new CliFailure(
+        EXIT.usage,
+        `--${given} applies to --terminal reader only (a ZVT terminal does its own acquiring and PIN entry)`,
+      );
+    return { dialect: 'cup-pos', readerProfile: 'posbridge' };
+  }
+  if (options.dialect !== undefined) requireChoice('dialect', options.dialect, demoDialects(), 'cup-pos-sm4');
+  if (options.readerProfile !== undefined)
+    requireChoice('reader-profile', options.readerProfile, listReaderProfiles(), 'posbridge-dukpt-tdes');
+  const carriesKsn = (name: string): boolean => ksnField(loadDialect(name)) !== undefined;
+  // Each default follows the other: a DUKPT reader needs a dialect with a KSN field, and back.
+  const readerProfile =
+    options.readerProfile ??
+    (options.dialect !== undefined && carriesKsn(options.dialect) ? 'posbridge-dukpt-tdes' : 'posbridge');
+  const scheme = loadReaderProfile(readerProfile).pinKeyScheme;
+  const dialect = options.dialect ?? (scheme === 'session' ? 'cup-pos' : 'cup-pos-dukpt');
+  if (scheme !== 'session' && !carriesKsn(dialect))
+    throw new CliFailure(
+      EXIT.usage,
+      `--reader-profile ${readerProfile} encrypts PINs with DUKPT (${scheme}), but --dialect ${dialect} has no field for its KSN: use --dialect cup-pos-dukpt (the default with a DUKPT reader)`,
+    );
+  if (scheme === 'session' && carriesKsn(dialect))
+    throw new CliFailure(
+      EXIT.usage,
+      `--dialect ${dialect} expects a DUKPT reader (a KSN with every PIN), but --reader-profile ${readerProfile} encrypts PINs under the session key: use --reader-profile posbridge-dukpt-tdes or posbridge-dukpt-aes (the default with ${dialect} is posbridge-dukpt-tdes)`,
+    );
+  return { dialect, readerProfile };
+}
+
+/**
+ * The dialect for the host simulator: the same object, except that every request it unpacks is noted
+ * (masked: field 52's length, the KSN) in `into`, at most `max` of them.
+ */
+function observedDialect(dialect: Dialect, into: AcquirerRequestFacts[], max = 200): Dialect {
+  const ksnAt = ksnField(dialect);
+  const observed = Object.create(dialect) as Dialect;
+  observed.unpack = (body: Buffer): Iso8583Message => {
+    const m = dialect.unpack.call(observed, body);
+    const f = m.fields;
+    const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+    const pin = f[52] as { length?: unknown } | undefined;
+    const ksn = ksnAt !== undefined ? f[ksnAt] : undefined;
+    const stan = text(f[11]);
+    const processingCode = text(f[3]);
+    into.push({
+      mti: m.mti,
+      ...(stan ? { stan } : {}),
+      ...(processingCode ? { processingCode } : {}),
+      ...(pin && typeof pin.length === 'number' ? { pinBlockBytes: pin.length } : {}),
+      ...(Buffer.isBuffer(ksn) ? { ksn: ksn.toString('hex').toUpperCase() } : {}),
+    });
+    if (into.length > max) into.splice(0, into.length - max);
+    return m;
+  };
+  return observed;
+}
+
 /**
  * Starts the simulators and the daemon. When anything fails (port in use, state directory locked or not
  * writable, invalid settings) everything already started is closed again before it rejects: no port, no
@@ -151,6 +288,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const started: Array<() => Promise<void>> = [];
   const terminal = options.terminal ?? 'reader';
   const delay = options.customerDelayMs ?? 400;
+  const schemes = resolveDemoKeySchemes(options);
+  const requests: AcquirerRequestFacts[] = [];
+  let host: HostSimulator | undefined;
+  let reader: ReaderSimulatorHandle | undefined;
   try {
     const base = {
       port: options.port ?? 7583,
@@ -193,18 +334,20 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       simRoutes = proxy('/sim/zvt', () => sim.controlPort);
       terminalLine = `zvt: ZVT terminal simulator on tcp://127.0.0.1:${sim.port} (password ${DEFAULT_SIM_PASSWORD}, control API /sim/zvt/); no acquirer link, no card reader (--terminal reader for those)`;
     } else {
-      const host = await startHostSimulator({
+      host = await startHostSimulator({
+        dialect: observedDialect(loadDialect(schemes.dialect), requests),
         controlPort: 0,
         ledgerFile: join(simulatorsDir, 'host-ledger.json'),
         logger: logger.child({ sim: 'host' }),
       });
-      started.push(() => host.close());
-      const reader = await startReaderSimulator({
+      started.push(() => host!.close());
+      reader = await startReaderSimulator({
+        profile: schemes.readerProfile,
         tcp: { port: 0 },
         control: { port: 0 },
         logger: logger.child({ sim: 'reader' }),
       });
-      started.push(() => reader.close());
+      started.push(() => reader!.close());
       reader.setBehaviour({
         card: 'cup-debit-chip',
         cardDelayMs: delay,
@@ -213,17 +356,27 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       });
       raw = {
         ...base,
-        host: { address: '127.0.0.1', port: host.isoPort },
+        host: { address: '127.0.0.1', port: host.isoPort, dialect: schemes.dialect },
         readers: [
-          { transport: 'tcp', host: '127.0.0.1', port: reader.port!, pairedSerials: [DEFAULT_SERIAL_NUMBER] },
+          {
+            transport: 'tcp',
+            host: '127.0.0.1',
+            port: reader.port!,
+            profile: schemes.readerProfile,
+            pairedSerials: [DEFAULT_SERIAL_NUMBER],
+          },
         ],
         timers: { hostResponseMs: options.hostResponseMs ?? 10_000, hostIdleEchoMs: 60_000 },
       };
+      const hostSim = host;
+      const readerSim = reader;
       simRoutes = [
-        ...proxy('/sim/host', () => host.controlPort),
-        ...proxy('/sim/reader', () => reader.controlPort),
+        ...proxy('/sim/host', () => hostSim.controlPort),
+        ...proxy('/sim/reader', () => readerSim.controlPort),
       ];
-      terminalLine = `reader: card reader simulator on tcp://127.0.0.1:${reader.port} with the acquirer host simulator on 127.0.0.1:${host.isoPort} (control APIs /sim/reader/, /sim/host/; --terminal zvt for a ZVT terminal)`;
+      const pinKeys = loadReaderProfile(schemes.readerProfile).pinKeyScheme;
+      const signOnKeys = loadDialect(schemes.dialect).spec.exchanges?.signOn?.keyScheme ?? 'des';
+      terminalLine = `reader: card reader simulator (profile ${schemes.readerProfile}, PIN keys ${pinKeys === 'session' ? `from sign-on, ${signOnKeys.toUpperCase()}` : pinKeys.toUpperCase()}) on tcp://127.0.0.1:${readerSim.port} with the acquirer host simulator (dialect ${schemes.dialect}) on 127.0.0.1:${hostSim.isoPort} (control APIs /sim/reader/, /sim/host/; --terminal zvt for a ZVT terminal)`;
     }
     // Scan-to-pay on the same desk: the Alipay and WeChat Pay gateway simulators (docs/qr.md).
     const qrSim = await startQrSimulator({ port: 0, control: { port: 0 }, log: logger.child({ sim: 'qr' }) });
@@ -281,6 +434,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       terminalLine,
       ...(zvt ? { zvt } : {}),
       ...(hubUrl ? { hubUrl } : {}),
+      ...(host && reader
+        ? { dialect: schemes.dialect, readerProfile: schemes.readerProfile, host, reader }
+        : {}),
+      acquirerRequests: () => requests.map((r) => ({ ...r })),
       async stop() {
         await daemon.stop();
         removeDaemonFile(stateDir);
@@ -318,10 +475,18 @@ const DEMO_PORT_FIX =
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export const DEMO_USAGE =
-  'usage: posbridge-sim demo [--terminal reader|zvt] [--port 7583] [--home <dir>] [--log-level warn] [--no-hub]\n' +
+  'usage: posbridge-sim demo [--terminal reader|zvt] [--dialect <name>] [--reader-profile <name>]\n' +
+  '                          [--port 7583] [--home <dir>] [--log-level warn] [--no-hub]\n' +
   '--no-hub: no fleet hub (by default a hub on PGlite runs beside the daemon, which is enrolled with it).\n' +
   '--terminal reader (default): a card reader simulator and an acquirer host simulator; zvt: a ZVT\n' +
   'terminal simulator over TCP (an integrated terminal that does its own acquiring; docs/zvt.md).\n' +
+  "--dialect <name>: the acquirer's ISO 8583 dialect (a protocols/iso8583 name with a sign-on: cup-pos,\n" +
+  'cup-pos-sm4, cup-pos-dukpt, ...), run by the daemon and the host simulator. Default cup-pos;\n' +
+  'cup-pos-dukpt with a DUKPT reader. cup-pos-sm4: SM4 working keys, SM4 PIN block and MAC.\n' +
+  '--reader-profile <name>: the card reader profile (a protocols/terminal name), used by the daemon and\n' +
+  'the reader simulator. Default posbridge; posbridge-dukpt-tdes with --dialect cup-pos-dukpt.\n' +
+  'posbridge-dukpt-tdes / posbridge-dukpt-aes: a DUKPT PIN pad (X9.24-1 / X9.24-3), its KSN in field 53.\n' +
+  'Both for --terminal reader only (docs/demo-crm.md, "Key schemes").\n' +
   "State directory: --home, else POSBRIDGE_HOME, else ~/.posbridge-demo; it is the daemon's, so\n" +
   '`POSBRIDGE_HOME=<it> posbridge token` (doctor, journal, pair...) finds this daemon; the simulators\n' +
   'keep their state in its simulators/ subdirectory. Ctrl-C stops (a second Ctrl-C at once).\n' +
@@ -339,6 +504,8 @@ export async function runDemoCli(argv: string[]): Promise<number> {
       home: { type: 'string' },
       'log-level': { type: 'string' },
       terminal: { type: 'string' },
+      dialect: { type: 'string' },
+      'reader-profile': { type: 'string' },
       'no-hub': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -374,6 +541,13 @@ export async function runDemoCli(argv: string[]): Promise<number> {
       EXIT.usage,
       `--terminal must be one of ${DEMO_TERMINALS.join(', ')}, got ${JSON.stringify(terminal)}: e.g. --terminal zvt (default reader)`,
     );
+  const keySchemes = {
+    terminal: terminal as DemoTerminal,
+    ...(values.dialect !== undefined ? { dialect: values.dialect } : {}),
+    ...(values['reader-profile'] !== undefined ? { readerProfile: values['reader-profile'] } : {}),
+  };
+  // Checked before anything starts: a wrong name is a usage error (exit 2), nothing left behind.
+  resolveDemoKeySchemes(keySchemes);
   const stateDir = resolve(values.home ?? demoStateDir());
   const signals = watchSignals();
   let demo: Demo;
@@ -382,7 +556,7 @@ export async function runDemoCli(argv: string[]): Promise<number> {
       stateDir,
       ...(port !== undefined ? { port } : {}),
       ...(logLevel ? { logLevel } : {}),
-      terminal: terminal as DemoTerminal,
+      ...keySchemes,
       hub: !values['no-hub'],
     });
   } catch (e) {
@@ -393,13 +567,22 @@ export async function runDemoCli(argv: string[]): Promise<number> {
   const home = shellQuote(demo.stateDir);
   const earlier = join(demo.stateDir, 'daemon', 'journal.db');
   process.stdout.write(
-    `${JSON.stringify({ ready: true, ws: demo.port, http: demo.port, stateDir: demo.stateDir, terminal: demo.terminal })}\n` +
+    `${JSON.stringify({
+      ready: true,
+      ws: demo.port,
+      http: demo.port,
+      stateDir: demo.stateDir,
+      terminal: demo.terminal,
+      ...(demo.dialect ? { dialect: demo.dialect, readerProfile: demo.readerProfile } : {}),
+    })}\n` +
       `posbridge demo running\n` +
       `  terminal   ${demo.terminalLine}\n` +
       `  WebSocket  ws://127.0.0.1:${demo.port}/ws\n` +
       `  CRM page   http://127.0.0.1:${demo.port}/\n` +
       `  health     http://127.0.0.1:${demo.port}/healthz\n` +
-      (demo.hubUrl ? `  fleet hub  ${demo.hubUrl}/  (dashboard: admin / posbridge-demo; --no-hub leaves it out)\n` : '') +
+      (demo.hubUrl
+        ? `  fleet hub  ${demo.hubUrl}/  (dashboard: admin / posbridge-demo; --no-hub leaves it out)\n`
+        : '') +
       `  state      ${demo.stateDir}  (the daemon's state directory; simulators in ${demo.simulatorsDir})\n` +
       `  token      ${tokenFile}  (scripts read it; pages pair)\n` +
       `  commands   POSBRIDGE_HOME=${home} npx posbridge token   (same for doctor, journal, pair, tokens, settle)\n` +

@@ -4,7 +4,13 @@
  * and restart it on the same state directory. Prints one ready line: {"ready":true,"http":<port>}.
  *
  *   posbridge-sim engine --dir <stateDir> --host-port <iso port> --reader-port <tcp port> [--port 0]
+ *                        [--dialect cup-pos] [--reader-profile posbridge]
  *   posbridge-sim engine --dir <stateDir> --zvt-port <zvt port> [--zvt-password 123456] [--port 0]
+ *
+ * --dialect names the acquirer's ISO 8583 dialect (protocols/iso8583: e.g. cup-pos-sm4 for SM4 working
+ * keys, cup-pos-dukpt for a DUKPT reader's KSN in field 53) and --reader-profile the reader's profile
+ * (protocols/terminal: e.g. posbridge-dukpt-tdes, whose `pinKeyScheme` says how the reader encrypts
+ * PINs); the host and reader simulators must run the same ones (the chaos run's SM4 and DUKPT lanes).
  *
  * With --qr-url and --qr-keys-dir (the QR gateway simulator's URL and its --keys-dir) the daemon gets a
  * `qr` block naming those key files (Alipay and WeChat Pay adapters against the simulator, built by the
@@ -30,10 +36,12 @@
 import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import { join, resolve } from 'node:path';
-import { parseCommandArgs, UsageError } from '../src/daemon/cli-args.js';
+import { badValue, parseCommandArgs, UsageError } from '../src/daemon/cli-args.js';
 import pino, { type LoggerOptions } from 'pino';
 import { cardLogOptions } from '../src/card/index.js';
 import { parseConfig, type DaemonConfig, type QrEntry } from '../src/daemon/config.js';
+import { listDialects } from '../src/iso8583/index.js';
+import { listReaderProfiles } from '../src/terminal/index.js';
 import { createDaemon, type Daemon, type Route } from '../src/daemon/daemon.js';
 import { EngineError } from '../src/engine/index.js';
 import { ZvtTerminal, type ZvtTimers } from '../src/terminal/zvt/index.js';
@@ -166,6 +174,9 @@ const positive = (v: string | undefined, what: string): number | undefined => {
 
 export const ENGINE_USAGE =
   'usage: posbridge-sim engine --dir <stateDir> --host-port <port> --reader-port <port> [--port 0] [--response-ms 1500]\n' +
+  '                            [--dialect cup-pos] [--reader-profile posbridge]\n' +
+  '                                                       the acquirer dialect (protocols/iso8583) and the reader\n' +
+  '                                                       profile (protocols/terminal), as the simulators run them\n' +
   '       posbridge-sim engine --dir <stateDir> --zvt-port <port> [--zvt-password 123456] [--port 0]\n' +
   '                                                       a ZVT terminal (posbridge-sim zvt) takes the payments\n' +
   '       posbridge-sim engine --dir <stateDir> --qr-url <url> --qr-keys-dir <dir> [--qr-notify-url <url>]\n' +
@@ -184,6 +195,8 @@ export async function runEngineCli(argv: string[]): Promise<number> {
       'zvt-password': { type: 'string', default: '123456' },
       port: { type: 'string', default: '0' },
       'response-ms': { type: 'string', default: '1500' },
+      dialect: { type: 'string' },
+      'reader-profile': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       'webhook-url': { type: 'string' },
       'webhook-secret': { type: 'string' },
@@ -211,6 +224,16 @@ export async function runEngineCli(argv: string[]): Promise<number> {
     throw new UsageError(
       'needs a terminal: --host-port and --reader-port, or --zvt-port, or --qr-url with --qr-keys-dir',
     );
+  const dialect = values.dialect;
+  if (dialect !== undefined && !listDialects().includes(dialect))
+    throw badValue(
+      `--dialect ${dialect} is not a dialect in protocols/iso8583 (${listDialects().join(', ')})`,
+    );
+  const readerProfile = values['reader-profile'];
+  if (readerProfile !== undefined && !listReaderProfiles().includes(readerProfile))
+    throw badValue(
+      `--reader-profile ${readerProfile} is not a profile in protocols/terminal (${listReaderProfiles().join(', ')})`,
+    );
   let qrTimers: { pollMs?: number; expirySeconds?: number; payingTimeoutMs?: number };
   try {
     const pollMs = positive(values['qr-poll-ms'], '--qr-poll-ms');
@@ -234,7 +257,13 @@ export async function runEngineCli(argv: string[]): Promise<number> {
       terminalId: 'CHAOS001',
       merchantId: '898310048160001',
       ...(values['host-port'] !== undefined
-        ? { host: { address: '127.0.0.1', port: Number(values['host-port']) } }
+        ? {
+            host: {
+              address: '127.0.0.1',
+              port: Number(values['host-port']),
+              ...(dialect !== undefined ? { dialect } : {}),
+            },
+          }
         : qrOnly
           ? // The configuration wants a card path; a scan-to-pay-only runner starts neither (below).
             { host: { address: '127.0.0.1', port: 1 } }
@@ -246,6 +275,7 @@ export async function runEngineCli(argv: string[]): Promise<number> {
                 transport: 'tcp',
                 host: '127.0.0.1',
                 port: Number(values['reader-port']),
+                ...(readerProfile !== undefined ? { profile: readerProfile } : {}),
                 pairedSerials: ['PBR-SIM-0001'],
               },
             ],

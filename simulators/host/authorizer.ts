@@ -8,6 +8,8 @@ import type { Pan } from '../../src/card/index.js';
 import {
   dukptSchemeOfKsn,
   generateWorkingKeys,
+  parseAesKsn,
+  parseKsn,
   schemeKey,
   schemeMac,
   unwrapWorkingKeys,
@@ -15,6 +17,7 @@ import {
   verifySchemePinBlock,
   wipeWorkingKeys,
   wrapWorkingKeys,
+  type DukptScheme,
   type KeyScheme,
   type SchemeKey,
 } from '../../src/crypto/index.js';
@@ -70,6 +73,96 @@ const SIGN_ON_LAYOUT: Record<string, { layout: 'single' | 'double'; tdk: boolean
   '004': { layout: 'double', tdk: true },
 };
 
+/**
+ * The response code of a new authorisation whose DUKPT KSN was used before (ISO 8583 / CUP `63`,
+ * "security violation" / 违反安全规定): a replayed KSN means a replayed PIN block.
+ */
+export const KSN_REPLAY_CODE = '63';
+
+/** What the host remembers of one DUKPT device (an initial key ID): the highest counter used. */
+export interface DukptDeviceState {
+  scheme: DukptScheme;
+  /**
+   * The device: the TDES initial KSN (the KSN with its 21-bit counter cleared, 20 hex digits) or the
+   * AES initial key ID (16 hex digits). Not secret: the KSN travels in clear.
+   */
+  device: string;
+  /** The highest transaction counter a verified PIN block used. */
+  counter: number;
+  /** The request that used it (tid:batch:stan). */
+  request: string;
+  tid: string;
+  stan: string;
+  at: string;
+  /** PIN blocks verified under this device's KSNs. */
+  used: number;
+  /** New authorisations declined because their KSN was not above `counter`. */
+  replays: number;
+}
+
+/** The device (initial key ID) and counter of a KSN of either scheme; `bad_data` for another length. */
+export function ksnDevice(ksn: Uint8Array): { scheme: DukptScheme; device: string; counter: number } {
+  const scheme = dukptSchemeOfKsn(ksn);
+  if (scheme === 'dukpt-tdes') {
+    const p = parseKsn(ksn);
+    return { scheme, device: p.initialKsn.toString('hex').toUpperCase(), counter: p.counter };
+  }
+  const p = parseAesKsn(ksn);
+  return { scheme, device: p.initialKeyId.toString('hex').toUpperCase(), counter: p.counter };
+}
+
+/**
+ * The host's KSN replay rule (docs/host-simulator.md): per DUKPT device (initial key ID) the highest
+ * transaction counter a verified PIN block used. A new authorisation whose KSN counter is not above it
+ * (the same KSN again, or an older one) is a replay. The same request again (same TID, batch and STAN
+ * with the same KSN) is not: the host answers it as a repeat (`94`, §1) before the PIN is looked at.
+ * Reversals and advices carry no PIN block and are never checked. Kept in memory: a simulated reader
+ * starts its counter again when its process starts, and so does the host's memory of it.
+ */
+export class KsnGuard {
+  private readonly devices = new Map<string, DukptDeviceState>();
+
+  /** `undefined` when the KSN may be used by `request`; else the device state it replays. */
+  check(ksn: Uint8Array, request: string): DukptDeviceState | undefined {
+    const { scheme, device, counter } = ksnDevice(ksn);
+    const last = this.devices.get(`${scheme}:${device}`);
+    if (!last || counter > last.counter) return undefined;
+    if (counter === last.counter && request === last.request) return undefined; // the same request
+    return last;
+  }
+
+  /** Notes that a PIN block under `ksn` verified for `request`. */
+  use(ksn: Uint8Array, request: string, tid: string, stan: string, at: string): void {
+    const { scheme, device, counter } = ksnDevice(ksn);
+    const k = `${scheme}:${device}`;
+    const last = this.devices.get(k);
+    this.devices.set(k, {
+      scheme,
+      device,
+      counter: Math.max(counter, last?.counter ?? 0),
+      request: last && last.counter > counter ? last.request : request,
+      tid,
+      stan,
+      at,
+      used: (last?.used ?? 0) + 1,
+      replays: last?.replays ?? 0,
+    });
+  }
+
+  /** Counts a declined replay against the device. */
+  replayed(state: DukptDeviceState): void {
+    state.replays += 1;
+  }
+
+  list(): DukptDeviceState[] {
+    return [...this.devices.values()].map((d) => ({ ...d }));
+  }
+
+  clear(): void {
+    this.devices.clear();
+  }
+}
+
 class Decline extends Error {
   constructor(readonly code: string) {
     super(code);
@@ -82,6 +175,8 @@ export class Authorizer {
   private readonly responses: Record<string, string>;
   /** The dialect's key scheme: DES/3DES, or SM4 keys, PIN block and MAC. */
   readonly keyScheme: KeyScheme;
+  /** DUKPT devices seen and their highest counters (the KSN replay rule). */
+  readonly ksns = new KsnGuard();
 
   constructor(private readonly o: AuthorizerOptions) {
     this.keyScheme = o.dialect.spec.exchanges?.signOn?.keyScheme ?? 'des';
@@ -500,9 +595,9 @@ export class Authorizer {
     if (pinBlock !== undefined && card.pin !== null) {
       const pik = this.keys.get(tx.tid)?.pik;
       let ok = false;
+      const ksn = this.ksnOf(req);
       try {
         const bytes = (pinBlock as { reveal(): Buffer }).reveal();
-        const ksn = this.ksnOf(req);
         if (ksn) {
           // A DUKPT reader: the PIN key comes from the BDK and the KSN, not from the session.
           const bdk = dukptSchemeOfKsn(ksn) === 'dukpt-tdes' ? this.o.dukptBdk?.tdes : this.o.dukptBdk?.aes;
@@ -515,6 +610,33 @@ export class Authorizer {
         ok = false;
       }
       if (!ok) return '55';
+      if (ksn) {
+        // The KSN replay rule: a verified PIN block under a KSN whose counter is not above the
+        // device's last one is a replayed PIN block (a repeat of the same request was answered 94).
+        const last = this.ksns.check(ksn, tx.key);
+        if (last) {
+          const { counter } = ksnDevice(ksn);
+          this.ksns.replayed(last);
+          this.o.warn(
+            {
+              tid: tx.tid,
+              stan: tx.stan,
+              rc: KSN_REPLAY_CODE,
+              scheme: last.scheme,
+              device: last.device,
+              counter,
+              lastCounter: last.counter,
+              lastTid: last.tid,
+              lastStan: last.stan,
+            },
+            counter === last.counter
+              ? `DUKPT KSN replayed: counter ${counter} of device ${last.device} was used by ${last.request}; declined ${KSN_REPLAY_CODE}`
+              : `DUKPT KSN replayed: counter ${counter} of device ${last.device} is not above the last used (${last.counter}, ${last.request}); declined ${KSN_REPLAY_CODE}`,
+          );
+          return KSN_REPLAY_CODE;
+        }
+        this.ksns.use(ksn, tx.key, tx.tid, tx.stan, tx.at);
+      }
     }
     if (tx.type === 'balance') return '00';
     if (ledger.available(card.account) < approve) return '51';

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { asUsageError, badValue, parseCommandArgs, printUsageError } from '../../src/daemon/cli-args.js';
 import { parseFaultRule, FaultError, type FaultRuleInput } from './faults.js';
-import { startHostSimulator, type HostSimulatorOptions } from './index.js';
+import { DEFAULT_DUKPT_BDK, startHostSimulator, type HostSimulatorOptions } from './index.js';
 
 export const HOST_HELP = `posbridge-sim host: the acquirer host simulator
 
@@ -14,12 +14,25 @@ Usage:
   posbridge-sim host [--dialect cup-pos] [--port 0] [--host 127.0.0.1] [--control-port 0]
                      [--ledger <file>] [--settlement-dir <dir>] [--master-key <hex>]
                      [--faults <file.json>] [--cards <file>] [--unknown-reversal 00|25]
-                     [--terminal-params <file.json>] [--log-level info]
+                     [--terminal-params <file.json>] [--dukpt-bdk-tdes <32 hex>]
+                     [--dukpt-bdk-aes <32 hex>] [--log-level info]
 
 Prints one ready line {"ready":true,"iso":<port>,"control":<port>} on stdout and runs until SIGTERM or
 SIGINT. Port 0 picks a free port. --control-port none disables the control API.
+--dukpt-bdk-tdes / --dukpt-bdk-aes: the base derivation keys (16 bytes, 32 hex digits) the host derives a
+DUKPT reader's PIN keys from (default the published test BDKs ${DEFAULT_DUKPT_BDK.tdes} and
+${DEFAULT_DUKPT_BDK.aes}; never production keys).
 See docs/host-simulator.md.
 `;
+
+/** A DUKPT BDK flag's value: 32 hex digits (a double-length TDES key or an AES-128 key). */
+function parseBdk(v: string, flag: string): string {
+  if (!/^[0-9A-Fa-f]{32}$/.test(v))
+    throw badValue(
+      `${flag} must be 32 hex digits (a 16-byte BDK), got ${v.length} character${v.length === 1 ? '' : 's'}${/^[0-9A-Fa-f]*$/.test(v) ? '' : ' with non-hex digits'}`,
+    );
+  return v.toUpperCase();
+}
 
 function parsePort(v: string, what: string): number {
   if (!/^[0-9]{1,5}$/.test(v) || Number(v) > 65535) throw new Error(`${what} must be a port number 0..65535`);
@@ -42,6 +55,8 @@ export function hostOptionsFromArgs(argv: string[]): HostSimulatorOptions | 'hel
       cards: { type: 'string' },
       'terminal-params': { type: 'string' },
       'unknown-reversal': { type: 'string' },
+      'dukpt-bdk-tdes': { type: 'string' },
+      'dukpt-bdk-aes': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -60,6 +75,13 @@ export function hostOptionsFromArgs(argv: string[]): HostSimulatorOptions | 'hel
   if (values['master-key']) o.masterKey = values['master-key'];
   if (values.cards) o.cardsFile = values.cards;
   if (values['terminal-params']) o.terminalParams = values['terminal-params'];
+  const bdkTdes = values['dukpt-bdk-tdes'];
+  const bdkAes = values['dukpt-bdk-aes'];
+  if (bdkTdes !== undefined || bdkAes !== undefined)
+    o.dukptBdk = {
+      ...(bdkTdes !== undefined ? { tdes: parseBdk(bdkTdes, '--dukpt-bdk-tdes') } : {}),
+      ...(bdkAes !== undefined ? { aes: parseBdk(bdkAes, '--dukpt-bdk-aes') } : {}),
+    };
   const ur = values['unknown-reversal'];
   if (ur !== undefined) {
     if (!/^[0-9A-Z]{2}$/.test(ur))

@@ -9,7 +9,8 @@
  *   GET    /ledger                       accounts, transactions, settlements, terminals (no keys)
  *   GET    /transactions?tid=&stan=&batch=&rrn=
  *   GET    /settlement-file?tid=&batch=  CSV (text/csv), also written to the settlement directory
- *   POST   /reset                        opening balances, no transactions, no faults -> 204
+ *   POST   /reset                        opening balances, no transactions, no faults, no DUKPT counters -> 204
+ *   GET    /dukpt                        DUKPT devices seen: initial key ID, highest KSN counter, used, replays
  *   GET    /cards                        the test cards (masked PAN) with balances
  *   GET    /terminal-params              the CAPK / AID set served, pending "download again" flags, counts
  *   PUT    /terminal-params              replace the set ({ capks, aids }) -> 200 with it
@@ -156,6 +157,7 @@ export async function startControlApi(port: number, ctx: Context): Promise<Contr
       await sim.ledger.persist();
       return send(res, 204);
     }
+    if (method === 'GET' && path === '/dukpt') return send(res, 200, { devices: sim.dukptDevices() });
     if (method === 'GET' && path === '/cards') {
       return send(
         res,
@@ -197,7 +199,9 @@ export async function startControlApi(port: number, ctx: Context): Promise<Contr
       log.info({ kind }, 'terminals asked to download again');
       return send(res, 202, { pending: sim.params.pending });
     }
-    if (['/health', '/ledger', '/transactions', '/settlement-file', '/reset', '/cards'].includes(path))
+    if (
+      ['/health', '/ledger', '/transactions', '/settlement-file', '/reset', '/cards', '/dukpt'].includes(path)
+    )
       throw new HttpError(405, 'method_not_allowed', `${method} ${path}`);
     throw new HttpError(404, 'not_found', `no route ${method} ${path}`);
   }

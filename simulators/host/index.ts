@@ -44,7 +44,8 @@ export { Ledger } from './ledger.js';
 export type { LedgerTx, LedgerState, Settlement, SettlementTotals, Totals, TxType } from './ledger.js';
 export { FaultRules, parseFaultRule, FAULT_ACTIONS, FaultError } from './faults.js';
 export type { FaultRule, FaultRuleInput, FaultAction, FaultMatch } from './faults.js';
-export { settlementField48 } from './authorizer.js';
+export { settlementField48, KSN_REPLAY_CODE, KsnGuard, ksnDevice } from './authorizer.js';
+export type { DukptDeviceState } from './authorizer.js';
 export { TerminalParamServer, loadTerminalParams, checkParamSet, capkTlv } from './terminal-params.js';
 export type { TerminalParamSet, SimCapk, SimParamKind } from './terminal-params.js';
 
@@ -89,8 +90,9 @@ export interface HostSimulatorOptions {
   logLevel?: string;
   /** Destination of the logger made here (default stderr). */
   logStream?: DestinationStream;
-  /** DUKPT BDKs (hex, 32 digits) the host derives PIN keys from when a request carries a KSN; default
-   * the X9.24-1 test BDK (TDES) and the X9.24-3 test BDK (AES). */
+  /** DUKPT BDKs (hex, 32 digits: a double-length TDES key, an AES-128 key) the host derives PIN keys
+   * from when a request carries a KSN; default the X9.24-1 test BDK (TDES) and the X9.24-3 test BDK
+   * (AES). The CLI's --dukpt-bdk-tdes / --dukpt-bdk-aes. */
   dukptBdk?: { tdes?: string; aes?: string };
   /** Clock (tests). */
   now?: () => Date;
@@ -98,6 +100,12 @@ export interface HostSimulatorOptions {
   terminalParams?: string | TerminalParamSet;
   /** List entries per query answer (default 20; smaller makes the terminal ask again). */
   terminalParamsPageSize?: number;
+}
+
+/** A DUKPT BDK option: 32 hex digits (16 bytes), else an error naming `what`. */
+export function dukptBdkBytes(hex: string, what: string): Buffer {
+  if (!/^[0-9A-Fa-f]{32}$/.test(hex)) throw new Error(`${what} must be 32 hex digits (a 16-byte BDK)`);
+  return Buffer.from(hex, 'hex');
 }
 
 function toKeyBytes(k: string | Uint8Array, what: string): Buffer {
@@ -171,8 +179,8 @@ export async function startHostSimulator(options: HostSimulatorOptions = {}): Pr
     writeSettlementFile: async (tid, batch) => (await writeSettlementFile({ tid, batch })).path,
     warn: (obj, msg) => log.warn(obj, msg),
     dukptBdk: {
-      tdes: Buffer.from(options.dukptBdk?.tdes ?? DEFAULT_DUKPT_BDK.tdes, 'hex'),
-      aes: Buffer.from(options.dukptBdk?.aes ?? DEFAULT_DUKPT_BDK.aes, 'hex'),
+      tdes: dukptBdkBytes(options.dukptBdk?.tdes ?? DEFAULT_DUKPT_BDK.tdes, 'dukptBdk.tdes'),
+      aes: dukptBdkBytes(options.dukptBdk?.aes ?? DEFAULT_DUKPT_BDK.aes, 'dukptBdk.aes'),
     },
     params,
   });
@@ -395,9 +403,11 @@ export async function startHostSimulator(options: HostSimulatorOptions = {}): Pr
     get connections() {
       return sockets.size;
     },
+    dukptDevices: () => authorizer.ksns.list(),
     reset() {
       ledger.reset();
       faults.clear();
+      authorizer.ksns.clear();
       log.info('reset');
     },
     writeSettlementFile,

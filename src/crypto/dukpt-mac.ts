@@ -220,24 +220,23 @@ function cmacWith(cipher: BlockCipher, data: Uint8Array): Buffer {
 
 /** AES-CMAC (NIST SP 800-38B, RFC 4493 for AES-128) with a 16-, 24- or 32-byte key: 16 bytes. */
 export function aesCmac(key: BytesInput, data: Uint8Array): Buffer {
-  const k = clearCopy(key);
-  try {
-    const cipher = cipherFor(k);
-    try {
-      return cmacWith(cipher, data);
-    } finally {
-      cipher.wipe();
-    }
-  } finally {
-    k.fill(0);
-  }
+  return cmacUnder(key, cipherFor, data);
 }
 
 /** TDES-CMAC (NIST SP 800-38B) with a 16-byte (K1|K2|K1) or 24-byte key: 8 bytes. */
 export function tdesCmac(key: BytesInput, data: Uint8Array): Buffer {
+  return cmacUnder(key, tdesCipherFor, data);
+}
+
+/** CMAC with a block cipher made from a copy of `key`; the copy and the cipher are wiped after. */
+function cmacUnder(
+  key: BytesInput,
+  make: (k: Buffer) => Parameters<typeof cmacWith>[0],
+  data: Uint8Array,
+): Buffer {
   const k = clearCopy(key);
   try {
-    const cipher = tdesCipherFor(k);
+    const cipher = make(k);
     try {
       return cmacWith(cipher, data);
     } finally {

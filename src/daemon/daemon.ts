@@ -140,6 +140,8 @@ export async function createDaemon(options: DaemonOptions): Promise<Daemon> {
       dialect,
       fingerprintKey,
       logger,
+      // A chip card waits for a running CAPK/AID download and its push to the reader (bounded).
+      beforeCardRead: () => readerParams.ready(),
       config: {
         terminalId: config.terminalId,
         merchantId: config.merchantId,

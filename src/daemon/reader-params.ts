@@ -23,16 +23,21 @@ export function wireReaderParameters(o: {
   terminalManager: TerminalManager;
   journal: Journal;
   logger: Logger;
-}): { state: () => ReaderParamsState } {
+  /** Longest a card read waits for a running download and push (default 15 s). */
+  waitMs?: number;
+}): { state: () => ReaderParamsState; ready: () => Promise<void> } {
   const state: ReaderParamsState = {};
   const load = o.reader.loadParameters?.bind(o.reader);
-  if (!load) return { state: () => ({}) };
+  if (!load) return { state: () => ({}), ready: () => Promise.resolve() };
+  const inFlight = new Set<Promise<unknown>>();
   const log = o.logger.child({ component: 'reader-params' });
   const push = (set: StoredParamSet): void => {
     const kind = set.kind;
-    void load({ kind, version: set.version, entries: set.entries.map((e) => Buffer.from(e.tlv, 'hex')) })
+    const p = load({ kind, version: set.version, entries: set.entries.map((e) => Buffer.from(e.tlv, 'hex')) })
       .then((r) => record(set.version, r))
-      .catch((e: unknown) => log.warn({ kind, err: (e as Error).message }, 'parameter push failed'));
+      .catch((e: unknown) => log.warn({ kind, err: (e as Error).message }, 'parameter push failed'))
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
   };
   const record = (version: number, r: ParamLoadResult): void => {
     state[r.kind] = {
@@ -57,5 +62,21 @@ export function wireReaderParameters(o: {
     if (set) push(set);
   }
   o.terminalManager.on('downloaded', push);
-  return { state: () => ({ ...state }) };
+  return {
+    state: () => ({ ...state }),
+    /** A download that runs (the start-up one, say) and the pushes it leads to end first, bounded. */
+    async ready() {
+      const work = (async () => {
+        await o.terminalManager.idle();
+        while (inFlight.size) await Promise.allSettled([...inFlight]);
+      })();
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, o.waitMs ?? 15_000);
+        timer.unref();
+      });
+      await Promise.race([work, limit]);
+      clearTimeout(timer);
+    },
+  };
 }

@@ -64,6 +64,11 @@ export interface EngineDeps {
     Pick<EngineConfig, 'terminalId' | 'merchantId'> & { saf?: Partial<SafConfig> };
   logger?: Logger;
   now?: () => Date;
+  /**
+   * Awaited before a card is asked for (errors ignored): the daemon lets a running parameter download
+   * and its push to the reader finish, bounded, so a chip card is not read with missing or stale CAPKs.
+   */
+  beforeCardRead?: () => Promise<void>;
 }
 
 /** What a state change may set besides the state (see `Engine.transition`). */
@@ -145,6 +150,7 @@ export class Engine extends EventEmitter {
     if (e.state === 'ready') this.retryDeferredInquiries();
   };
   private stopping = false;
+  private readonly beforeCardRead: (() => Promise<void>) | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly stopWaiters = new Set<() => void>();
 
@@ -162,6 +168,7 @@ export class Engine extends EventEmitter {
     this.fingerprintKey = deps.fingerprintKey;
     this.log = deps.logger?.child({ component: 'engine', terminalId: this.config.terminalId });
     this.now = deps.now ?? (() => new Date());
+    this.beforeCardRead = deps.beforeCardRead;
     this.saf = new SafWorker({
       journal: this.journal,
       host: this.host,
@@ -708,6 +715,7 @@ export class Engine extends EventEmitter {
       }
     }
     if (needsCard) {
+      await this.beforeCardRead?.().catch(() => undefined);
       const started = await this.reader.startTransaction(
         op.id,
         {

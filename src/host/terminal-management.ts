@@ -137,6 +137,11 @@ export class TerminalManager extends EventEmitter {
     this.o.host.off('headerFlags', this.onFlags);
   }
 
+  /** Settles when no download runs (now, or when the running one and any queued after it end). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running.catch(() => undefined);
+  }
+
   /** The kinds with no stored set. */
   missing(): ParamKind[] {
     return PARAM_KINDS.filter((k) => !this.o.store.activeParamSet(k));

@@ -5,17 +5,38 @@
  * must be final, the journal and the host ledger must agree, no key may have charged twice, and no PAN
  * may be found in the database, its WAL or any log.
  */
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  type WriteStream,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { httpJson, sleep, startSim } from '../../simulators/processes.js';
+import { httpJson, sleep, startSim, type Proc } from '../../simulators/processes.js';
 import { loadCards } from '../../simulators/shared/cards.js';
+import { loadReaderProfile } from '../../src/terminal/profile.js';
 import { int, pick, prng } from '../support/prng.js';
 
 export interface ChaosOptions {
   payments: number;
   kills: number;
   seed: number;
+  /**
+   * The acquirer's dialect (protocols/iso8583), run by the host simulator and the engine runner: e.g.
+   * `cup-pos-sm4` (SM4 working keys, PIN block and MAC), `cup-pos-dukpt` (a DUKPT reader's KSN in field
+   * 53). Default `cup-pos`, or `cup-pos-dukpt` when the reader profile's PIN keys are DUKPT.
+   */
+  dialect?: string;
+  /**
+   * The reader's profile (protocols/terminal), run by the reader simulator and the engine runner; its
+   * `pinKeyScheme` says how PINs are encrypted (`posbridge-dukpt-tdes`: a TDES DUKPT PIN pad). Default
+   * `posbridge` (session PIN key from sign-on).
+   */
+  readerProfile?: string;
   /** Share of payments the operator cancels at a random moment (default 0.15). */
   cancelShare?: number;
   log?: (line: string) => void;
@@ -28,11 +49,55 @@ export interface ChaosReport {
   cancels: number;
   states: Record<string, number>;
   hostApproved: number;
+  /** The dialect and reader profile the lane ran. */
+  dialect: string;
+  readerProfile: string;
+  /** DUKPT lanes: PIN blocks the host verified under a KSN, and the highest counter it saw. */
+  dukpt?: { devices: number; used: number; highestCounter: number; replays: number };
   problems: string[];
   dir: string;
 }
 
+/** The lane's dialect and reader profile (a DUKPT reader's default dialect carries its KSN). */
+export function chaosSchemes(o: Pick<ChaosOptions, 'dialect' | 'readerProfile'>): {
+  dialect: string;
+  readerProfile: string;
+  pinKeyScheme: string;
+} {
+  const readerProfile = o.readerProfile ?? 'posbridge';
+  const pinKeyScheme = loadReaderProfile(readerProfile).pinKeyScheme;
+  const dialect = o.dialect ?? (pinKeyScheme === 'session' ? 'cup-pos' : 'cup-pos-dukpt');
+  return { dialect, readerProfile, pinKeyScheme };
+}
+
 const start = startSim;
+
+/**
+ * SIGKILLs the processes, waits until their output pipes have closed (at most 2 s each), then ends the
+ * log files: output still buffered in a pipe when a log file ended was a write after end, an
+ * unhandled error that failed the run after its assertions.
+ */
+export async function stopProcesses(
+  procs: readonly (Proc | undefined)[],
+  logs: readonly WriteStream[],
+): Promise<void> {
+  await Promise.all(
+    procs.map(
+      (p) =>
+        new Promise<void>((resolve) => {
+          const c = p?.child;
+          if (!c || (c.stdout?.destroyed !== false && c.stderr?.destroyed !== false)) return resolve();
+          const t = setTimeout(resolve, 2_000);
+          c.once('close', () => {
+            clearTimeout(t);
+            resolve();
+          });
+          c.kill('SIGKILL');
+        }),
+    ),
+  );
+  for (const s of logs) s.end();
+}
 const http = httpJson;
 
 interface OpView {
@@ -59,7 +124,8 @@ interface HostTx {
 export async function chaosRun(o: ChaosOptions): Promise<ChaosReport> {
   const rand = prng(o.seed);
   const log = o.log ?? (() => undefined);
-  const dir = mkdtempSync(join(tmpdir(), 'pb-chaos-'));
+  const schemes = chaosSchemes(o);
+  const dir = mkdtempSync(join(tmpdir(), `pb-chaos-${schemes.dialect}-${schemes.readerProfile}-`));
   const stateDir = join(dir, 'state');
   mkdirSync(stateDir);
   const logs = {
@@ -67,11 +133,22 @@ export async function chaosRun(o: ChaosOptions): Promise<ChaosReport> {
     reader: createWriteStream(join(dir, 'reader.log')),
     engine: createWriteStream(join(dir, 'engine.log')),
   };
-  const host = await start(
-    ['host', '--port', '0', '--control-port', '0', '--ledger', join(dir, 'ledger.json')],
-    logs.host,
-  );
-  const reader = await start(['reader', '--tcp', '0', '--control-port', '0'], logs.reader);
+  const schemeArgs = ['--dialect', schemes.dialect];
+  // The two simulators start side by side (each is a node process: a second or so on a loaded machine).
+  const started = await Promise.allSettled([
+    start(
+      ['host', '--port', '0', '--control-port', '0', '--ledger', join(dir, 'ledger.json'), ...schemeArgs],
+      logs.host,
+    ),
+    start(['reader', '--tcp', '0', '--control-port', '0', '--profile', schemes.readerProfile], logs.reader),
+  ]);
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    const up = started.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
+    await stopProcesses(up, Object.values(logs));
+    throw failed.reason;
+  }
+  const [host, reader] = started.map((r) => (r as PromiseFulfilledResult<Proc>).value) as [Proc, Proc];
   const hostCtl = Number(host.ready['control']);
   const readerCtl = Number(reader.ready['control']);
   const engineArgs = [
@@ -84,6 +161,9 @@ export async function chaosRun(o: ChaosOptions): Promise<ChaosReport> {
     String(reader.ready['tcp']),
     '--response-ms',
     '400',
+    ...schemeArgs,
+    '--reader-profile',
+    schemes.readerProfile,
   ];
   let engine = await start(engineArgs, logs.engine);
   let port = Number(engine.ready['http']);
@@ -258,6 +338,33 @@ export async function chaosRun(o: ChaosOptions): Promise<ChaosReport> {
       if (cancelled.has(op.id) && op.state === 'completed')
         problems.push(`operation ${op.id} was cancelled (accepted) but ended completed`);
 
+    // The host ran the lane's dialect; a DUKPT lane's PINs went under KSNs the host had not seen before
+    // (the engine never sends a PIN block twice: a replay would be declined 63 and counted here).
+    const health = (await http(hostCtl, 'GET', '/health')).json as { dialect?: string };
+    if (health.dialect !== schemes.dialect)
+      problems.push(`the host ran dialect ${health.dialect}, not ${schemes.dialect}`);
+    let dukpt: ChaosReport['dukpt'];
+    if (schemes.pinKeyScheme !== 'session') {
+      const { devices } = (await http(hostCtl, 'GET', '/dukpt')).json as {
+        devices: { scheme: string; counter: number; used: number; replays: number }[];
+      };
+      dukpt = {
+        devices: devices.length,
+        used: devices.reduce((a, d) => a + d.used, 0),
+        highestCounter: Math.max(0, ...devices.map((d) => d.counter)),
+        replays: devices.reduce((a, d) => a + d.replays, 0),
+      };
+      if (devices.some((d) => d.scheme !== schemes.pinKeyScheme))
+        problems.push(
+          `the host saw KSNs of ${devices.map((d) => d.scheme).join(', ')}, not ${schemes.pinKeyScheme}`,
+        );
+      if (dukpt.replays > 0) problems.push(`the host declined ${dukpt.replays} replayed KSN(s)`);
+      if ((view.operations.some((op) => op.state === 'completed') || sales.length > 0) && dukpt.used === 0)
+        problems.push('a DUKPT lane whose host verified no PIN block under a KSN');
+    }
+    const declined63 = sales.filter((t) => t.responseCode === '63').length;
+    if (declined63) problems.push(`${declined63} sale(s) declined 63 (security violation) by the host`);
+
     // No PAN anywhere at rest or in any log.
     const pans = ['6212345678000000010', '6225880000000019', '4111112222333347'];
     const files = [
@@ -288,12 +395,14 @@ export async function chaosRun(o: ChaosOptions): Promise<ChaosReport> {
       cancels,
       states,
       hostApproved: sales.filter((t) => t.status === 'approved').length,
+      dialect: schemes.dialect,
+      readerProfile: schemes.readerProfile,
+      ...(dukpt ? { dukpt } : {}),
       problems,
       dir,
     };
   } finally {
-    for (const p of [engine, host, reader]) p.child.kill('SIGKILL');
-    for (const s of Object.values(logs)) s.end();
+    await stopProcesses([engine, host, reader], Object.values(logs));
   }
 }
 
@@ -666,7 +775,6 @@ export async function zvtChaosRun(o: ZvtChaosOptions): Promise<ZvtChaosReport> {
       dir,
     };
   } finally {
-    for (const p of [engine, zvt]) p.child.kill('SIGKILL');
-    for (const s of Object.values(logs)) s.end();
+    await stopProcesses([engine, zvt], Object.values(logs));
   }
 }

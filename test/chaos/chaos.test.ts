@@ -24,6 +24,50 @@ describe('chaos: payments under random faults with the engine process killed and
     15 * 60_000,
   );
 
+  // The key-scheme lanes (issue 23): the same run, short, with an SM4 acquirer (cup-pos-sm4: SM4 working
+  // keys from sign-on in the reader, SM4 PIN blocks and UnionPay SM4 MACs) and with a TDES DUKPT reader
+  // (posbridge-dukpt-tdes with cup-pos-dukpt: every PIN under its own KSN, field 53, the host deriving
+  // the key from its BDK and refusing a replayed KSN). Sized to add about 25 s to `npm test` on 2 cores
+  // (CHAOS_SCHEME_PAYMENTS / CHAOS_SCHEME_KILLS override; `npm run soak -- sm4` / `-- dukpt` run long).
+  for (const lane of [
+    { name: 'SM4', dialect: 'cup-pos-sm4', readerProfile: 'posbridge' },
+    { name: 'DUKPT', dialect: 'cup-pos-dukpt', readerProfile: 'posbridge-dukpt-tdes' },
+  ]) {
+    it(
+      `${lane.name} (${lane.dialect}, reader ${lane.readerProfile}): every operation ends final, the journal and the host ledger agree, nothing lost or doubled`,
+      async () => {
+        const seed = seedFromEnv(`chaos ${lane.name.toLowerCase()}`);
+        const payments = Number(process.env['CHAOS_SCHEME_PAYMENTS'] ?? 20);
+        const kills = Number(process.env['CHAOS_SCHEME_KILLS'] ?? 2);
+        const t0 = Date.now();
+        // More cancels than the long lane, so a run this short still has some.
+        const report = await chaosRun({
+          dialect: lane.dialect,
+          readerProfile: lane.readerProfile,
+          payments,
+          kills,
+          seed,
+          cancelShare: 0.35,
+        });
+        console.log(
+          `[chaos ${lane.name.toLowerCase()}] seed ${seed}: ${JSON.stringify({ payments, seconds: Math.round((Date.now() - t0) / 1000), dialect: report.dialect, readerProfile: report.readerProfile, kills: report.kills, cancels: report.cancels, states: report.states, hostApproved: report.hostApproved, dukpt: report.dukpt, dir: report.dir })}`,
+        );
+        expect(report.problems).toEqual([]);
+        expect(report).toMatchObject({ dialect: lane.dialect, readerProfile: lane.readerProfile });
+        expect(report.kills).toBeGreaterThanOrEqual(kills);
+        expect(report.cancels, 'the operator cancelled some payments at random moments').toBeGreaterThan(0);
+        const total = Object.values(report.states).reduce((a, b) => a + b, 0);
+        expect(total).toBeGreaterThan(payments / 3);
+        expect(report.states['completed'] ?? 0, 'payments completed under the scheme').toBeGreaterThan(0);
+        if (lane.readerProfile !== 'posbridge') {
+          expect(report.dukpt?.used ?? 0, 'PIN blocks the host verified under a KSN').toBeGreaterThan(0);
+          expect(report.dukpt?.replays).toBe(0);
+        }
+      },
+      5 * 60_000,
+    );
+  }
+
   // The ZVT lane: an integrated terminal (the ZVT simulator in its own process) takes the payments.
   // `npm run soak` runs the long version (5,000 payments, 300 kills).
   it(

@@ -21,6 +21,7 @@ import { outTradeNoOf } from '../../src/engine/qr-flow.js';
 import { freshSimCli, httpJson, sleep, startSim, type Proc } from '../../simulators/processes.js';
 import { startQrForwarder } from '../../simulators/qr/forwarder.js';
 import { int, pick, prng } from '../support/prng.js';
+import { stopProcesses } from './chaos-run.js';
 
 /** The runner's terminal id (simulators/engine-runner.ts): the provider order numbers derive from it. */
 const TERMINAL_ID = 'CHAOS001';
@@ -628,8 +629,9 @@ export async function qrChaosRun(o: QrChaosOptions): Promise<QrChaosReport> {
     };
   } finally {
     up = false;
-    for (const p of [engine, sim]) p?.child.kill('SIGKILL');
+    // The processes are SIGKILLed at once (before the forwarder closes); the logs end once their pipes have.
+    const stopping = stopProcesses([engine, sim], Object.values(logs));
     await fwd.close();
-    for (const s of Object.values(logs)) s.end();
+    await stopping;
   }
 }

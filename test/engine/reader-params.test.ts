@@ -41,9 +41,15 @@ afterEach(async () => {
   await r?.sim.close();
 });
 
-async function start(): Promise<Rig> {
+async function start(options: { slowDownloads?: boolean } = {}): Promise<Rig> {
   const home = mkdtempSync(join(tmpdir(), 'pb-reader-params-'));
-  const sim = await startHostSimulator({ controlPort: null });
+  const sim = await startHostSimulator({
+    controlPort: null,
+    // Every 0800 (sign-on, each download) answered 120 ms late: the download outlasts a quick card read.
+    ...(options.slowDownloads
+      ? { faults: [{ match: { mti: '0800' }, action: 'delay' as const, delayMs: 120 }] }
+      : {}),
+  });
   const rs = await startReaderSimulator({ tcp: { port: 0 }, control: false });
   rs.setBehaviour({ cardDelayMs: 0, pinDigitDelayMs: 0, processingDelayMs: 0 });
   const config = parseConfig(
@@ -116,6 +122,15 @@ describe('terminal-management sets in the reader', () => {
     expect(s.view.state).toBe('completed');
     // TVR byte 1 '02': SDA selected, nothing failed.
     expect(s.tvr).toBe('0200000000');
+  });
+
+  it('a chip sale asked for the moment the daemon starts waits for the download and the push', async () => {
+    const r = await start({ slowDownloads: true });
+    // No wait for anything: the sale goes in while the host link and the download are starting.
+    const s = await sale(r, 'rp-0', 12_200);
+    expect(s.view.state).toBe('completed');
+    expect(s.tvr).toBe('0200000000');
+    expect(r.daemon.journal.activeParamSet('capk')).toMatchObject({ version: 1, reason: 'startup' });
   });
 
   it('another key under C1 after a host-requested download: SDA fails (TVR 40), the issuer still decides', async () => {
