@@ -6,7 +6,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   AES_DUKPT_MAC_KEY_TYPES,
-  CryptoError,
   DukptPinPad,
   aesCmac,
   aesDukptDerivationDataOfType,
@@ -30,6 +29,7 @@ import {
   type DukptMacDirection,
 } from '../../src/crypto/index.js';
 import { hex, readVectors, seededRandom, toHex } from './helpers.js';
+import { caught as cryptoError } from '../support/crypto-error.js';
 
 interface BdkSet {
   bdkHex: string;
@@ -76,16 +76,6 @@ function zeroPad(ascii: string): Buffer {
   const out = Buffer.alloc(Math.ceil(b.length / 8) * 8);
   b.copy(out);
   return out;
-}
-
-function cryptoError(fn: () => unknown): CryptoError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CryptoError);
-    return err as CryptoError;
-  }
-  throw new Error('expected a CryptoError');
 }
 
 describe('CMAC (NIST SP 800-38B Appendix D; RFC 4493 section 4)', () => {

@@ -15,7 +15,6 @@ import {
   buildPinBlockIso1,
   buildPinBlockIso3,
   buildPinFieldIso4,
-  CryptoError,
   decipherPinBlockIso4,
   decodePinBlockIso1,
   decodePinBlockIso3,
@@ -29,6 +28,7 @@ import {
   type RandomSource,
 } from '../../src/crypto/index.js';
 import { hex, toHex } from './helpers.js';
+import { caught } from '../support/crypto-error.js';
 
 const PIK = hex('0123456789ABCDEFFEDCBA9876543210');
 const PAN = '6217973910000725090';
@@ -41,16 +41,6 @@ const constant =
     Buffer.alloc(n, byte);
 
 const text = (s: SensitiveBytes): string => s.reveal().toString('latin1');
-
-function caught(fn: () => unknown): CryptoError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CryptoError);
-    return err as CryptoError;
-  }
-  throw new Error('expected a CryptoError');
-}
 
 describe('ISO 9564 format 1 PIN blocks', () => {
   it('is 1 | N | PIN | transaction-field fill, no PAN', () => {

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { Pan, SensitiveBytes } from '../../src/card/index.js';
 import {
   buildPinBlockIso0,
-  CryptoError,
   decodePinBlockIso0,
   decryptPinBlockIso0,
   desEcbEncrypt,
@@ -11,19 +10,10 @@ import {
   verifyPinBlockIso0,
 } from '../../src/crypto/index.js';
 import { hex, toHex } from './helpers.js';
+import { caught } from '../support/crypto-error.js';
 
 const PIK = hex('0123456789ABCDEFFEDCBA9876543210');
 const PAN = '6217973910000725090';
-
-function caught(fn: () => unknown): CryptoError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CryptoError);
-    return err as CryptoError;
-  }
-  throw new Error('expected a CryptoError');
-}
 
 describe('ISO 9564 format 0 PIN blocks', () => {
   it('round-trips every PIN length 4..12, with a Pan or a digit string', () => {

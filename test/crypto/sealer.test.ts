@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CryptoError, SEAL_OVERHEAD, Sealer } from '../../src/crypto/index.js';
+import { SEAL_OVERHEAD, Sealer } from '../../src/crypto/index.js';
+import { caught } from '../support/crypto-error.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -13,16 +14,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-function caught(fn: () => unknown): CryptoError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CryptoError);
-    return err as CryptoError;
-  }
-  throw new Error('expected a CryptoError');
-}
 
 const posix = process.platform !== 'win32';
 const PAN = Buffer.from('6217973910000725090', 'latin1');

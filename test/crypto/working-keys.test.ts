@@ -2,7 +2,6 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { SensitiveBytes } from '../../src/card/index.js';
 import {
-  CryptoError,
   desEcbEncrypt,
   generateWorkingKeys,
   keyCheckValue,
@@ -13,6 +12,7 @@ import {
   type WorkingKeyName,
 } from '../../src/crypto/index.js';
 import { hex, toHex } from './helpers.js';
+import { caught } from '../support/crypto-error.js';
 
 const TMK16 = hex('0123456789ABCDEFFEDCBA9876543210');
 const TMK8 = hex('2222222222222222');
@@ -21,16 +21,6 @@ const MAK8 = hex('0123456789ABCDEF');
 const PIK16 = hex('89ABCDEF0123456776543210FEDCBA98');
 const MAK16 = hex('0123456789ABCDEFFEDCBA9876543210');
 const TDK16 = hex('FEDCBA98765432100123456789ABCDEF');
-
-function caught(fn: () => unknown): CryptoError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CryptoError);
-    return err as CryptoError;
-  }
-  throw new Error('expected a CryptoError');
-}
 
 describe('field 62 layouts, built by hand', () => {
   it("'single': 24 bytes, PIK 8 + KCV 4, MAK 8 + KCV 4", () => {
