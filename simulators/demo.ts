@@ -171,11 +171,6 @@ function proxy(prefix: string, port: () => number | undefined): Route[] {
   return ['GET', 'POST', 'DELETE', 'PUT'].map((method) => ({ method, path: `${prefix}*`, handler }));
 }
 
-/** Where the dialect carries a DUKPT reader's KSN (the field whose content is 'dukpt-ksn'), if anywhere. */
-function ksnField(dialect: Dialect): number | undefined {
-  const hit = Object.entries(dialect.spec.fields).find(([, f]) => f?.content === 'dukpt-ksn');
-  return hit ? Number(hit[0]) : undefined;
-}
 
 /** The dialects the demo can run: the ones with a sign-on exchange (the cup-pos family). */
 export function demoDialects(): string[] {
@@ -222,7 +217,7 @@ export function resolveDemoKeySchemes(options: Pick<DemoOptions, 'terminal' | 'd
   if (options.dialect !== undefined) requireChoice('dialect', options.dialect, demoDialects(), 'cup-pos-sm4');
   if (options.readerProfile !== undefined)
     requireChoice('reader-profile', options.readerProfile, listReaderProfiles(), 'posbridge-dukpt-tdes');
-  const carriesKsn = (name: string): boolean => ksnField(loadDialect(name)) !== undefined;
+  const carriesKsn = (name: string): boolean => loadDialect(name).ksnField !== undefined;
   // Each default follows the other: a DUKPT reader needs a dialect with a KSN field, and back.
   const readerProfile =
     options.readerProfile ??
@@ -247,7 +242,7 @@ export function resolveDemoKeySchemes(options: Pick<DemoOptions, 'terminal' | 'd
  * (masked: field 52's length, the KSN) in `into`, at most `max` of them.
  */
 function observedDialect(dialect: Dialect, into: AcquirerRequestFacts[], max = 200): Dialect {
-  const ksnAt = ksnField(dialect);
+  const ksnAt = dialect.ksnField;
   const observed = Object.create(dialect) as Dialect;
   observed.unpack = (body: Buffer): Iso8583Message => {
     const m = dialect.unpack.call(observed, body);

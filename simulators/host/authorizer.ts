@@ -6,6 +6,7 @@
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import type { Pan } from '../../src/card/index.js';
 import {
+  computeDukptMac,
   dukptSchemeOfKsn,
   generateWorkingKeys,
   parseAesKsn,
@@ -13,6 +14,7 @@ import {
   schemeKey,
   schemeMac,
   unwrapWorkingKeys,
+  verifyDukptMac,
   verifyDukptPinBlock,
   verifySchemePinBlock,
   wipeWorkingKeys,
@@ -31,8 +33,10 @@ import type { TerminalParamServer } from './terminal-params.js';
 export interface ResponsePlan {
   mti: string;
   fields: Record<number, FieldInput>;
-  /** MAC the response with the terminal's MAK. */
+  /** MAC the response with the terminal's MAK (or, with `macKsn`, that DUKPT transaction's response key). */
   mac: boolean;
+  /** The request was MACed under this DUKPT KSN (dialect `mac.dukpt`): so is the response. */
+  macKsn?: Buffer;
   /** Set the header's sign-on-again flag. */
   signOnAgain: boolean;
   /** Another processing-requirement nibble for the header (terminal management: 4 CAPKs, 5 IC parameters). */
@@ -98,6 +102,8 @@ export interface DukptDeviceState {
   used: number;
   /** New authorisations declined because their KSN was not above `counter`. */
   replays: number;
+  /** Requests whose field 64 verified under this device's DUKPT MAC keys (dialect `mac.dukpt`). */
+  macs: number;
 }
 
 /** The device (initial key ID) and counter of a KSN of either scheme; `bad_data` for another length. */
@@ -121,6 +127,7 @@ export function ksnDevice(ksn: Uint8Array): { scheme: DukptScheme; device: strin
  */
 export class KsnGuard {
   private readonly devices = new Map<string, DukptDeviceState>();
+  private readonly macCounts = new Map<string, number>();
 
   /** `undefined` when the KSN may be used by `request`; else the device state it replays. */
   check(ksn: Uint8Array, request: string): DukptDeviceState | undefined {
@@ -146,7 +153,15 @@ export class KsnGuard {
       at,
       used: (last?.used ?? 0) + 1,
       replays: last?.replays ?? 0,
+      macs: 0,
     });
+  }
+
+  /** Counts a request MAC that verified under `ksn`'s DUKPT keys. */
+  macVerified(ksn: Uint8Array): void {
+    const { scheme, device } = ksnDevice(ksn);
+    const k = `${scheme}:${device}`;
+    this.macCounts.set(k, (this.macCounts.get(k) ?? 0) + 1);
   }
 
   /** Counts a declined replay against the device. */
@@ -155,11 +170,12 @@ export class KsnGuard {
   }
 
   list(): DukptDeviceState[] {
-    return [...this.devices.values()].map((d) => ({ ...d }));
+    return [...this.devices.entries()].map(([k, d]) => ({ ...d, macs: this.macCounts.get(k) ?? 0 }));
   }
 
   clear(): void {
     this.devices.clear();
+    this.macCounts.clear();
   }
 }
 
@@ -215,6 +231,24 @@ export class Authorizer {
     return this.keys.get(tid)?.mak;
   }
 
+  /** The BDK for a KSN's scheme (TDES or AES DUKPT), if configured. */
+  private dukptBdkFor(ksn: Uint8Array): Buffer | undefined {
+    return dukptSchemeOfKsn(ksn) === 'dukpt-tdes' ? this.o.dukptBdk?.tdes : this.o.dukptBdk?.aes;
+  }
+
+  /**
+   * The response MAC for `plan` over `input`: the DUKPT response key of the request's KSN, or the
+   * terminal's session MAK; undefined without a key (the response then leaves unMACed).
+   */
+  responseMac(plan: ResponsePlan, input: Buffer): Buffer | undefined {
+    if (plan.macKsn) {
+      const bdk = this.dukptBdkFor(plan.macKsn);
+      return bdk && computeDukptMac({ bdk }, plan.macKsn, input, { direction: 'response', macLength: 8 });
+    }
+    const mak = this.macKey(plan.tid);
+    return mak && schemeMac(this.keyScheme, 'cup-ecb', mak, input);
+  }
+
   responseMti(mti: string): string | undefined {
     const mapped = this.responses[mti];
     if (mapped) return mapped;
@@ -251,16 +285,30 @@ export class Authorizer {
     if (this.macMessages.has(req.mti) && !hasMac) return this.a0(plan);
     if (hasMac) {
       if (!keys) return this.a0(plan);
+      const ksn = this.o.dialect.dukptMacKsn(req.fields);
       let ok = false;
       try {
-        const expected = schemeMac(this.keyScheme, 'cup-ecb', keys.mak, this.o.dialect.macInput(body));
+        const input = this.o.dialect.macInput(body);
         const got = this.o.dialect.macOf(body);
-        ok = got.length === expected.length && timingSafeEqual(expected, got);
+        if (ksn) {
+          const bdk = this.dukptBdkFor(ksn);
+          ok = bdk !== undefined && verifyDukptMac({ bdk }, ksn, input, got, { macLength: 8 });
+        } else {
+          const expected = schemeMac(this.keyScheme, 'cup-ecb', keys.mak, input);
+          ok = got.length === expected.length && timingSafeEqual(expected, got);
+        }
       } catch {
         ok = false;
       }
-      if (!ok) return this.a0(plan);
+      if (!ok) {
+        if (ksn) this.o.warn({ tid, mti: req.mti }, 'DUKPT MAC does not verify under the KSN; answered A0');
+        return this.a0(plan);
+      }
       plan.mac = true;
+      if (ksn) {
+        plan.macKsn = ksn;
+        this.ksns.macVerified(ksn);
+      }
     }
 
     try {
@@ -381,12 +429,9 @@ export class Authorizer {
 
   /** The KSN of a DUKPT PIN block: the dialect's field whose content is 'dukpt-ksn' (cup-pos-dukpt: 53). */
   private ksnOf(req: Iso8583Message): Buffer | undefined {
-    for (const [n, f] of Object.entries(this.o.dialect.spec.fields)) {
-      if (f?.content !== 'dukpt-ksn') continue;
-      const v = req.fields[Number(n)];
-      return Buffer.isBuffer(v) ? v : undefined;
-    }
-    return undefined;
+    const n = this.o.dialect.ksnField;
+    const v = n === undefined ? undefined : req.fields[n];
+    return Buffer.isBuffer(v) ? v : undefined;
   }
 
   /** SM4 keys come in the 'double' layout only: the dialect's sign-on code for it (cup-pos-sm4: 005). */
@@ -600,7 +645,7 @@ export class Authorizer {
         const bytes = (pinBlock as { reveal(): Buffer }).reveal();
         if (ksn) {
           // A DUKPT reader: the PIN key comes from the BDK and the KSN, not from the session.
-          const bdk = dukptSchemeOfKsn(ksn) === 'dukpt-tdes' ? this.o.dukptBdk?.tdes : this.o.dukptBdk?.aes;
+          const bdk = this.dukptBdkFor(ksn);
           ok = bdk !== undefined && verifyDukptPinBlock(bdk, ksn, bytes, card.pan, card.pin);
         } else {
           ok = pik !== undefined && verifySchemePinBlock(this.keyScheme, bytes, card.pan, pik, card.pin);

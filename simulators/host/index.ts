@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { cardLogOptions, SensitiveBytes } from '../../src/card/index.js';
-import { schemeKey, schemeMac, type SchemeKey } from '../../src/crypto/index.js';
+import { schemeKey, type SchemeKey } from '../../src/crypto/index.js';
 import {
   dialectFraming,
   frame,
@@ -304,8 +304,8 @@ export async function startHostSimulator(options: HostSimulatorOptions = {}): Pr
       body = dialect.pack(msg, { mac: plan.mac, rules: false });
     }
     if (plan.mac) {
-      const mak = authorizer.macKey(plan.tid);
-      if (mak) body = dialect.applyMac(body, schemeMac(scheme, 'cup-ecb', mak, dialect.macInput(body)));
+      const mac = authorizer.responseMac(plan, dialect.macInput(body));
+      if (mac) body = dialect.applyMac(body, mac);
     }
     return body;
   }

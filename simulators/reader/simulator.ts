@@ -750,6 +750,11 @@ export class ReaderSimulator extends EventEmitter {
     p: Payload,
     reply: (s: StatusName, e?: ReadonlyArray<readonly [TagName, TagValue | undefined]>) => Promise<boolean>,
   ): Promise<void> {
+    const ksn = p.get('ksn');
+    if (ksn && ksn.length > 0) {
+      await this.dukptMac(name, ksn, p, reply);
+      return;
+    }
     if (!this.keys) {
       await reply('no_keys');
       return;
@@ -772,6 +777,35 @@ export class ReaderSimulator extends EventEmitter {
     }
     const given = p.require('mac');
     await reply('ok', [['mac_valid', given.length === mac.length && given.equals(mac)]]);
+  }
+
+  /**
+   * MAC / verify-MAC with a KSN: the DUKPT PIN pad's current transaction keys (request key to MAC what
+   * the terminal sends, response key to check the host's answer). No session keys needed. Another KSN
+   * than the current one is refused: the pad keeps no key of an earlier transaction.
+   */
+  private async dukptMac(
+    name: 'mac' | 'verify_mac',
+    ksn: Buffer,
+    p: Payload,
+    reply: (s: StatusName, e?: ReadonlyArray<readonly [TagName, TagValue | undefined]>) => Promise<boolean>,
+  ): Promise<void> {
+    if (!this.pinPad) {
+      await reply('bad_request', [['error_text', 'no DUKPT key in this reader']]);
+      return;
+    }
+    const data = p.require('mac_data');
+    try {
+      if (name === 'mac') {
+        await reply('ok', [['mac', this.pinPad.mac(ksn, data, 'request')]]);
+        return;
+      }
+      const ok = this.pinPad.verifyMac(ksn, data, p.require('mac'), 'response');
+      await reply('ok', [['mac_valid', ok]]);
+    } catch (e) {
+      if (!(e instanceof CryptoError)) throw e;
+      await reply('bad_request', [['error_text', String(e.reason ?? e.code)]]);
+    }
   }
 
   // ------------------------------------------------------------------ transactions

@@ -30,7 +30,7 @@ import { createCipheriv } from 'node:crypto';
 import { clearCopy, constantTimeEqual, type BytesInput } from './bytes.js';
 import { deriveDukptIpek, deriveDukptTransactionKey, dukptWorkingKey, type DukptOptions } from './dukpt.js';
 import { checkAesDukptCounter, parseAesKsn } from './dukpt-aes.js';
-import { dukptSchemeOfKsn, type DukptScheme } from './dukpt-pin.js';
+import { dukptSchemeOfKsn, type DukptScheme } from './dukpt-scheme.js';
 import { CryptoError } from './errors.js';
 import { x919Mac } from './mac.js';
 

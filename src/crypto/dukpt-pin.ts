@@ -20,14 +20,11 @@ import {
   deriveDukptTransactionKey,
   dukptWorkingKey,
   DUKPT_COUNTER_MASK,
-  DUKPT_KSN_LENGTH,
   DUKPT_MAX_COUNTER_ONE_BITS,
   ksnWithCounter,
-  parseKsn,
 } from './dukpt.js';
 import {
   aesDukptWorkingKey,
-  AES_DUKPT_KSN_LENGTH,
   AES_DUKPT_MAX_COUNTER_ONE_BITS,
   checkAesDukptCounter,
   deriveAesDukptInitialKey,
@@ -35,6 +32,8 @@ import {
   deriveAesDukptTransactionKey,
   parseAesKsn,
 } from './dukpt-aes.js';
+import { computeDukptMac, type DukptMacDirection } from './dukpt-mac.js';
+import { dukptCounter, dukptSchemeOfKsn, type DukptScheme } from './dukpt-scheme.js';
 import { CryptoError } from './errors.js';
 import { x919Mac } from './mac.js';
 import {
@@ -47,31 +46,8 @@ import {
   type PinInput,
 } from './pin-block.js';
 
-export type DukptScheme = 'dukpt-tdes' | 'dukpt-aes';
-/** How a reader encrypts PINs: under the session PIK from sign-on, or per transaction with DUKPT. */
-export type PinKeyScheme = 'session' | DukptScheme;
-
-export const PIN_KEY_SCHEMES: readonly PinKeyScheme[] = ['session', 'dukpt-tdes', 'dukpt-aes'];
-
-export function isPinKeyScheme(value: unknown): value is PinKeyScheme {
-  return typeof value === 'string' && (PIN_KEY_SCHEMES as readonly string[]).includes(value);
-}
-
-/** The scheme a KSN belongs to, from its length (10 bytes TDES, 12 bytes AES); `bad_data` otherwise. */
-export function dukptSchemeOfKsn(ksn: Uint8Array): DukptScheme {
-  if (ksn.length === DUKPT_KSN_LENGTH) return 'dukpt-tdes';
-  if (ksn.length === AES_DUKPT_KSN_LENGTH) return 'dukpt-aes';
-  throw new CryptoError('bad_data', 'a KSN is 10 bytes (TDES DUKPT) or 12 bytes (AES DUKPT)', {
-    expected: '10 or 12',
-    actual: ksn.length,
-    reason: 'bad_ksn',
-  });
-}
-
-/** The transaction counter of a KSN of either scheme. */
-export function dukptCounter(ksn: Uint8Array): number {
-  return dukptSchemeOfKsn(ksn) === 'dukpt-tdes' ? parseKsn(ksn).counter : parseAesKsn(ksn).counter;
-}
+export { dukptCounter, dukptSchemeOfKsn, isPinKeyScheme, PIN_KEY_SCHEMES } from './dukpt-scheme.js';
+export type { DukptScheme, PinKeyScheme } from './dukpt-scheme.js';
 
 /**
  * The device's initial key from the BDK, as a key-injection facility loads it: the TDES IPEK for a
@@ -139,6 +115,38 @@ export class DukptPinPad {
       return { ksn: Buffer.from(ksn), pinBlock };
     } finally {
       key.fill(0);
+    }
+  }
+
+  /**
+   * The MAC of `data` under the MAC key of the current transaction (the KSN of the last PIN): the
+   * request key for a request the device sends, the response key to check the host's answer. X9.19
+   * (TDES DUKPT) or AES-CMAC (AES DUKPT, AES-128 key), its leftmost `macLength` bytes (default 8, ISO
+   * 8583 field 64). Only the current KSN: a device keeps no key of an earlier transaction (X9.24
+   * erases it when the counter moves), so `ksn_not_current` for any other.
+   */
+  mac(ksn: Uint8Array, data: Uint8Array, direction: DukptMacDirection, macLength = 8): Buffer {
+    if (!(ksn instanceof Uint8Array) || !this.#ksn.equals(ksn))
+      throw new CryptoError('bad_data', 'the device holds the MAC keys of its current KSN only', {
+        expected: this.#ksn.toString('hex').toUpperCase(),
+        actual: ksn instanceof Uint8Array ? Buffer.from(ksn).toString('hex').toUpperCase() : typeof ksn,
+        reason: 'ksn_not_current',
+      });
+    if (this.counter === 0)
+      throw new CryptoError('bad_data', 'no transaction yet: the device has no MAC key before its first PIN', {
+        reason: 'ksn_not_current',
+      });
+    return computeDukptMac({ initialKey: this.#initialKey }, ksn, data, { direction, macLength });
+  }
+
+  /** True when `mac` is the MAC of `data` under the current transaction's `direction` key (constant time). */
+  verifyMac(ksn: Uint8Array, data: Uint8Array, mac: Uint8Array, direction: DukptMacDirection): boolean {
+    if (!(mac instanceof Uint8Array) || mac.length < 4) return false;
+    const expected = this.mac(ksn, data, direction, 8);
+    try {
+      return mac.length === expected.length && constantTimeEqual(expected, mac);
+    } finally {
+      expected.fill(0);
     }
   }
 

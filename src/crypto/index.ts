@@ -67,7 +67,7 @@ export {
   type WorkingKeyCheckValues,
   type UnwrappedWorkingKeys,
 } from './working-keys.js';
-export type { SecurityModule, KeyCheckValues } from './security-module.js';
+export type { SecurityModule, KeyCheckValues, MacOptions } from './security-module.js';
 export { SoftwareSecurityModule, type SoftwareSecurityModuleOptions } from './software-security-module.js';
 export { Sealer, SEAL_VERSION, SEAL_OVERHEAD, type SealerOptions } from './sealer.js';
 export { SEAL_KEY_FILE_NAME, type KeyFileProtector } from './seal-key-file.js';

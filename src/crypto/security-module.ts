@@ -17,6 +17,15 @@ export interface KeyCheckValues {
   tdk?: string;
 }
 
+/**
+ * Per-transaction MAC keys (ANSI X9.24 DUKPT): the message carries the KSN of the PIN pad's current
+ * transaction, and that transaction's MAC keys replace the session MAK: the request key for `mac`,
+ * the response key for `verifyMac`. X9.19 under TDES DUKPT, AES-CMAC under AES DUKPT; 8 bytes.
+ */
+export interface MacOptions {
+  ksn?: Uint8Array;
+}
+
 export interface SecurityModule {
   /** The MAC algorithm `mac` and `verifyMac` apply (acquirer configuration). */
   readonly macAlgorithm: MacAlgorithm;
@@ -31,11 +40,16 @@ export interface SecurityModule {
    * MAC over `data` (for UnionPay POS: the message from the MTI through the end of field 63) with the
    * working MAK. 'cup-ecb' gives the 8 ASCII hex bytes of field 64; 'x9.19' and 'x9.9' 8 binary bytes.
    * Rejects with `no_working_keys` before a successful `loadWorkingKeys`.
+   * With `options.ksn` (a DUKPT device's KSN the message carries) the MAC is the request MAC of that
+   * transaction's DUKPT key instead (see `MacOptions`); a module without a DUKPT key rejects.
    */
-  mac(data: Buffer): Promise<Buffer>;
+  mac(data: Buffer, options?: MacOptions): Promise<Buffer>;
 
-  /** Recomputes the MAC and compares in constant time; false for a wrong MAC or a wrong length. */
-  verifyMac(data: Buffer, mac: Buffer): Promise<boolean>;
+  /**
+   * Recomputes the MAC and compares in constant time; false for a wrong MAC or a wrong length. With
+   * `options.ksn`, the response MAC of that DUKPT transaction.
+   */
+  verifyMac(data: Buffer, mac: Buffer, options?: MacOptions): Promise<boolean>;
 
   /**
    * Decrypts the working keys from sign-on field 62 under the master key, verifies every KCV and

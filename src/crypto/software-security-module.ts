@@ -22,7 +22,8 @@ import {
 } from './key-scheme.js';
 import { isMacAlgorithm, macKeyLengths, MAC_ALGORITHMS, type MacAlgorithm } from './mac.js';
 import type { PanInput, PinInput } from './pin-block.js';
-import type { KeyCheckValues, SecurityModule } from './security-module.js';
+import type { DukptPinPad } from './dukpt-pin.js';
+import type { KeyCheckValues, MacOptions, SecurityModule } from './security-module.js';
 import { decryptTrackData, encryptTrackData } from './track.js';
 import { unwrapWorkingKeys, wipeWorkingKeys, type WorkingKeyLayout } from './working-keys.js';
 
@@ -36,6 +37,11 @@ export interface SoftwareSecurityModuleOptions {
   keyScheme?: KeyScheme;
   /** What OpenSSL offers (tests inject a build without SM4); `gmSupport()` when absent. */
   gmSupport?: GmSupport;
+  /**
+   * A software DUKPT PIN pad (tests, a terminal without a reader): MACs of messages that carry its
+   * KSN use its current transaction's keys. Without one, a MAC with a KSN rejects (`bad_algorithm`).
+   */
+  dukpt?: DukptPinPad;
 }
 
 interface LoadedKeys {
@@ -51,6 +57,7 @@ export class SoftwareSecurityModule implements SecurityModule {
   readonly #tmk: SchemeKey;
   readonly #kcvLength: KcvLength;
   #keys: LoadedKeys | undefined;
+  readonly #pad: DukptPinPad | undefined;
 
   /**
    * @param masterKey the terminal master key (8, 16 or 24 bytes). It is copied: a Buffer passed in
@@ -78,6 +85,15 @@ export class SoftwareSecurityModule implements SecurityModule {
     this.keyScheme = scheme;
     this.#kcvLength = kcvLength;
     this.#tmk = schemeKey(scheme, masterKey, 'tmk');
+    this.#pad = options.dukpt;
+  }
+
+  #dukpt(ksn: Uint8Array): DukptPinPad {
+    if (this.#pad) return this.#pad;
+    throw new CryptoError('bad_algorithm', 'this security module holds no DUKPT key for a KSN-MACed message', {
+      expected: 'a DUKPT PIN pad (the reader computes DUKPT MACs)',
+      actual: `KSN of ${ksn.length} bytes`,
+    });
   }
 
   get hasWorkingKeys(): boolean {
@@ -89,11 +105,13 @@ export class SoftwareSecurityModule implements SecurityModule {
     return this.#keys?.layout;
   }
 
-  async mac(data: Buffer): Promise<Buffer> {
+  async mac(data: Buffer, options: MacOptions = {}): Promise<Buffer> {
+    if (options.ksn) return this.#dukpt(options.ksn).mac(options.ksn, data, 'request');
     return schemeMac(this.keyScheme, this.macAlgorithm, this.#loaded().mak, data);
   }
 
-  async verifyMac(data: Buffer, mac: Buffer): Promise<boolean> {
+  async verifyMac(data: Buffer, mac: Buffer, options: MacOptions = {}): Promise<boolean> {
+    if (options.ksn) return this.#dukpt(options.ksn).verifyMac(options.ksn, data, mac, 'response');
     const expected = schemeMac(this.keyScheme, this.macAlgorithm, this.#loaded().mak, data);
     return constantTimeEqual(expected, mac);
   }

@@ -826,14 +826,8 @@ export class Engine extends EventEmitter {
       stan,
       now: this.now(),
       partialApproval: this.config.partialApproval,
-      ...(this.ksnField !== undefined ? { ksnField: this.ksnField } : {}),
+      ...(this.dialect.ksnField !== undefined ? { ksnField: this.dialect.ksnField } : {}),
     };
-  }
-
-  /** Where the dialect carries a DUKPT KSN (cup-pos-dukpt: 53), if anywhere. */
-  private get ksnField(): number | undefined {
-    const hit = Object.entries(this.dialect.spec.fields).find(([, f]) => f?.content === 'dukpt-ksn');
-    return hit ? Number(hit[0]) : undefined;
   }
 
   /**

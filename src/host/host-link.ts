@@ -92,6 +92,8 @@ interface Pending {
   timer?: NodeJS.Timeout;
   written: boolean;
   started: number;
+  /** The DUKPT KSN the request was MACed under (dialect `mac.dukpt`): the answer's MAC uses its keys. */
+  ksn?: Buffer;
 }
 
 /**
@@ -249,8 +251,10 @@ export class HostLink extends EventEmitter {
       return;
     }
     if (wantMac) {
+      const ksn = d.dukptMacKsn(fields as Record<number, unknown>);
+      if (ksn) p.ksn = ksn;
       try {
-        body = d.applyMac(body, await this.macWithKeys(d.macInput(body), options));
+        body = d.applyMac(body, await this.macWithKeys(d.macInput(body), options, ksn));
       } catch (e) {
         p.resolve({ status: 'not_sent', attempt, reason: 'mac_unavailable', error: safeError(e) });
         return;
@@ -351,16 +355,19 @@ export class HostLink extends EventEmitter {
    * dropped while taking them at sign-on) gets fresh ones: sign on again, then MAC once more. The request
    * has not left, so this is safe; without it every later request would fail `mac_unavailable`.
    */
-  private async macWithKeys(input: Buffer, options: RequestOptions): Promise<Buffer> {
+  private async macWithKeys(input: Buffer, options: RequestOptions, ksn?: Buffer): Promise<Buffer> {
+    const sm = this.config.securityModule;
+    // A DUKPT-MACed message needs no session keys: the KSN's transaction key MACs it.
+    if (ksn) return sm.mac(input, { ksn });
     try {
-      return await this.config.securityModule.mac(input);
+      return await sm.mac(input);
     } catch (e) {
       const code = (e as { code?: unknown }).code;
       if (code !== 'no_working_keys' || options === this.signOnOptions || !this.socketReady) throw e;
       this.log?.warn('the security module has no working keys; signing on again');
       this.keysLoaded = false;
       if (!(await this.signOn())) throw e;
-      return this.config.securityModule.mac(input);
+      return sm.mac(input);
     }
   }
 
@@ -524,7 +531,11 @@ export class HostLink extends EventEmitter {
     if (hasMac) {
       let ok = false;
       try {
-        ok = await this.config.securityModule.verifyMac(d.macInput(body), d.macOf(body));
+        ok = await this.config.securityModule.verifyMac(
+          d.macInput(body),
+          d.macOf(body),
+          p.ksn ? { ksn: p.ksn } : undefined,
+        );
       } catch {
         ok = false;
       }

@@ -146,7 +146,8 @@ function mergeDialects(parent: DialectFile, child: DialectFile): DialectFile {
       parent.framing || child.framing
         ? ({ ...parent.framing, ...child.framing } as DialectFile['framing'])
         : undefined,
-    mac: child.mac ?? parent.mac,
+    // Shallow: a child names only what it changes (cup-pos-dukpt adds `dukpt`).
+    mac: child.mac ? ({ ...parent.mac, ...child.mac } as DialectFile['mac']) : parent.mac,
     exchanges: parent.exchanges || child.exchanges ? { ...parent.exchanges, ...child.exchanges } : undefined,
     mtiNames: { ...(parent.mtiNames ?? {}), ...(child.mtiNames ?? {}) },
     fields,
@@ -225,6 +226,8 @@ function checkMeaning(d: DialectFile): DialectProblem[] {
     });
   }
   if (d.mac) {
+    if (d.mac.field === undefined) add('/mac', "must have required property 'field'");
+    if (d.mac.input === undefined) add('/mac', "must have required property 'input'");
     for (const key of ['field', 'fieldWithSecondary'] as const) {
       const n = d.mac[key];
       if (n === undefined) continue;
@@ -232,6 +235,8 @@ function checkMeaning(d: DialectFile): DialectProblem[] {
       if (!f) add(`/mac/${key}`, `field ${n} is not defined`);
       else if (f.type !== 'b' || f.prefix) add(`/mac/${key}`, `field ${n} must be a fixed-length b field`);
     }
+    if (d.mac.dukpt && !Object.values(d.fields).some((f) => f?.content === 'dukpt-ksn'))
+      add('/mac/dukpt', "DUKPT MACs need a field whose content is 'dukpt-ksn' (where the KSN travels)");
   }
   const fr = d.framing;
   if (fr?.headerParts && fr.header) {

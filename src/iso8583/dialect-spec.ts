@@ -107,6 +107,11 @@ export interface MacSpec {
   algorithm?: string;
   /** Message types that carry a MAC. */
   messages?: string[];
+  /**
+   * DUKPT MACs: a message that carries a KSN (the field whose `content` is 'dukpt-ksn') is MACed with
+   * that transaction's DUKPT MAC keys (request key out, response key back) instead of the session MAK.
+   */
+  dukpt?: boolean;
 }
 
 /** How requests and responses pair up, and optional exchanges (echo, sign-on, status inquiry). */

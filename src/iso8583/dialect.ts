@@ -83,6 +83,23 @@ export class Dialect {
     return hasSecondary ? (mac.fieldWithSecondary ?? mac.field) : mac.field;
   }
 
+  /** The field that carries a DUKPT device's KSN (the one whose `content` is 'dukpt-ksn'), if any. */
+  get ksnField(): number | undefined {
+    const hit = Object.entries(this.spec.fields).find(([, f]) => f?.content === 'dukpt-ksn');
+    return hit ? Number(hit[0]) : undefined;
+  }
+
+  /**
+   * The KSN whose DUKPT keys MAC this message (`mac.dukpt` and the KSN field present), else undefined:
+   * the session MAK applies.
+   */
+  dukptMacKsn(fields: Readonly<Record<number, unknown>>): Buffer | undefined {
+    if (!this.spec.mac?.dukpt) return undefined;
+    const n = this.ksnField;
+    const v = n === undefined ? undefined : fields[n];
+    return Buffer.isBuffer(v) && v.length > 0 ? v : undefined;
+  }
+
   /** Packs MTI, bitmaps and fields into a message body (no length header, TPDU or header). */
   pack(message: Iso8583MessageInput, options: PackOptions = {}): Buffer {
     const { mti } = message;

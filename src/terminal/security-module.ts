@@ -11,6 +11,7 @@ import {
   type KeyCheckValues,
   type KeyScheme,
   type MacAlgorithm,
+  type MacOptions,
   type SecurityModule,
   type WorkingKeyLayout,
 } from '../crypto/index.js';
@@ -68,10 +69,15 @@ export class ReaderSecurityModule implements SecurityModule {
     this.macAlgorithm = macAlgorithm;
   }
 
-  async mac(data: Buffer): Promise<Buffer> {
+  /**
+   * With `options.ksn` the reader MACs with its DUKPT transaction's request key (the KSN it gave with
+   * the PIN block); `verifyMac` then checks with the response key. The reader refuses another KSN.
+   */
+  async mac(data: Buffer, options: MacOptions = {}): Promise<Buffer> {
     const res = await this.port.command('mac', [
       ['mac_algorithm', MAC_ALGORITHM_CODES[this.macAlgorithm]],
       ['mac_data', data],
+      ['ksn', options.ksn ? Buffer.from(options.ksn) : undefined],
     ]);
     this.check('mac', res.status);
     const mac = res.payload.require('mac');
@@ -79,12 +85,13 @@ export class ReaderSecurityModule implements SecurityModule {
     return Buffer.from(mac);
   }
 
-  async verifyMac(data: Buffer, mac: Buffer): Promise<boolean> {
+  async verifyMac(data: Buffer, mac: Buffer, options: MacOptions = {}): Promise<boolean> {
     if (!Buffer.isBuffer(mac) || mac.length !== 8) return false;
     const res = await this.port.command('verify_mac', [
       ['mac_algorithm', MAC_ALGORITHM_CODES[this.macAlgorithm]],
       ['mac_data', data],
       ['mac', mac],
+      ['ksn', options.ksn ? Buffer.from(options.ksn) : undefined],
     ]);
     this.check('verify_mac', res.status);
     return res.payload.requireByte('mac_valid') === 1;

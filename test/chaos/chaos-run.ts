@@ -53,7 +53,7 @@ export interface ChaosReport {
   dialect: string;
   readerProfile: string;
   /** DUKPT lanes: PIN blocks the host verified under a KSN, and the highest counter it saw. */
-  dukpt?: { devices: number; used: number; highestCounter: number; replays: number };
+  dukpt?: { devices: number; used: number; macs: number; highestCounter: number; replays: number };
   problems: string[];
   dir: string;
 }
@@ -346,11 +346,12 @@ export async function chaosRun(o: ChaosOptions): Promise<ChaosReport> {
     let dukpt: ChaosReport['dukpt'];
     if (schemes.pinKeyScheme !== 'session') {
       const { devices } = (await http(hostCtl, 'GET', '/dukpt')).json as {
-        devices: { scheme: string; counter: number; used: number; replays: number }[];
+        devices: { scheme: string; counter: number; used: number; macs: number; replays: number }[];
       };
       dukpt = {
         devices: devices.length,
         used: devices.reduce((a, d) => a + d.used, 0),
+        macs: devices.reduce((a, d) => a + d.macs, 0),
         highestCounter: Math.max(0, ...devices.map((d) => d.counter)),
         replays: devices.reduce((a, d) => a + d.replays, 0),
       };
@@ -361,6 +362,8 @@ export async function chaosRun(o: ChaosOptions): Promise<ChaosReport> {
       if (dukpt.replays > 0) problems.push(`the host declined ${dukpt.replays} replayed KSN(s)`);
       if ((view.operations.some((op) => op.state === 'completed') || sales.length > 0) && dukpt.used === 0)
         problems.push('a DUKPT lane whose host verified no PIN block under a KSN');
+      if (dukpt.used > 0 && dukpt.macs < dukpt.used)
+        problems.push(`${dukpt.used} PIN block(s) under a KSN but only ${dukpt.macs} DUKPT-MACed request(s)`);
     }
     const declined63 = sales.filter((t) => t.responseCode === '63').length;
     if (declined63) problems.push(`${declined63} sale(s) declined 63 (security violation) by the host`);

@@ -62,6 +62,7 @@ describe('chaos: payments under random faults with the engine process killed and
         if (lane.readerProfile !== 'posbridge') {
           expect(report.dukpt?.used ?? 0, 'PIN blocks the host verified under a KSN').toBeGreaterThan(0);
           expect(report.dukpt?.replays).toBe(0);
+          expect(report.dukpt?.macs ?? 0, 'requests MACed with DUKPT keys (field 64)').toBeGreaterThan(0);
         }
       },
       5 * 60_000,

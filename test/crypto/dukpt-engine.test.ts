@@ -106,5 +106,9 @@ describe.each(['dukpt-tdes', 'dukpt-aes'] as const)('a %s reader through the eng
     );
     expect(bad.state).toBe('declined');
     expect(dukptCounter(pad.ksn)).toBe(3);
+    // Field 64 of each sale (it carried the KSN) verified under that transaction's DUKPT MAC key at the
+    // host, and the reader checked the answers' response MACs (a completed sale needs a good one).
+    const [device] = sim.dukptDevices();
+    expect(device).toMatchObject({ scheme, counter: 2, used: 2, macs: 3 });
   });
 });

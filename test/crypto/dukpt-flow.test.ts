@@ -11,8 +11,10 @@ import { cardLogOptions } from '../../src/card/index.js';
 import {
   dukptCounter,
   dukptInitialKey,
+  computeDukptMac,
   DukptPinPad,
   SoftwareSecurityModule,
+  verifyDukptMac,
   verifyDukptPinBlock,
 } from '../../src/crypto/index.js';
 import { HostLink, MemoryCounterStore } from '../../src/host/index.js';
@@ -127,7 +129,7 @@ afterEach(async () => {
   link = sim = undefined;
 });
 
-async function connect(options: { bdk?: { tdes?: string; aes?: string } } = {}) {
+async function connect(pad: DukptPinPad, options: { bdk?: { tdes?: string; aes?: string } } = {}) {
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _e, cb) {
@@ -142,8 +144,9 @@ async function connect(options: { bdk?: { tdes?: string; aes?: string } } = {}) 
     logger,
     ...(options.bdk ? { dukptBdk: options.bdk } : {}),
   });
-  // The daemon's security module is the ordinary session one (sign-on, MAC): no BDK, no DUKPT key.
-  const sm = new SoftwareSecurityModule(hex(DEFAULT_MASTER_KEY), { macAlgorithm: 'cup-ecb' });
+  // The daemon's security module does sign-on and the session MAC; the PIN pad (what a DUKPT reader
+  // holds) MACs the messages that carry its KSN. The daemon never holds the BDK.
+  const sm = new SoftwareSecurityModule(hex(DEFAULT_MASTER_KEY), { macAlgorithm: 'cup-ecb', dukpt: pad });
   link = new HostLink({
     host: '127.0.0.1',
     port: sim.isoPort,
@@ -158,25 +161,27 @@ async function connect(options: { bdk?: { tdes?: string; aes?: string } } = {}) 
   });
   link.start();
   await link.whenReady(3000);
-  return { logs, link };
+  return { logs, link, sm };
 }
 
-async function sale(l: HostLink, ksn: Buffer, pinBlock: unknown, amount: number) {
-  const outcome = await l.request({
+function saleFields(ksn: Buffer | undefined, pinBlock: unknown, amount: number) {
+  return {
     mti: '0200',
     fields: {
       2: CARD.pan,
       3: '000000',
       4: String(amount).padStart(12, '0'),
-      22: '021',
+      22: ksn ? '021' : '022',
       25: '00',
-      26: '12',
+      ...(ksn ? { 26: '12', 52: pinBlock as Buffer, 53: ksn } : {}),
       49: '156',
-      52: pinBlock as Buffer,
-      53: ksn,
       60: { '1': '22', '2': '000001', '3': '000', '4': '2', '5': '0', '6': '0' },
     },
-  });
+  } as const;
+}
+
+async function sale(l: HostLink, ksn: Buffer, pinBlock: unknown, amount: number) {
+  const outcome = await l.request(saleFields(ksn, pinBlock, amount));
   if (outcome.status !== 'answered') throw new Error(`sale ${outcome.status}`);
   return outcome.response.fields[39];
 }
@@ -184,10 +189,11 @@ async function sale(l: HostLink, ksn: Buffer, pinBlock: unknown, amount: number)
 describe('DUKPT sale against the host simulator (cup-pos-dukpt)', () => {
   const tdesKsn = hex('FFFF9876543210E00000');
   const tdesIpek = () => dukptInitialKey(hex(DEFAULT_DUKPT_BDK.tdes), tdesKsn);
+  const tdesPad = () => new DukptPinPad({ initialKey: tdesIpek(), ksn: tdesKsn });
 
   it('TDES: the host verifies each PIN from the KSN; the counter advances per sale; wrong PIN → 55', async () => {
-    const { logs, link: l } = await connect();
-    const pad = new DukptPinPad({ initialKey: tdesIpek(), ksn: tdesKsn });
+    const pad = tdesPad();
+    const { logs, link: l } = await connect(pad);
     const seen: number[] = [];
     const blocks: string[] = [];
     for (let i = 1; i <= 3; i++) {
@@ -206,18 +212,96 @@ describe('DUKPT sale against the host simulator (cup-pos-dukpt)', () => {
   });
 
   it('AES: a 12-byte KSN and a 16-byte format-4 block are verified with the AES BDK', async () => {
-    const { link: l } = await connect();
     const ksn0 = Buffer.concat([hex('1234567890123456'), Buffer.alloc(4)]);
     const pad = new DukptPinPad({ initialKey: dukptInitialKey(hex(DEFAULT_DUKPT_BDK.aes), ksn0), ksn: ksn0 });
+    const { link: l } = await connect(pad);
     const { ksn, pinBlock } = pad.encryptPin(CARD.pin, CARD.pan);
     expect(pinBlock.length).toBe(16);
     expect(await sale(l, ksn, pinBlock, 500)).toBe('00');
   });
 
-  it('a host configured with another BDK cannot read the PIN: 55', async () => {
-    const { link: l } = await connect({ bdk: { tdes: 'FEDCBA98765432100123456789ABCDEF' } });
-    const pad = new DukptPinPad({ initialKey: tdesIpek(), ksn: tdesKsn });
+  it('a host configured with another BDK cannot check the MAC: A0, the PIN is never looked at', async () => {
+    const pad = tdesPad();
+    const { link: l } = await connect(pad, { bdk: { tdes: 'FEDCBA98765432100123456789ABCDEF' } });
     const { ksn, pinBlock } = pad.encryptPin(CARD.pin, CARD.pan);
-    expect(await sale(l, ksn, pinBlock, 600)).toBe('55');
+    expect(await sale(l, ksn, pinBlock, 600)).toBe('A0');
+    expect(sim!.ledger.transactions({ tid: TID })).toHaveLength(0);
+  });
+});
+
+describe('DUKPT MACs in field 64 (dialect mac.dukpt)', () => {
+  const schemes = [
+    {
+      name: 'TDES (X9.19 under the request variant)',
+      bdk: DEFAULT_DUKPT_BDK.tdes,
+      ksn: 'FFFF9876543210E00000',
+    },
+    { name: 'AES (AES-CMAC under usage 2000)', bdk: DEFAULT_DUKPT_BDK.aes, ksn: '123456789012345600000000' },
+  ];
+  it.each(schemes)(
+    '$name: a request with a KSN carries its transaction MAC, the answer the response MAC',
+    async (c) => {
+      const ksn0 = hex(c.ksn);
+      const bdk = hex(c.bdk);
+      const pad = new DukptPinPad({ initialKey: dukptInitialKey(bdk, ksn0), ksn: ksn0 });
+      const { link: l, sm } = await connect(pad);
+      const d = loadDialect('cup-pos-dukpt');
+      const { ksn, pinBlock } = pad.encryptPin(CARD.pin, CARD.pan);
+      let sent: Buffer | undefined;
+      const outcome = await l.request(saleFields(ksn, pinBlock, 700), {
+        beforeSend: (_a, body) => void (sent = body),
+      });
+      // 'answered' means the link checked the answer's MAC (a 00 answer must carry one) and it held.
+      expect(outcome.status).toBe('answered');
+      if (outcome.status !== 'answered') return;
+      expect(outcome.response.fields[39]).toBe('00');
+      const input = d.macInput(sent!);
+      const mac = d.macOf(sent!);
+      expect(toHex(mac)).toBe(toHex(computeDukptMac({ bdk }, ksn, input, { macLength: 8 })));
+      // Not the session MAC: the session MAK plays no part in a KSN-MACed message.
+      expect(toHex(mac)).not.toBe(toHex(await sm.mac(input)));
+      expect(verifyDukptMac({ bdk }, ksn, input, mac, { direction: 'response' })).toBe(false);
+    },
+  );
+
+  it('a message without a KSN keeps the session MAC; the pad refuses a KSN it has moved past', async () => {
+    const pad = new DukptPinPad({
+      initialKey: dukptInitialKey(hex(DEFAULT_DUKPT_BDK.tdes), hex('FFFF9876543210E00000')),
+      ksn: hex('FFFF9876543210E00000'),
+    });
+    const { link: l, sm } = await connect(pad);
+    const d = loadDialect('cup-pos-dukpt');
+    let sent: Buffer | undefined;
+    const plain = await l.request(saleFields(undefined, undefined, 800), {
+      beforeSend: (_a, body) => void (sent = body),
+    });
+    expect(plain.status === 'answered' && plain.response.fields[39]).toBe('00');
+    expect(toHex(d.macOf(sent!))).toBe(toHex(await sm.mac(d.macInput(sent!))));
+
+    const first = pad.encryptPin(CARD.pin, CARD.pan);
+    pad.encryptPin(CARD.pin, CARD.pan); // the pad moves on: the first transaction's keys are gone
+    const late = await l.request(saleFields(first.ksn, first.pinBlock, 900));
+    expect(late).toMatchObject({ status: 'not_sent', reason: 'mac_unavailable' });
+    expect(() => pad.mac(first.ksn, Buffer.from('x'), 'request')).toThrow(
+      expect.objectContaining({ code: 'bad_data', reason: 'ksn_not_current' }),
+    );
+  });
+
+  it('the host answers A0 to a KSN-MACed request whose MAC is off by one bit, and moves no money', async () => {
+    const pad = new DukptPinPad({
+      initialKey: dukptInitialKey(hex(DEFAULT_DUKPT_BDK.tdes), hex('FFFF9876543210E00000')),
+      ksn: hex('FFFF9876543210E00000'),
+    });
+    const { link: l, sm } = await connect(pad);
+    const { ksn, pinBlock } = pad.encryptPin(CARD.pin, CARD.pan);
+    // Flip one bit of what the module returns: a reader fault, or a message altered after MACing.
+    const real = sm.mac.bind(sm);
+    sm.mac = async (data, o) => {
+      const m = await real(data, o);
+      m.writeUInt8(m.readUInt8(0) ^ 0x01, 0);
+      return m;
+    };
+    expect(await sale(l, ksn, pinBlock, 1_000)).toBe('A0');
+    expect(sim!.ledger.transactions({ tid: TID })).toHaveLength(0);
   });
 });

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dukptCounter, verifyDukptPinBlock } from '../../src/crypto/index.js';
+import { computeDukptMac, dukptCounter, verifyDukptPinBlock } from '../../src/crypto/index.js';
 import { loadReaderProfile, readerProfilesDir, type StartTransaction } from '../../src/terminal/index.js';
 import { DEFAULT_DUKPT_BDK } from '../../simulators/host/index.js';
 import { leakedSecrets, makeRig, type Rig } from '../terminal/rig.js';
@@ -67,6 +67,35 @@ describe('a DUKPT reader (profile pinKeyScheme)', () => {
       expect(underSession).toBe(false);
       await r.driver.completeTransaction(`dukpt-${i}`, { approved: false, responseCode: '05' });
     }
+  });
+
+  it('MACs with the transaction keys of the KSN it gave: request MAC out, response MAC checked, another KSN refused', async () => {
+    rig = await makeRig('tcp', profilePath);
+    const r = rig;
+    const sm = r.driver.securityModule;
+    const bdk = Buffer.from(DEFAULT_DUKPT_BDK.tdes, 'hex');
+    const data = Buffer.from('0200 message from the MTI to field 63');
+    const read = async (ref: string) => {
+      const res = await r.driver.startTransaction(ref, SALE);
+      if (res.status !== 'card_read') throw new Error(res.status);
+      r.secrets.add(res.card.pinBlock!.reveal().toString('hex'));
+      return res.card.ksn!;
+    };
+    const ksn = await read('dukpt-mac-1');
+    const mac = await sm.mac(data, { ksn });
+    expect(mac.toString('hex')).toBe(computeDukptMac({ bdk }, ksn, data, { macLength: 8 }).toString('hex'));
+    // The session MAC of the same bytes (working keys from sign-on) is another value.
+    expect(mac.equals(await sm.mac(data))).toBe(false);
+    const answer = computeDukptMac({ bdk }, ksn, data, { direction: 'response', macLength: 8 });
+    expect(await sm.verifyMac(data, answer, { ksn })).toBe(true);
+    expect(await sm.verifyMac(data, mac, { ksn }), 'the request MAC is not the response MAC').toBe(false);
+    await r.driver.completeTransaction('dukpt-mac-1', { approved: false, responseCode: '05' });
+
+    const next = await read('dukpt-mac-2');
+    expect(dukptCounter(next)).toBe(dukptCounter(ksn) + 1);
+    // The reader keeps no key of an earlier transaction.
+    await expect(sm.mac(data, { ksn })).rejects.toMatchObject({ code: 'reader_refused' });
+    await r.driver.completeTransaction('dukpt-mac-2', { approved: false, responseCode: '05' });
   });
 });
 

@@ -255,6 +255,11 @@ describe.each([
       expect(Buffer.from(ui.demo.reader!.simulator.pinPad!.ksn).toString('hex').toUpperCase()).toBe(
         second.ksn,
       );
+      // Both sales' field 64 verified under their KSN's DUKPT MAC keys at the host (the refund,
+      // without a KSN, under the session MAK), and their answers under the response keys in the reader.
+      const { devices } = await json<{ devices: { macs: number; used: number }[] }>(ui, '/sim/host/dukpt');
+      expect(devices).toHaveLength(1);
+      expect(devices[0]).toMatchObject({ used: 2, macs: 2 });
     });
   },
 );

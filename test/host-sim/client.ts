@@ -5,7 +5,13 @@
  */
 import { connect, type Socket } from 'node:net';
 import { Pan, SensitiveBytes } from '../../src/card/index.js';
-import { SoftwareSecurityModule, type KeyCheckValues } from '../../src/crypto/index.js';
+import {
+  computeDukptMac,
+  dukptSchemeOfKsn,
+  SoftwareSecurityModule,
+  verifyDukptMac,
+  type KeyCheckValues,
+} from '../../src/crypto/index.js';
 import {
   dialectFraming,
   frame,
@@ -20,7 +26,7 @@ import {
 } from '../../src/iso8583/index.js';
 import { loadCards, type TestCard } from '../../simulators/shared/cards.js';
 import { chipRequestData } from '../../simulators/shared/cryptogram.js';
-import { DEFAULT_MASTER_KEY } from '../../simulators/host/index.js';
+import { DEFAULT_DUKPT_BDK, DEFAULT_MASTER_KEY } from '../../simulators/host/index.js';
 
 export const cards = loadCards();
 export function card(id: string): TestCard {
@@ -48,6 +54,12 @@ export interface ClientOptions {
   masterKey?: string;
   batch?: string;
   dialect?: Dialect;
+  /**
+   * BDKs (hex) for DUKPT MACs under a `mac.dukpt` dialect: a request carrying a KSN is MACed with that
+   * KSN's request key (any KSN: this client plays the PIN pad and the tests pick KSNs). Default: the
+   * host simulator's defaults.
+   */
+  dukptBdk?: { tdes?: string; aes?: string };
 }
 
 type Fields = Record<number, FieldInput | undefined>;
@@ -67,6 +79,8 @@ export class TestClient {
   private waiters: ((r: Received | undefined) => void)[] = [];
   private closedFlag = false;
   private closedPromise!: Promise<void>;
+  /** STAN → KSN of DUKPT-MACed requests: their answers are checked with that KSN's response key. */
+  private readonly ksnByStan = new Map<string, Buffer>();
 
   private constructor(private readonly opts: ClientOptions) {
     this.dialect = opts.dialect ?? loadDialect('cup-pos');
@@ -147,7 +161,21 @@ export class TestClient {
       if (w) w(r);
       else this.queue.push(r);
     };
-    if (r.msg && r.msg.fields[64] !== undefined && this.sm.hasWorkingKeys && r.unframed) {
+    const ksn = r.msg ? this.ksnByStan.get(String(r.msg.fields[11])) : undefined;
+    if (r.msg && r.msg.fields[64] !== undefined && ksn && r.unframed) {
+      const body = r.unframed.body;
+      try {
+        const data = this.dialect.macInput(body);
+        const mac = this.dialect.macOf(body);
+        r.macValid = verifyDukptMac({ bdk: this.bdk(ksn) }, ksn, data, mac, {
+          direction: 'response',
+          macLength: 8,
+        });
+      } catch {
+        r.macValid = false;
+      }
+      done();
+    } else if (r.msg && r.msg.fields[64] !== undefined && this.sm.hasWorkingKeys && r.unframed) {
       const body = r.unframed.body;
       this.sm.verifyMac(this.dialect.macInput(body), this.dialect.macOf(body)).then(
         (ok) => {
@@ -177,10 +205,23 @@ export class TestClient {
     for (const [k, v] of Object.entries(fields)) if (v !== undefined) clean[Number(k)] = v;
     const mac = opts.mac ?? needsMac(mti);
     let body = this.dialect.pack({ mti, fields: clean }, { mac, rules: opts.rules ?? true });
-    if (mac) body = this.dialect.applyMac(body, await this.sm.mac(this.dialect.macInput(body)));
+    const ksn = mac ? this.dialect.dukptMacKsn(clean) : undefined;
+    if (ksn) {
+      this.ksnByStan.set(String(clean[11]), ksn);
+      const input = this.dialect.macInput(body);
+      body = this.dialect.applyMac(body, computeDukptMac({ bdk: this.bdk(ksn) }, ksn, input, { macLength: 8 }));
+    } else if (mac) body = this.dialect.applyMac(body, await this.sm.mac(this.dialect.macInput(body)));
     const wire = frame(body, this.framing);
     if (opts.write !== false) this.socket.write(wire);
     return wire;
+  }
+
+  private bdk(ksn: Buffer): Buffer {
+    const hex =
+      dukptSchemeOfKsn(ksn) === 'dukpt-tdes'
+        ? (this.opts.dukptBdk?.tdes ?? DEFAULT_DUKPT_BDK.tdes)
+        : (this.opts.dukptBdk?.aes ?? DEFAULT_DUKPT_BDK.aes);
+    return Buffer.from(hex, 'hex');
   }
 
   writeRaw(bytes: Buffer): void {

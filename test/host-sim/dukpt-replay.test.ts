@@ -316,7 +316,8 @@ describe('host simulator: --dukpt-bdk-tdes / --dukpt-bdk-aes', () => {
     if (o === 'help') throw new Error('help');
     const h2 = await harness({ ...o, dialect: 'cup-pos-dukpt', controlPort: null, logLevel: 'silent' });
     try {
-      const c = await h2.terminal({ dialect: DIALECT });
+      // The terminal's MACs (field 64, DUKPT) come from the same BDKs as its PIN pads' keys.
+      const c = await h2.terminal({ dialect: DIALECT, dukptBdk: { tdes: OTHER_TDES, aes: OTHER_AES } });
       expect(await sale(c, pad(OTHER_TDES, TDES_KSN).encryptPin('123456', debit.pan), 800)).toBe('00');
       expect(
         await sale(
@@ -333,6 +334,15 @@ describe('host simulator: --dukpt-bdk-tdes / --dukpt-bdk-aes', () => {
           1_100,
         ),
       ).toBe('55');
+      // A terminal MACing under the default BDK does not pass the MAC check: A0, before any PIN check.
+      const other = await h2.terminal({ dialect: DIALECT });
+      expect(
+        await sale(
+          other,
+          pad(DEFAULT_DUKPT_BDK.tdes, 'EEEE9876543210E00000').encryptPin('123456', debit.pan),
+          1_200,
+        ),
+      ).toBe('A0');
     } finally {
       await h2.close();
     }

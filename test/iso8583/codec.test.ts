@@ -387,6 +387,45 @@ describe('describe()', () => {
 describe('dialect loader', () => {
   const resolve = (name: string): unknown => (name === 'cup-pos' ? cup.spec : undefined);
 
+  it('a child names only the MAC settings it changes; DUKPT MACs need a KSN field; a MAC needs field and input', () => {
+    const child = compileDialect(
+      {
+        name: 'child-dukpt',
+        extends: 'cup-pos',
+        mac: { dukpt: true },
+        fields: { '53': { name: 'KSN', type: 'b', encoding: 'binary', length: 10, content: 'dukpt-ksn' } },
+      },
+      resolve,
+    );
+    expect(child.spec.mac).toEqual({ ...cup.spec.mac, dukpt: true });
+    expect(child.ksnField).toBe(53);
+    const ksn = Buffer.alloc(10, 1);
+    expect(child.dukptMacKsn({ 53: ksn })).toBe(ksn);
+    expect(child.dukptMacKsn({ 52: ksn })).toBeUndefined();
+    expect(cup.dukptMacKsn({ 53: ksn }), 'cup-pos MACs with the session key').toBeUndefined();
+
+    const problems = (raw: object): string[] => {
+      try {
+        compileDialect(raw, resolve);
+      } catch (e) {
+        return (e as DialectError).problems.map((p) => `${p.path} ${p.message}`);
+      }
+      return [];
+    };
+    expect(problems({ name: 'no-ksn', extends: 'cup-pos', mac: { dukpt: true } })).toEqual([
+      "/mac/dukpt DUKPT MACs need a field whose content is 'dukpt-ksn' (where the KSN travels)",
+    ]);
+    expect(
+      problems({
+        name: 'half-mac',
+        mti: { encoding: 'bcd' },
+        bitmap: { encoding: 'binary' },
+        mac: { field: 64 },
+        fields: {},
+      }),
+    ).toEqual(expect.arrayContaining(["/mac must have required property 'input'"]));
+  });
+
   it('lists the shipped dialects', () => {
     expect(listDialects()).toEqual(
       expect.arrayContaining(['cup-pos', 'cup-pos-vfwz', 'iso87-ascii', 'iso87-binary']),
