@@ -22,6 +22,9 @@ export const PRESENTATIONS: readonly Presentation[] = [
   'keyed',
 ];
 
+export type OdaMethod = 'dda' | 'sda';
+export const ODA_METHODS: readonly OdaMethod[] = ['dda', 'sda'];
+
 export interface Behaviour {
   /** Card id from simulators/cards.json. */
   card: string;
@@ -50,6 +53,16 @@ export interface Behaviour {
   lowBatteryThreshold: number;
   /** The chip declines (AAC) at completion although the host approved. */
   chipDeclines: boolean;
+  /**
+   * The offline data authentication the reader's kernel runs when it holds a CAPK set: `dda` (the
+   * cards' AIP supports SDA and DDA, and EMV picks DDA) or `sda` (a kernel without DDA).
+   */
+  odaMethod: OdaMethod;
+  /**
+   * The card is a clone: the genuine card's static data and certificates, but not its private key, so
+   * its dynamic signature is not the card's. SDA cannot tell; DDA fails ('08' in the TVR).
+   */
+  clonedCard: boolean;
   /** Delays of the simulated customer and card (ms). */
   cardDelayMs: number;
   pinDigitDelayMs: number;
@@ -71,6 +84,8 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
   batteryPercent: 87,
   lowBatteryThreshold: 10,
   chipDeclines: false,
+  odaMethod: 'dda',
+  clonedCard: false,
   cardDelayMs: 20,
   pinDigitDelayMs: 5,
   processingDelayMs: 10,
@@ -92,6 +107,7 @@ const BOOLEANS = [
   'cardRemovedBeforeCompletion',
   'noCard',
   'chipDeclines',
+  'clonedCard',
 ] as const;
 const COUNTS = ['dropForMs', 'corruptFrames', 'cardDelayMs', 'pinDigitDelayMs', 'processingDelayMs'] as const;
 
@@ -118,6 +134,10 @@ export function parseBehaviour(raw: unknown, knownCards?: (id: string) => boolea
       if (!PRESENTATIONS.includes(v as Presentation))
         throw new BehaviourError(path, `must be one of ${PRESENTATIONS.join(', ')}`);
       out.presentation = v as Presentation;
+    } else if (k === 'odaMethod') {
+      if (!ODA_METHODS.includes(v as OdaMethod))
+        throw new BehaviourError(path, `must be one of ${ODA_METHODS.join(', ')}`);
+      out.odaMethod = v as OdaMethod;
     } else if (k === 'dropLinkAt') {
       if (v !== null && !DROP_STEPS.includes(v as DropStep))
         throw new BehaviourError(path, `must be null or one of ${DROP_STEPS.join(', ')}`);

@@ -135,6 +135,8 @@ export interface ReadInput {
   pinPad?: DukptPinPad;
   /** TVR (hex) after offline data authentication (default all zero: none run). */
   tvr?: string;
+  /** 9F37 the DDA signature covered: the ARQC covers the same one (default random). */
+  unpredictableNumber?: Buffer;
 }
 
 /** Whether the cardholder is asked for an online PIN. */
@@ -218,6 +220,7 @@ export function readCard(input: ReadInput): CardRead {
       country: '156',
       extra,
       ...(input.tvr ? { tvr: input.tvr } : {}),
+      ...(input.unpredictableNumber ? { unpredictableNumber: input.unpredictableNumber } : {}),
     });
     iccElements = parseTlv(iccData, { copy: true }).elements;
   }

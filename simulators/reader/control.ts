@@ -110,6 +110,16 @@ export async function startReaderControlApi(
           beeps: sim.beeps,
           battery: sim.behaviour.batteryPercent,
           link: sim.linkStats ?? null,
+          // The last offline data authentication (method, result, why it failed).
+          lastOda: sim.lastOda ?? null,
+          // A DUKPT PIN pad's current KSN (not secret: it travels in clear in field 53).
+          dukpt: sim.pinPad
+            ? {
+                scheme: sim.pinPad.scheme,
+                ksn: sim.pinPad.ksn.toString('hex').toUpperCase(),
+                counter: sim.pinPad.counter,
+              }
+            : null,
         });
       case '/transactions':
         only('GET');

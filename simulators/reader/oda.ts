@@ -1,16 +1,24 @@
 /**
  * What the reader simulator does with the sets it is given (load_capks / load_aids) and the offline
- * data authentication it runs with them: Static Data Authentication as EMV 4.4 Book 2 section 5 defines
- * it, with real RSA. A test certification authority (simulators/shared/oda-keys.json, served by the
- * host simulator as CAPK index C1 under each RID) certifies one issuer key; every chip card carries an
- * Issuer Public Key Certificate (tag 90, with the remainder 92 and exponent 9F32) and Signed Static
- * Application Data (93) over its PAN, expiry and AIP. At card read the reader recovers both with the
- * CAPK it holds for the card's RID and index (8F): a missing CAPK or one with another modulus fails
- * SDA (TVR byte 1 bit 7, '40'), success sets "SDA selected" (byte 1 bit 2, '02'). Then terminal action
- * analysis with the loaded AID's TAC-denial (DF13): a TVR bit it names makes the card decline offline.
- * A reader that was never given a CAPK set skips this (the simulators' behaviour before sets existed).
+ * data authentication it runs with them, with real RSA: Static Data Authentication (EMV 4.4 Book 2
+ * section 5) and Dynamic Data Authentication (section 6). A test certification authority
+ * (simulators/shared/oda-keys.json, served by the host simulator as CAPK index C1 under each RID)
+ * certifies one issuer key; every chip card carries an Issuer Public Key Certificate (tag 90, with the
+ * remainder 92 and exponent 9F32), Signed Static Application Data (93) over its PAN, expiry and AIP,
+ * and an ICC Public Key Certificate (9F46, remainder 9F48, exponent 9F47) binding the card's key to its
+ * PAN and the same static data. For DDA the card signs its ICC dynamic number with the terminal's
+ * unpredictable number (the DDOL's 9F37: INTERNAL AUTHENTICATE → 9F4B).
+ *  - SDA: a missing CAPK or one with another modulus fails (TVR byte 1 bit 7, '40'); success sets "SDA
+ *    selected" (byte 1 bit 2, '02').
+ *  - DDA (the cards' AIP 7C00 supports both, and EMV Book 3 10.3 picks DDA over SDA): a failure at any
+ *    step, the CAPK's or the card's own signature, sets "DDA failed" (byte 1 bit 4, '08'). A card that
+ *    copies another's static data and certificates but lacks its private key (a clone) passes SDA and
+ *    fails DDA.
+ * Then terminal action analysis with the loaded AID's TAC-denial (DF13): a TVR bit it names makes the
+ * card decline offline. A reader that was never given a CAPK set skips this (the simulators' behaviour
+ * before sets existed).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -136,6 +144,7 @@ const sha1 = (...parts: Buffer[]): Buffer => createHash('sha1').update(Buffer.co
 interface OdaKeys {
   ca: RsaKey & { index: string };
   issuer: RsaKey;
+  icc: RsaKey;
 }
 
 function keysFile(): string {
@@ -157,7 +166,11 @@ export function odaKeys(): OdaKeys {
     exponent: Buffer.from(o['exponent']!, 'hex'),
     ...(o['privateExponent'] ? { privateExponent: Buffer.from(o['privateExponent'], 'hex') } : {}),
   });
-  cached = { ca: { ...k(raw['ca']!), index: raw['ca']!['index']! }, issuer: k(raw['issuer']!) };
+  cached = {
+    ca: { ...k(raw['ca']!), index: raw['ca']!['index']! },
+    issuer: k(raw['issuer']!),
+    icc: k(raw['icc']!),
+  };
   return cached;
 }
 
@@ -171,6 +184,10 @@ export interface CardOdaData {
   issuerRemainder: Buffer;
   issuerExponent: Buffer;
   signedStaticData: Buffer;
+  /** 9F46, 9F48, 9F47: the ICC public key certified by the issuer (DDA). */
+  iccCertificate: Buffer;
+  iccRemainder: Buffer;
+  iccExponent: Buffer;
 }
 
 /** The static data SDA signs: here the PAN (5A), expiry (5F24, YYMMDD) and the AIP (82). */
@@ -210,28 +227,94 @@ export function personalise(pan: string, expiryYymm: string, aip: Buffer): CardO
     sha1(ssadBody, staticData(pan, expiryYymm, aip)),
     Buffer.from([0xbc]),
   ]);
+  const icc = iccCertificate(pan, expiryYymm, aip);
   return {
     caIndex: ca.index,
     issuerCertificate: rsa(certPlain, ca.privateExponent!, ca.modulus),
     issuerRemainder: Buffer.from(remainder),
     issuerExponent: issuer.exponent,
     signedStaticData: rsa(ssadPlain, issuer.privateExponent!, issuer.modulus),
+    ...icc,
   };
+}
+
+/** EMV Book 2 6.4, table 14: the ICC public key certificate, signed with the issuer's private key. */
+function iccCertificate(
+  pan: string,
+  expiryYymm: string,
+  aip: Buffer,
+): Pick<CardOdaData, 'iccCertificate' | 'iccRemainder' | 'iccExponent'> {
+  const { issuer, icc } = odaKeys();
+  const ni = issuer.modulus.length;
+  const nic = icc.modulus.length;
+  const leftLen = ni - 42;
+  const left = Buffer.alloc(leftLen, 0xbb);
+  icc.modulus.copy(left, 0, 0, Math.min(nic, leftLen));
+  const remainder = nic > leftLen ? icc.modulus.subarray(leftLen) : Buffer.alloc(0);
+  const body = Buffer.concat([
+    Buffer.from([0x04]),
+    Buffer.from(pan.padEnd(20, 'F'), 'hex'),
+    Buffer.from('1249', 'hex'),
+    Buffer.from('000001', 'hex'),
+    Buffer.from([0x01, 0x01, nic, icc.exponent.length]),
+    left,
+  ]);
+  const plain = Buffer.concat([
+    Buffer.from([0x6a]),
+    body,
+    sha1(body, remainder, icc.exponent, staticData(pan, expiryYymm, aip)),
+    Buffer.from([0xbc]),
+  ]);
+  return {
+    iccCertificate: rsa(plain, issuer.privateExponent!, issuer.modulus),
+    iccRemainder: Buffer.from(remainder),
+    iccExponent: icc.exponent,
+  };
+}
+
+/**
+ * The card's INTERNAL AUTHENTICATE (EMV Book 2 6.5, table 17): Signed Dynamic Application Data (9F4B)
+ * over a fresh ICC dynamic number and the terminal's dynamic data (the DDOL: 9F37). `privateExponent`
+ * is the card's own key; a clone has none and signs with another (`forged`).
+ */
+export function signDynamicData(terminalData: Buffer, forged = false): Buffer {
+  const { icc } = odaKeys();
+  const nic = icc.modulus.length;
+  const number = randomBytes(8);
+  const dynamic = Buffer.concat([Buffer.from([number.length]), number]);
+  const body = Buffer.concat([
+    Buffer.from([0x05, 0x01, dynamic.length]),
+    dynamic,
+    Buffer.alloc(nic - dynamic.length - 25, 0xbb),
+  ]);
+  const plain = Buffer.concat([Buffer.from([0x6a]), body, sha1(body, terminalData), Buffer.from([0xbc])]);
+  if (!forged) return rsa(plain, icc.privateExponent!, icc.modulus);
+  // Signed with the issuer's key instead of the card's: well formed, but not this card's signature.
+  const { issuer } = odaKeys();
+  return rsa(plain, issuer.privateExponent!, issuer.modulus);
 }
 
 // ------------------------------------------------------------------ the terminal's side (verification)
 
 export type SdaOutcome = { ok: true } | { ok: false; why: string };
+export type OdaOutcome = SdaOutcome;
 
-/** EMV Book 2 5.3 and 5.4: recover the issuer key with the CAPK, then the signed static data with it. */
-export function verifySda(
+type Recovered = { ok: true; modulus: Buffer } | { ok: false; why: string };
+
+/** MMYY of a recovered certificate is in the past. */
+function expired(mmyy: Buffer, today: Date): boolean {
+  const mm = Number(mmyy.subarray(0, 1).toString('hex'));
+  const yy = Number(mmyy.subarray(1, 2).toString('hex'));
+  return new Date(Date.UTC(2000 + yy, mm, 1)) <= today;
+}
+
+/** EMV Book 2 5.3 / 6.3: the issuer public key from its certificate, with the CAPK. */
+function recoverIssuerKey(
   capk: HeldCapk | undefined,
   card: CardOdaData,
   pan: string,
-  expiryYymm: string,
-  aip: Buffer,
-  today = new Date(),
-): SdaOutcome {
+  today: Date,
+): Recovered {
   if (!capk) return { ok: false, why: 'CA public key not held' };
   const nca = capk.modulus.length;
   if (card.issuerCertificate.length !== nca)
@@ -244,13 +327,27 @@ export function verifySda(
     return { ok: false, why: 'certificate hash does not match' };
   const issuerId = rec.subarray(2, 6).toString('hex').toUpperCase().replace(/F+$/, '');
   if (!pan.startsWith(issuerId)) return { ok: false, why: 'issuer identifier does not match the PAN' };
-  const mm = Number(rec.subarray(6, 7).toString('hex'));
-  const yy = Number(rec.subarray(7, 8).toString('hex'));
-  if (new Date(Date.UTC(2000 + yy, mm, 1)) <= today) return { ok: false, why: 'issuer certificate expired' };
+  if (expired(rec.subarray(6, 8), today)) return { ok: false, why: 'issuer certificate expired' };
   const ni = rec[13]!;
   const left = rec.subarray(15, 15 + Math.min(ni, nca - 36));
   const modulus = Buffer.concat([left, card.issuerRemainder]);
   if (modulus.length !== ni) return { ok: false, why: 'issuer key length does not add up' };
+  return { ok: true, modulus };
+}
+
+/** EMV Book 2 5.3 and 5.4: recover the issuer key with the CAPK, then the signed static data with it. */
+export function verifySda(
+  capk: HeldCapk | undefined,
+  card: CardOdaData,
+  pan: string,
+  expiryYymm: string,
+  aip: Buffer,
+  today = new Date(),
+): SdaOutcome {
+  const issuer = recoverIssuerKey(capk, card, pan, today);
+  if (!issuer.ok) return issuer;
+  const { modulus } = issuer;
+  const ni = modulus.length;
   if (card.signedStaticData.length !== ni)
     return { ok: false, why: 'signed data length is not the issuer key length' };
   const s = rsa(card.signedStaticData, card.issuerExponent, modulus);
@@ -261,9 +358,57 @@ export function verifySda(
   return { ok: true };
 }
 
+/**
+ * EMV Book 2 6.3 to 6.5: the issuer key (CAPK), the ICC key from its certificate (which names this PAN
+ * and covers the static data), then the card's signature over its dynamic number and `terminalData`.
+ */
+export function verifyDda(
+  capk: HeldCapk | undefined,
+  card: CardOdaData,
+  pan: string,
+  expiryYymm: string,
+  aip: Buffer,
+  terminalData: Buffer,
+  signature: Buffer,
+  today = new Date(),
+): OdaOutcome {
+  const issuer = recoverIssuerKey(capk, card, pan, today);
+  if (!issuer.ok) return issuer;
+  const ni = issuer.modulus.length;
+  if (card.iccCertificate.length !== ni)
+    return { ok: false, why: 'ICC certificate length is not the issuer key length' };
+  const rec = rsa(card.iccCertificate, card.issuerExponent, issuer.modulus);
+  if (rec[ni - 1] !== 0xbc || rec[0] !== 0x6a || rec[1] !== 0x04)
+    return { ok: false, why: 'ICC certificate does not recover (header, format or trailer)' };
+  const body = rec.subarray(1, ni - 21);
+  const hash = sha1(body, card.iccRemainder, card.iccExponent, staticData(pan, expiryYymm, aip));
+  if (!hash.equals(rec.subarray(ni - 21, ni - 1)))
+    return { ok: false, why: 'ICC certificate hash does not match' };
+  const certPan = rec.subarray(2, 12).toString('hex').toUpperCase().replace(/F+$/, '');
+  if (certPan !== pan) return { ok: false, why: 'ICC certificate names another PAN' };
+  if (expired(rec.subarray(12, 14), today)) return { ok: false, why: 'ICC certificate expired' };
+  const nic = rec[19]!;
+  const left = rec.subarray(21, 21 + Math.min(nic, ni - 42));
+  const modulus = Buffer.concat([left, card.iccRemainder]);
+  if (modulus.length !== nic) return { ok: false, why: 'ICC key length does not add up' };
+  if (signature.length !== nic)
+    return { ok: false, why: 'dynamic signature length is not the ICC key length' };
+  const s = rsa(signature, card.iccExponent, modulus);
+  if (s[nic - 1] !== 0xbc || s[0] !== 0x6a || s[1] !== 0x05)
+    return { ok: false, why: 'signed dynamic data does not recover' };
+  if (!sha1(s.subarray(1, nic - 21), terminalData).equals(s.subarray(nic - 21, nic - 1)))
+    return { ok: false, why: 'signed dynamic data hash does not match' };
+  return { ok: true };
+}
+
 /** TVR byte 1 bits (EMV Book 3 annex C1). */
 export const TVR_SDA_FAILED = 0x40;
+export const TVR_DDA_FAILED = 0x08;
 export const TVR_SDA_SELECTED = 0x02;
+
+/** AIP byte 1 (EMV Book 3 annex C1): the card supports SDA / DDA. */
+export const AIP_SDA = 0x40;
+export const AIP_DDA = 0x20;
 
 /** A TVR bit the TAC-denial also names: the terminal declines offline (EMV Book 3 10.7). */
 export function tacDenies(tvr: Buffer, aid: HeldAid | undefined): boolean {

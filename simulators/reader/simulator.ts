@@ -8,6 +8,7 @@
  * the old), a serial port, or a stream such as a pseudo-terminal master. State (keys, the current and
  * past transactions) outlives connections, as in a real reader.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import {
@@ -67,17 +68,21 @@ import {
   parseAidEntry,
   parseCapkEntry,
   ParamEntryError,
+  AIP_DDA,
   personalise,
+  signDynamicData,
   tacDenies,
+  TVR_DDA_FAILED,
   TVR_SDA_FAILED,
   TVR_SDA_SELECTED,
+  verifyDda,
   verifySda,
   type CardOdaData,
   type HeldAid,
   type HeldCapk,
   type HeldSet,
 } from './oda.js';
-import { DEFAULT_BEHAVIOUR, parseBehaviour, type Behaviour } from './behaviour.js';
+import { DEFAULT_BEHAVIOUR, parseBehaviour, type Behaviour, type OdaMethod } from './behaviour.js';
 import {
   aidOf,
   choosePresentation,
@@ -211,6 +216,8 @@ export class ReaderSimulator extends EventEmitter {
     { total: number; next: number; entries: Buffer[] }
   >();
   private readonly oda = new Map<string, CardOdaData>();
+  /** The last offline data authentication: which method, and why it failed (QA, tests). */
+  lastOda: { card: string; method: OdaMethod; ok: boolean; why?: string } | undefined;
   private transactionCounter = 0;
   private readonly log: Logger | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -669,7 +676,9 @@ export class ReaderSimulator extends EventEmitter {
    * Offline data authentication and the TAC-denial check for a chip read (see oda.ts); undefined when
    * the reader holds no CAPK set.
    */
-  private authenticate(card: TestCard): { tvr: string; denied: string | undefined } | undefined {
+  private authenticate(
+    card: TestCard,
+  ): { tvr: string; denied: string | undefined; unpredictableNumber: Buffer } | undefined {
     if (!this.capks || !card.imk) return undefined;
     const pan = card.pan.reveal();
     const aid = aidOf(card);
@@ -680,16 +689,28 @@ export class ReaderSimulator extends EventEmitter {
       this.oda.set(card.id, data);
     }
     const capk = this.capks.entries.find((c) => c.rid === aid.slice(0, 10) && c.index === data.caIndex);
-    const sda = verifySda(capk, data, pan, card.expiry, aip);
+    const b = this.behaviour;
+    // EMV Book 3 10.3: DDA when card (AIP) and kernel both support it, else SDA.
+    const method = b.odaMethod === 'dda' && (aip[0]! & AIP_DDA) !== 0 ? 'dda' : 'sda';
+    // The DDOL's terminal dynamic data: the unpredictable number, the same 9F37 the ARQC then covers.
+    const un = randomBytes(4);
+    const result =
+      method === 'dda'
+        ? verifyDda(capk, data, pan, card.expiry, aip, un, signDynamicData(un, b.clonedCard))
+        : verifySda(capk, data, pan, card.expiry, aip);
     const tvr = Buffer.alloc(5);
-    tvr[0] = sda.ok ? TVR_SDA_SELECTED : TVR_SDA_FAILED;
+    if (method === 'sda') tvr[0] = result.ok ? TVR_SDA_SELECTED : TVR_SDA_FAILED;
+    else if (!result.ok) tvr[0] = TVR_DDA_FAILED;
+    this.lastOda = { card: card.id, method, ok: result.ok, ...(result.ok ? {} : { why: result.why }) };
     const params = this.aids?.entries.find((a) => aid.startsWith(a.aid) || a.aid.startsWith(aid));
-    if (!sda.ok) this.log?.info({ card: card.id, why: sda.why }, 'offline data authentication failed');
+    if (!result.ok)
+      this.log?.info({ card: card.id, method, why: result.why }, 'offline data authentication failed');
     return {
       tvr: tvr.toString('hex').toUpperCase(),
       denied: tacDenies(tvr, params)
-        ? `terminal action analysis: TAC-denial (${sda.ok ? 'TVR' : sda.why})`
+        ? `terminal action analysis: TAC-denial (${result.ok ? 'TVR' : result.why})`
         : undefined,
+      unpredictableNumber: un,
     };
   }
 
@@ -926,7 +947,7 @@ export class ReaderSimulator extends EventEmitter {
       wrongPin: b.wrongPin,
       terminalSerial: this.serialNumber,
       ...(this.pinPad ? { pinPad: this.pinPad } : {}),
-      ...(oda ? { tvr: oda.tvr } : {}),
+      ...(oda ? { tvr: oda.tvr, unpredictableNumber: oda.unpredictableNumber } : {}),
     });
     txn.stage = 'card_read';
     txn.outcome = 'card_read';

@@ -2,10 +2,11 @@
  * Downloaded CAPK and AID sets reach the card reader (issue 23 item 1): the daemon, with the real
  * reader driver over TCP to the reader simulator and the host simulator, downloads the sets at start-up,
  * pushes them to the reader (load_capks / load_aids), and the reader authenticates chip cards with them
- * (SDA with real RSA under CAPK C1): TVR byte 1 "SDA selected" with the right key; "SDA failed" once the
- * acquirer serves another key under the same RID and index (a valid check value, a different modulus)
- * and the re-download reaches the reader; with a TAC-denial that names SDA failed, the card declines
- * offline. A set whose check value fails is refused by the reader too, keeping the set it held.
+ * (DDA, or SDA on a kernel without DDA, with real RSA under CAPK C1): a clean TVR byte 1 with the right
+ * key; "DDA failed" ("SDA failed") once the acquirer serves another key under the same RID and index (a
+ * valid check value, a different modulus) and the re-download reaches the reader; a cloned card passes
+ * SDA and fails DDA; with a TAC-denial that names the failure, the card declines offline. A set whose
+ * check value fails is refused by the reader too, keeping the set it held.
  */
 import { generateKeyPairSync, createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -102,7 +103,7 @@ function impostorC1(): ReturnType<typeof loadTerminalParams> {
 }
 
 describe('terminal-management sets in the reader', () => {
-  it('a fresh terminal downloads, pushes to the reader before the first chip sale, and the card passes SDA', async () => {
+  it('a fresh terminal downloads, pushes to the reader before the first chip sale, and the card passes DDA', async () => {
     const r = await start();
     await r.first;
     await until(() => r.daemon.health()['readerParameters'] !== undefined, 5000, 'sets pushed');
@@ -120,8 +121,31 @@ describe('terminal-management sets in the reader', () => {
     expect(pushed['capk']).toMatchObject({ status: 'loaded', version: 1 });
     const s = await sale(r, 'rp-1', 12_300);
     expect(s.view.state).toBe('completed');
-    // TVR byte 1 '02': SDA selected, nothing failed.
-    expect(s.tvr).toBe('0200000000');
+    // DDA ran (the card's AIP 7C00 offers SDA and DDA) and passed: nothing set in TVR byte 1.
+    expect(s.tvr).toBe('0000000000');
+    expect(r.rs.simulator.lastOda).toMatchObject({ method: 'dda', ok: true });
+  });
+
+  it('a kernel without DDA runs SDA: TVR byte 1 "SDA selected"; a cloned card passes SDA and fails DDA', async () => {
+    const r = await start();
+    await r.first;
+    await until(() => r.rs.simulator.parameters.capk !== undefined, 5000, 'capk pushed');
+    r.rs.setBehaviour({ odaMethod: 'sda' });
+    expect((await sale(r, 'rp-s1', 12_310)).tvr).toBe('0200000000');
+    // A clone copies the certificates and signed static data: SDA cannot tell it from the card.
+    r.rs.setBehaviour({ clonedCard: true });
+    expect((await sale(r, 'rp-s2', 12_320)).tvr).toBe('0200000000');
+    // DDA asks the card to sign a fresh number with its private key, which a clone does not have.
+    r.rs.setBehaviour({ odaMethod: 'dda' });
+    const cloned = await sale(r, 'rp-s3', 12_330);
+    expect(cloned.tvr).toBe('0800000000');
+    expect(r.rs.simulator.lastOda).toMatchObject({
+      method: 'dda',
+      ok: false,
+      why: 'signed dynamic data does not recover',
+    });
+    // Without a TAC-denial naming DDA failed, the issuer still decides.
+    expect(cloned.view.state).toBe('completed');
   });
 
   it('a chip sale asked for the moment the daemon starts waits for the download and the push', async () => {
@@ -129,11 +153,12 @@ describe('terminal-management sets in the reader', () => {
     // No wait for anything: the sale goes in while the host link and the download are starting.
     const s = await sale(r, 'rp-0', 12_200);
     expect(s.view.state).toBe('completed');
-    expect(s.tvr).toBe('0200000000');
+    expect(s.tvr).toBe('0000000000');
+    expect(r.rs.simulator.lastOda).toMatchObject({ method: 'dda', ok: true });
     expect(r.daemon.journal.activeParamSet('capk')).toMatchObject({ version: 1, reason: 'startup' });
   });
 
-  it('another key under C1 after a host-requested download: SDA fails (TVR 40), the issuer still decides', async () => {
+  it('another key under C1 after a host-requested download: DDA fails (TVR 08), the issuer still decides', async () => {
     const r = await start();
     await r.first;
     await until(() => r.rs.simulator.parameters.capk !== undefined, 5000, 'capk pushed');
@@ -144,22 +169,26 @@ describe('terminal-management sets in the reader', () => {
     expect((await done)[0]).toMatchObject({ kind: 'capk', outcome: 'stored' });
     await until(() => r.rs.simulator.parameters.capk?.digest !== before, 5000, 'new set in the reader');
     const s = await sale(r, 'rp-2', 12_400);
-    expect(s.tvr).toBe('4000000000');
+    expect(s.tvr).toBe('0800000000');
+    expect(r.rs.simulator.lastOda).toMatchObject({ method: 'dda', ok: false });
     expect(s.view.state).toBe('completed');
+    // The same wrong key under SDA: "SDA failed".
+    r.rs.setBehaviour({ odaMethod: 'sda' });
+    expect((await sale(r, 'rp-2s', 12_410)).tvr).toBe('4000000000');
   });
 
-  it('with a TAC-denial naming SDA failed, the card declines offline and nothing is sent', async () => {
+  it('with a TAC-denial naming DDA failed, the card declines offline and nothing is sent', async () => {
     const r = await start();
     await r.first;
     const set = impostorC1();
-    // The UnionPay debit AID's TAC-denial (DF13) gets byte 1 bit 7: SDA failed.
+    // The UnionPay debit AID's TAC-denial (DF13) gets byte 1 bits 7 and 4: SDA failed, DDA failed.
     set.aids = set.aids.map((a) => {
       const tlv = a.tlv.toUpperCase();
       return tlv.includes('A000000333010101')
-        ? { tlv: tlv.replace(/DF1305[0-9A-F]{10}/, 'DF13054000000000') }
+        ? { tlv: tlv.replace(/DF1305[0-9A-F]{10}/, 'DF13054800000000') }
         : a;
     });
-    expect(set.aids.some((a) => a.tlv.includes('DF13054000000000'))).toBe(true);
+    expect(set.aids.some((a) => a.tlv.includes('DF13054800000000'))).toBe(true);
     r.sim.params.replace(set);
     await r.daemon.terminalManager.download(['capk', 'aid'], 'on_demand');
     await until(

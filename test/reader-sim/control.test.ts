@@ -41,6 +41,8 @@ describe('reader simulator control API', () => {
       presentation: 'contactless',
       dropLinkAt: 'after_card_read',
       slowLink: { chunkDelayMs: 5, mtu: 20 },
+      odaMethod: 'sda',
+      clonedCard: true,
     });
     expect(b.status).toBe(200);
     expect(b.json).toMatchObject({
@@ -48,6 +50,8 @@ describe('reader simulator control API', () => {
       presentation: 'contactless',
       dropLinkAt: 'after_card_read',
       slowLink: { chunkDelayMs: 5, mtu: 20 },
+      odaMethod: 'sda',
+      clonedCard: true,
     });
     expect(sim.behaviour().card).toBe('visa-chip');
 
@@ -55,6 +59,8 @@ describe('reader simulator control API', () => {
       { card: 'no-such-card' },
       { dropLinkAt: 'sometime' },
       { batteryPercent: 101 },
+      { odaMethod: 'cda' },
+      { clonedCard: 'yes' },
       { unknown: 1 },
       [1],
     ]) {
@@ -66,6 +72,8 @@ describe('reader simulator control API', () => {
       connected: false,
       transaction: null,
       keyCheckValues: { tmk: expect.stringMatching(/^[0-9A-F]{8}$/) },
+      lastOda: null,
+      dukpt: null,
     });
     const cardsView = await call('GET', '/cards');
     expect((cardsView.json as unknown[]).length).toBe(loadCards().cards.length);
