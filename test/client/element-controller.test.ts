@@ -16,6 +16,7 @@ import {
   type PayView,
 } from '../../packages/client/src/element/controller.js';
 import { startBench, until, type Bench } from '../api/helpers.js';
+import { FakeQr } from '../engine/fake-qr.js';
 
 interface Recorder {
   views: PayView[];
@@ -337,5 +338,50 @@ describe('never charging twice', () => {
     c.configure(config({ order: 'EL-CTX-3', amount: '700' }));
     expect(r.last()).toMatchObject({ phase: 'idle', canPay: true, receipt: undefined, payment: undefined });
     expect(r.last().payLabel).toBe('Pay ¥7.00');
+  });
+});
+
+describe('scan-to-pay (terminal qr:alipay)', () => {
+  it('shows the QR with who pays what, no bank wait or signature, and drops the QR once paid', async () => {
+    const ali = new FakeQr('alipay');
+    const qb = await startBench({ qr: { alipay: ali }, qrTimers: { pollMs: 10, expirySeconds: 30 } });
+    onTestFinished(() => qb.close());
+    const pb = await qb.connected();
+    const r = recorder();
+    const c = new PayController({ host: r.host, newKey: keys, longWaitMs: 0, tickMs: 10 });
+    c.setClient(pb);
+    c.configure(config({ amount: '3000', terminal: 'qr:alipay' }));
+    const paying = c.pay();
+    await until(() => r.views.some((v) => v.qr !== undefined), 5000, 'QR shown');
+    const shown = r.views.find((v) => v.qr !== undefined)!;
+    expect(shown.qr).toMatchObject({
+      method: 'alipay',
+      text: LABELS.en.qrScan('Alipay', '¥30.00'),
+      alt: 'Alipay QR code for ¥30.00',
+      until: expect.stringMatching(/^Payable until \d\d:\d\d\.$/),
+    });
+    expect(shown.qr!.content.length).toBeGreaterThan(0);
+    // The wait while the QR is up is the customer's: no "keep the card in the reader".
+    await new Promise((res) => setTimeout(res, 30));
+    const withQr = r.views.filter((v) => v.qr !== undefined);
+    expect(withQr.some((v) => v.payment?.state === 'authorizing')).toBe(true);
+    expect(withQr.every((v) => v.hostWait === undefined)).toBe(true);
+    // The status speaks of the customer and Alipay, not of the bank and the card.
+    const waiting = withQr.find((v) => v.payment?.state === 'authorizing')!;
+    expect(waiting.status).toEqual(describeState('authorizing', 'en', null, null, { via: 'alipay' }));
+    expect(waiting.status!.title).toBe('Waiting for the customer to pay…');
+    // Chinese at once, the same QR.
+    c.configure(config({ amount: '3000', terminal: 'qr:alipay', lang: 'zh' }));
+    expect(r.last().qr).toMatchObject({
+      content: shown.qr!.content,
+      text: '请客户用支付宝扫描此码，支付 ¥30.00。',
+    });
+
+    ali.scanAndPay(shown.qr!.content.split('/').pop()!);
+    await paying;
+    const done = r.last();
+    expect(done).toMatchObject({ phase: 'done', qr: undefined, signature: undefined });
+    expect(done.payment).toMatchObject({ state: 'completed', amount: 3_000 });
+    expect(r.events.filter((e) => e.type === 'posbridge-completed')).toHaveLength(1);
   });
 });

@@ -10,6 +10,7 @@ import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { describeProgress, describeState } from '../../packages/client/src/wording.js';
 import { READER_PROGRESS } from '../../packages/client/src/types.js';
+import { qrImage } from '../../packages/client/src/element/qr-image.js';
 import { screenshot } from './browser.js';
 import { useDemoPage } from './demo-page.js';
 
@@ -25,6 +26,10 @@ declare const document: {
   documentElement: { scrollWidth: number; clientWidth: number; lang: string };
 };
 declare const window: Record<string, unknown>;
+declare function fetch(
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: string },
+): Promise<{ status: number }>;
 declare class MutationObserver {
   constructor(cb: () => void);
   observe(target: unknown, options: Record<string, boolean>): void;
@@ -194,6 +199,53 @@ describe('<posbridge-pay> on /element', () => {
     // Fixed: usable again.
     await setAmount(page, '1280000');
     await page.waitForSelector(`${EL}[data-phase="idle"] >> button.pay:not([disabled])`);
+  });
+
+  it('scan-to-pay (terminal="qr:alipay"): draws the QR the customer pays, then completes without a signature', async () => {
+    const page = ui.page;
+    await openElement(page);
+    await page.evaluate(() => {
+      const el = document.querySelector('posbridge-pay')!;
+      el.setAttribute('terminal', 'qr:alipay');
+      el.setAttribute('amount', '4000045');
+    });
+    await page.click(`${EL} button.pay`);
+    const figure = `${EL} figure.qr[data-method="alipay"]`;
+    await page.waitForSelector(`${figure} svg path`);
+    const content = (await page.getAttribute(figure, 'data-content'))!;
+    expect(content.length).toBeGreaterThan(0);
+    // The drawn modules are exactly the QR encoding of the payment's content (qrcode's encoder).
+    expect(await page.getAttribute(`${figure} svg path`, 'd')).toBe(qrImage(content).path);
+    expect(await page.getAttribute(`${figure} svg`, 'aria-label')).toBe('Alipay QR code for ¥40,000.45');
+    expect((await page.textContent(`${figure} .qr-text`))?.trim()).toBe(
+      'Ask the customer to scan this code with Alipay and pay ¥40,000.45.',
+    );
+    const box = (await page.locator(`${figure} svg`).boundingBox())!;
+    expect(box.width).toBeGreaterThanOrEqual(200); // scannable from a phone
+    expect(await page.locator(`${EL} .wait`).count()).toBe(0);
+    expect(await page.textContent(`${EL} .status .title`)).toBe('Waiting for the customer to pay…');
+    await screenshot(page, 'element-5-alipay-qr');
+
+    // The customer's phone scans and pays (the QR simulator's control API).
+    const scanned = await page.evaluate(async (qrContent) => {
+      const res = await fetch('/sim/qr/scan', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ qrContent, action: 'pay' }),
+      });
+      return res.status;
+    }, content);
+    expect(scanned).toBeLessThan(300);
+    await page.waitForSelector(`${EL}[data-phase="done"][data-state="completed"]`);
+    expect(await page.locator(`${EL} figure.qr`).count()).toBe(0);
+    expect(await page.locator(`${EL} section.sign`).count()).toBe(0);
+    const s = await seen(page);
+    expect(s.events.filter((e) => e.type === 'posbridge-completed')).toHaveLength(1);
+    await page.evaluate(() => {
+      const el = document.querySelector('posbridge-pay')!;
+      el.setAttribute('terminal', '');
+      el.setAttribute('amount', '1280000');
+    });
   });
 
   it('fits a 390 px phone: no sideways scroll while paying, signing or showing the receipt', async () => {

@@ -14,6 +14,7 @@ import {
   cancelPayment,
   collectPayment,
   newIdempotencyKey,
+  qrMethodOfTerminal,
   type CancelOutcome,
   type CollectOutcome,
   type PaymentProgress,
@@ -89,6 +90,13 @@ export interface PayView {
   prompt: string | undefined;
   /** The host has been silent for a while: seconds, and the sentence for the cashier. */
   hostWait: { seconds: number; text: string } | undefined;
+  /**
+   * Scan-to-pay (terminal `qr:alipay` / `qr:wechat`): the content to render as a QR code while the
+   * customer can pay it, with the sentence under it, an image description, and when it stops being payable.
+   */
+  qr:
+    | { method: 'alipay' | 'wechat'; content: string; text: string; alt: string; until: string | undefined }
+    | undefined;
   /** What a cancel did, or the connection trouble, in words. */
   note: string | undefined;
   /** Phase `partial`: what the card covers. */
@@ -163,6 +171,9 @@ interface Inner {
   receipt?: { copy: ReceiptCopy; loading: boolean; html?: string; error?: string };
   /** The payment was taken by card (a signature applies). */
   card?: boolean;
+  /** Scan-to-pay: the method, and the QR to show while the payment is open. */
+  qrMethod?: 'alipay' | 'wechat';
+  qr?: { content: string; expiresAt?: string };
 }
 
 const BUSY: ReadonlySet<Phase> = new Set(['paying', 'partial', 'following']);
@@ -254,7 +265,8 @@ export class PayController {
       (this.o.newKey ?? newIdempotencyKey)();
     this.attempt = { slot: input.slot, key };
     this.o.storage?.set(input.slot, key);
-    this.inner = { phase: 'paying', card: true };
+    const qrMethod = qrMethodOfTerminal(input.terminal);
+    this.inner = qrMethod ? { phase: 'paying', card: false, qrMethod } : { phase: 'paying', card: true };
     this.publish();
 
     let pb: PayClient;
@@ -434,13 +446,21 @@ export class PayController {
       reason: e.durable && e.type === 'state' ? (e.reason ?? null) : (prev?.reason ?? null),
       responseCode: e.responseCode ?? prev?.responseCode ?? null,
     };
+    if (u.qrContent !== undefined)
+      this.inner.qr = {
+        content: u.qrContent,
+        ...(u.expiresAt !== undefined ? { expiresAt: u.expiresAt } : {}),
+      };
     if (u.type === 'progress' && u.progress) {
       this.inner.progress = { progress: u.progress, ...(u.digits !== undefined ? { digits: u.digits } : {}) };
     }
     if (e.durable && e.type === 'state' && e.state) {
       if (HOST_WAIT.has(e.state)) this.inner.hostWaitSince ??= this.now();
       else delete this.inner.hostWaitSince;
-      if (FINAL.has(e.state)) delete this.inner.progress;
+      if (FINAL.has(e.state)) {
+        delete this.inner.progress;
+        delete this.inner.qr;
+      }
       this.syncTicker();
       this.publish();
       this.o.host.emit('posbridge-state', { payment: { ...this.inner.payment } });
@@ -463,6 +483,7 @@ export class PayController {
       this.inner.cancel = 'cancelled';
     delete this.inner.hostWaitSince;
     delete this.inner.progress;
+    delete this.inner.qr;
     this.syncTicker();
     const detail = { payment: p };
     switch (outcome) {
@@ -517,6 +538,7 @@ export class PayController {
     this.inner.failure = { code, message };
     delete this.inner.hostWaitSince;
     delete this.inner.progress;
+    delete this.inner.qr;
     this.syncTicker();
     this.publish();
     const paymentId = e instanceof PaymentInterruptedError ? e.paymentId : this.inner.payment?.paymentId;
@@ -579,10 +601,12 @@ export class PayController {
           : labels.pay(amountText);
 
     let status: CashierText | undefined;
+    // Who decides, for the words: a scan-to-pay provider ("waiting for the customer to pay"), else the bank.
+    const via = i.qrMethod ? { via: i.qrMethod } : {};
     if (i.failure) status = describeError(i.failure.code, lang);
     else if (i.payment)
-      status = describeState(i.payment.state, lang, i.payment.reason, i.payment.responseCode);
-    else if (i.phase === 'paying') status = describeState('created', lang);
+      status = describeState(i.payment.state, lang, i.payment.reason, i.payment.responseCode, via);
+    else if (i.phase === 'paying') status = describeState('created', lang, null, null, via);
 
     let prompt: string | undefined;
     if (i.progress && (i.phase === 'paying' || i.phase === 'following')) {
@@ -590,8 +614,23 @@ export class PayController {
       if (i.progress.digits) prompt += ` ${'•'.repeat(Math.min(i.progress.digits, 12))}`;
     }
 
+    let qr: PayView['qr'];
+    if (i.qr && i.qrMethod && BUSY.has(i.phase)) {
+      const provider = labels.providers[i.qrMethod];
+      const amount = amountText ?? '';
+      const until = i.qr.expiresAt !== undefined ? clockTime(i.qr.expiresAt) : undefined;
+      qr = {
+        method: i.qrMethod,
+        content: i.qr.content,
+        text: labels.qrScan(provider, amount),
+        alt: labels.qrAlt(provider, amount),
+        until: until !== undefined ? labels.qrUntil(until) : undefined,
+      };
+    }
+
     let hostWait: PayView['hostWait'];
-    if (i.hostWaitSince !== undefined) {
+    // While a QR is up the wait is the customer's, not the bank's: no "keep the card in the reader".
+    if (i.hostWaitSince !== undefined && !qr) {
       const ms = this.now() - i.hostWaitSince;
       if (ms >= (this.o.longWaitMs ?? 2000)) {
         const seconds = Math.floor(ms / 1000);
@@ -664,6 +703,7 @@ export class PayController {
       status,
       prompt,
       hostWait,
+      qr,
       note,
       partialText,
       signature,
@@ -711,6 +751,13 @@ function snapshotOf(p: Payment, input: Input): PaymentSnapshot {
     reason: p.reason,
     responseCode: p.host.responseCode,
   };
+}
+
+/** HH:MM of an ISO time, in the browser's time zone; undefined when it does not parse. */
+function clockTime(iso: string): string | undefined {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return undefined;
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }
 
 /** The stable code of an error (PosbridgeError / RpcError `code`), or `failed`. */

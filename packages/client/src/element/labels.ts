@@ -37,6 +37,13 @@ export interface Labels {
   order: string;
   support: string;
   notCharged: string;
+  /** Scan-to-pay providers' names. */
+  providers: { alipay: string; wechat: string };
+  /** Under the QR: who scans it and what they pay. */
+  qrScan: (provider: string, amount: string) => string;
+  /** When the QR stops being payable (local time, HH:MM). */
+  qrUntil: (time: string) => string;
+  qrAlt: (provider: string, amount: string) => string;
 }
 
 export const LABELS: Record<Lang, Labels> = {
@@ -78,6 +85,10 @@ export const LABELS: Record<Lang, Labels> = {
     order: 'Order',
     support: 'Code for support',
     notCharged: 'The customer was not charged.',
+    providers: { alipay: 'Alipay', wechat: 'WeChat Pay' },
+    qrScan: (p, a) => `Ask the customer to scan this code with ${p} and pay ${a}.`,
+    qrUntil: (t) => `Payable until ${t}.`,
+    qrAlt: (p, a) => `${p} QR code for ${a}`,
   },
   zh: {
     pay: (a) => `支付 ${a}`,
@@ -115,5 +126,9 @@ export const LABELS: Record<Lang, Labels> = {
     order: '订单',
     support: '支持代码',
     notCharged: '客户未被扣款。',
+    providers: { alipay: '支付宝', wechat: '微信支付' },
+    qrScan: (p, a) => `请客户用${p}扫描此码，支付 ${a}。`,
+    qrUntil: (t) => `${t} 前有效。`,
+    qrAlt: (p, a) => `${p}收款码，${a}`,
   },
 };

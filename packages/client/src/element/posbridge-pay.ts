@@ -15,6 +15,7 @@ import {
   type PayEventType,
   type PayView,
 } from './controller.js';
+import { qrImage, type QrImage } from './qr-image.js';
 import { SignaturePad } from './signature-pad.js';
 import { receiptDocument, styles } from './styles.js';
 
@@ -66,6 +67,8 @@ export class PosbridgePay extends LitElement {
 
   private readonly controller: PayController;
   private ownClient: PosbridgeClient | undefined;
+  /** The last QR drawn: re-rendering (every second while waiting) does not rebuild the matrix. */
+  private qrCache: { content: string; image: QrImage } | undefined;
   private pad: SignaturePad | undefined;
   private padCanvas: HTMLCanvasElement | undefined;
   private ink = false;
@@ -206,7 +209,7 @@ export class PosbridgePay extends LitElement {
           ? html`<div class="status" role="status" aria-live="polite" data-tone=${v.status.tone}>
               <span class="title">${v.status.title}</span>
               ${v.status.detail ? html`<p class="detail">${v.status.detail}</p>` : nothing}
-              ${v.prompt ? html`<p class="prompt">${v.prompt}</p>` : nothing}
+              ${v.prompt ? html`<p class="prompt">${v.prompt}</p>` : nothing} ${this.renderQr(v)}
               ${
                 v.hostWait
                   ? html`<p class="wait" data-seconds=${v.hostWait.seconds}>${v.hostWait.text}</p>`
@@ -234,6 +237,31 @@ export class PosbridgePay extends LitElement {
       }
       ${this.renderActions(v)} ${this.renderSignature(v)} ${this.renderReceipt(v)}
     </div>`;
+  }
+
+  /** Scan-to-pay: the QR the customer scans, drawn here (qr-image.ts), with who pays what and until when. */
+  private renderQr(v: PayView): TemplateResult | typeof nothing {
+    const q = v.qr;
+    if (!q) return nothing;
+    if (this.qrCache?.content !== q.content) this.qrCache = { content: q.content, image: qrImage(q.content) };
+    const img = this.qrCache.image;
+    // The content is on the figure too: it is what the QR shows anyway (a payment URL, no card data).
+    return html`<figure class="qr" data-method=${q.method} data-content=${q.content}>
+      <svg
+        role="img"
+        aria-label=${q.alt}
+        viewBox="0 0 ${img.extent} ${img.extent}"
+        shape-rendering="crispEdges"
+        data-modules=${img.size}
+      >
+        <rect width="100%" height="100%" fill="#fff"></rect>
+        <path d=${img.path} fill="#000"></path>
+      </svg>
+      <figcaption>
+        <span class="qr-text">${q.text}</span>
+        ${q.until ? html`<span class="qr-until">${q.until}</span>` : nothing}
+      </figcaption>
+    </figure>`;
   }
 
   private renderActions(v: PayView): TemplateResult | typeof nothing {

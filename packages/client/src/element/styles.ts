@@ -105,6 +105,33 @@ export const styles = css`
   .wait {
     color: var(--pb-warning);
   }
+  .qr {
+    margin: 10px 0 4px;
+    display: flex;
+    flex-direction: column;
+    align-items: center;
+    gap: 6px;
+  }
+  .qr svg {
+    /* Large enough to scan from a phone at arm's length, never wider than the element. */
+    width: min(240px, 100%);
+    height: auto;
+    aspect-ratio: 1;
+    background: #fff;
+  }
+  .qr figcaption {
+    text-align: center;
+    display: flex;
+    flex-direction: column;
+    gap: 2px;
+  }
+  .qr-text {
+    font-weight: 600;
+  }
+  .qr-until {
+    font-size: 0.85em;
+    color: var(--pb-neutral);
+  }
   .invalid {
     border: 1px solid var(--pb-error);
     color: var(--pb-error);
