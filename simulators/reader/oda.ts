@@ -196,102 +196,85 @@ export function staticData(pan: string, expiryYymm: string, aip: Buffer): Buffer
   return Buffer.concat([Buffer.from(p, 'hex'), Buffer.from(`${expiryYymm}31`, 'hex'), aip]);
 }
 
-/** Issues the card's certificate and signed static data (what an issuer's personalisation would). */
-export function personalise(pan: string, expiryYymm: string, aip: Buffer): CardOdaData {
-  const { ca, issuer } = odaKeys();
-  const nca = ca.modulus.length;
-  const ni = issuer.modulus.length;
-  const leftLen = nca - 36;
-  const issuerId = Buffer.from(pan.slice(0, 8).padEnd(8, 'F'), 'hex');
+/** EMV Book 2 5.1 / 6.1: `6A ‖ body ‖ SHA-1(body ‖ hashed…) ‖ BC`, signed with the signer's private key. */
+function signRecoverable(body: Buffer, hashed: Buffer[], signer: RsaKey): Buffer {
+  const plain = Buffer.concat([Buffer.from([0x6a]), body, sha1(body, ...hashed), Buffer.from([0xbc])]);
+  return rsa(plain, signer.privateExponent!, signer.modulus);
+}
+
+/**
+ * A public key certificate (Book 2 table 6 for an issuer key, format 02; table 14 for an ICC key, format
+ * 04): the subject's identifier, expiry December 2049, serial 000001, SHA-1 / RSA, and as much of the
+ * subject's modulus as fits in `signer length - fixed`; the rest is the remainder (92 / 9F48).
+ */
+function publicKeyCertificate(
+  format: number,
+  subjectId: Buffer,
+  subject: RsaKey,
+  signer: RsaKey,
+  hashedAfter: Buffer[] = [],
+): { certificate: Buffer; remainder: Buffer } {
+  const n = subject.modulus.length;
+  const leftLen = signer.modulus.length - 36 - subjectId.length + 4; // 36 bytes fixed with a 4-byte id
   const left = Buffer.alloc(leftLen, 0xbb);
-  issuer.modulus.copy(left, 0, 0, Math.min(ni, leftLen));
-  const remainder = ni > leftLen ? issuer.modulus.subarray(leftLen) : Buffer.alloc(0);
+  subject.modulus.copy(left, 0, 0, Math.min(n, leftLen));
+  const remainder = Buffer.from(n > leftLen ? subject.modulus.subarray(leftLen) : Buffer.alloc(0));
   const body = Buffer.concat([
-    Buffer.from([0x02]),
-    issuerId,
+    Buffer.from([format]),
+    subjectId,
     Buffer.from('1249', 'hex'), // certificate expiry MMYY: December 2049
     Buffer.from('000001', 'hex'),
-    Buffer.from([0x01, 0x01, ni, issuer.exponent.length]),
+    Buffer.from([0x01, 0x01, n, subject.exponent.length]),
     left,
   ]);
-  const certPlain = Buffer.concat([
-    Buffer.from([0x6a]),
-    body,
-    sha1(body, remainder, issuer.exponent),
-    Buffer.from([0xbc]),
-  ]);
-  const ssadBody = Buffer.concat([Buffer.from([0x03, 0x01, 0xda, 0xc1]), Buffer.alloc(ni - 26, 0xbb)]);
-  const ssadPlain = Buffer.concat([
-    Buffer.from([0x6a]),
-    ssadBody,
-    sha1(ssadBody, staticData(pan, expiryYymm, aip)),
-    Buffer.from([0xbc]),
-  ]);
-  const icc = iccCertificate(pan, expiryYymm, aip);
   return {
-    caIndex: ca.index,
-    issuerCertificate: rsa(certPlain, ca.privateExponent!, ca.modulus),
-    issuerRemainder: Buffer.from(remainder),
-    issuerExponent: issuer.exponent,
-    signedStaticData: rsa(ssadPlain, issuer.privateExponent!, issuer.modulus),
-    ...icc,
+    certificate: signRecoverable(body, [remainder, subject.exponent, ...hashedAfter], signer),
+    remainder,
   };
 }
 
-/** EMV Book 2 6.4, table 14: the ICC public key certificate, signed with the issuer's private key. */
-function iccCertificate(
-  pan: string,
-  expiryYymm: string,
-  aip: Buffer,
-): Pick<CardOdaData, 'iccCertificate' | 'iccRemainder' | 'iccExponent'> {
-  const { issuer, icc } = odaKeys();
+/** Issues the card's certificates and signed static data (what an issuer's personalisation would). */
+export function personalise(pan: string, expiryYymm: string, aip: Buffer): CardOdaData {
+  const { ca, issuer, icc } = odaKeys();
   const ni = issuer.modulus.length;
-  const nic = icc.modulus.length;
-  const leftLen = ni - 42;
-  const left = Buffer.alloc(leftLen, 0xbb);
-  icc.modulus.copy(left, 0, 0, Math.min(nic, leftLen));
-  const remainder = nic > leftLen ? icc.modulus.subarray(leftLen) : Buffer.alloc(0);
-  const body = Buffer.concat([
-    Buffer.from([0x04]),
-    Buffer.from(pan.padEnd(20, 'F'), 'hex'),
-    Buffer.from('1249', 'hex'),
-    Buffer.from('000001', 'hex'),
-    Buffer.from([0x01, 0x01, nic, icc.exponent.length]),
-    left,
-  ]);
-  const plain = Buffer.concat([
-    Buffer.from([0x6a]),
-    body,
-    sha1(body, remainder, icc.exponent, staticData(pan, expiryYymm, aip)),
-    Buffer.from([0xbc]),
-  ]);
+  const stat = staticData(pan, expiryYymm, aip);
+  const issuerCert = publicKeyCertificate(
+    0x02,
+    Buffer.from(pan.slice(0, 8).padEnd(8, 'F'), 'hex'),
+    issuer,
+    ca,
+  );
+  // The ICC key's certificate names the whole PAN (10 bytes) and covers the static data too.
+  const iccCert = publicKeyCertificate(0x04, Buffer.from(pan.padEnd(20, 'F'), 'hex'), icc, issuer, [stat]);
+  const ssadBody = Buffer.concat([Buffer.from([0x03, 0x01, 0xda, 0xc1]), Buffer.alloc(ni - 26, 0xbb)]);
   return {
-    iccCertificate: rsa(plain, issuer.privateExponent!, issuer.modulus),
-    iccRemainder: Buffer.from(remainder),
+    caIndex: ca.index,
+    issuerCertificate: issuerCert.certificate,
+    issuerRemainder: issuerCert.remainder,
+    issuerExponent: issuer.exponent,
+    signedStaticData: signRecoverable(ssadBody, [stat], issuer),
+    iccCertificate: iccCert.certificate,
+    iccRemainder: iccCert.remainder,
     iccExponent: icc.exponent,
   };
 }
 
 /**
  * The card's INTERNAL AUTHENTICATE (EMV Book 2 6.5, table 17): Signed Dynamic Application Data (9F4B)
- * over a fresh ICC dynamic number and the terminal's dynamic data (the DDOL: 9F37). `privateExponent`
- * is the card's own key; a clone has none and signs with another (`forged`).
+ * over a fresh ICC dynamic number and the terminal's dynamic data (the DDOL: 9F37), with the card's
+ * private key; a clone has none and signs with another (`forged`).
  */
 export function signDynamicData(terminalData: Buffer, forged = false): Buffer {
-  const { icc } = odaKeys();
-  const nic = icc.modulus.length;
+  const { icc, issuer } = odaKeys();
   const number = randomBytes(8);
   const dynamic = Buffer.concat([Buffer.from([number.length]), number]);
   const body = Buffer.concat([
     Buffer.from([0x05, 0x01, dynamic.length]),
     dynamic,
-    Buffer.alloc(nic - dynamic.length - 25, 0xbb),
+    Buffer.alloc(icc.modulus.length - dynamic.length - 25, 0xbb),
   ]);
-  const plain = Buffer.concat([Buffer.from([0x6a]), body, sha1(body, terminalData), Buffer.from([0xbc])]);
-  if (!forged) return rsa(plain, icc.privateExponent!, icc.modulus);
-  // Signed with the issuer's key instead of the card's: well formed, but not this card's signature.
-  const { issuer } = odaKeys();
-  return rsa(plain, issuer.privateExponent!, issuer.modulus);
+  // A clone signs with another key (here the issuer's): well formed, but not this card's signature.
+  return signRecoverable(body, [terminalData], forged ? issuer : icc);
 }
 
 // ------------------------------------------------------------------ the terminal's side (verification)
@@ -308,6 +291,25 @@ function expired(mmyy: Buffer, today: Date): boolean {
   return new Date(Date.UTC(2000 + yy, mm, 1)) <= today;
 }
 
+/**
+ * Opens signed data (Book 2 5.3 / 6.3): RSA with the public key, then header 6A, the format byte and
+ * trailer BC. Returns the recovered bytes and whether the hash over `6A…hash` excluded, followed by
+ * `hashed`, matches; `undefined` when the length or framing is wrong.
+ */
+function open(
+  signed: Buffer,
+  key: { exponent: Buffer; modulus: Buffer },
+  format: number,
+  hashed: (rec: Buffer) => Buffer[],
+): { rec: Buffer; hashOk: boolean } | undefined {
+  const n = key.modulus.length;
+  if (signed.length !== n) return undefined;
+  const rec = rsa(signed, key.exponent, key.modulus);
+  if (rec[n - 1] !== 0xbc || rec[0] !== 0x6a || rec[1] !== format) return undefined;
+  const hashOk = sha1(rec.subarray(1, n - 21), ...hashed(rec)).equals(rec.subarray(n - 21, n - 1));
+  return { rec, hashOk };
+}
+
 /** EMV Book 2 5.3 / 6.3: the issuer public key from its certificate, with the CAPK. */
 function recoverIssuerKey(
   capk: HeldCapk | undefined,
@@ -319,12 +321,10 @@ function recoverIssuerKey(
   const nca = capk.modulus.length;
   if (card.issuerCertificate.length !== nca)
     return { ok: false, why: 'certificate length is not the CAPK length' };
-  const rec = rsa(card.issuerCertificate, capk.exponent, capk.modulus);
-  if (rec[nca - 1] !== 0xbc || rec[0] !== 0x6a || rec[1] !== 0x02)
-    return { ok: false, why: 'certificate does not recover (header, format or trailer)' };
-  const body = rec.subarray(1, nca - 21);
-  if (!sha1(body, card.issuerRemainder, card.issuerExponent).equals(rec.subarray(nca - 21, nca - 1)))
-    return { ok: false, why: 'certificate hash does not match' };
+  const opened = open(card.issuerCertificate, capk, 0x02, () => [card.issuerRemainder, card.issuerExponent]);
+  if (!opened) return { ok: false, why: 'certificate does not recover (header, format or trailer)' };
+  if (!opened.hashOk) return { ok: false, why: 'certificate hash does not match' };
+  const { rec } = opened;
   const issuerId = rec.subarray(2, 6).toString('hex').toUpperCase().replace(/F+$/, '');
   if (!pan.startsWith(issuerId)) return { ok: false, why: 'issuer identifier does not match the PAN' };
   if (expired(rec.subarray(6, 8), today)) return { ok: false, why: 'issuer certificate expired' };
@@ -350,11 +350,10 @@ export function verifySda(
   const ni = modulus.length;
   if (card.signedStaticData.length !== ni)
     return { ok: false, why: 'signed data length is not the issuer key length' };
-  const s = rsa(card.signedStaticData, card.issuerExponent, modulus);
-  if (s[ni - 1] !== 0xbc || s[0] !== 0x6a || s[1] !== 0x03)
-    return { ok: false, why: 'signed static data does not recover' };
-  if (!sha1(s.subarray(1, ni - 21), staticData(pan, expiryYymm, aip)).equals(s.subarray(ni - 21, ni - 1)))
-    return { ok: false, why: 'signed static data hash does not match' };
+  const key = { exponent: card.issuerExponent, modulus };
+  const opened = open(card.signedStaticData, key, 0x03, () => [staticData(pan, expiryYymm, aip)]);
+  if (!opened) return { ok: false, why: 'signed static data does not recover' };
+  if (!opened.hashOk) return { ok: false, why: 'signed static data hash does not match' };
   return { ok: true };
 }
 
@@ -377,13 +376,15 @@ export function verifyDda(
   const ni = issuer.modulus.length;
   if (card.iccCertificate.length !== ni)
     return { ok: false, why: 'ICC certificate length is not the issuer key length' };
-  const rec = rsa(card.iccCertificate, card.issuerExponent, issuer.modulus);
-  if (rec[ni - 1] !== 0xbc || rec[0] !== 0x6a || rec[1] !== 0x04)
-    return { ok: false, why: 'ICC certificate does not recover (header, format or trailer)' };
-  const body = rec.subarray(1, ni - 21);
-  const hash = sha1(body, card.iccRemainder, card.iccExponent, staticData(pan, expiryYymm, aip));
-  if (!hash.equals(rec.subarray(ni - 21, ni - 1)))
-    return { ok: false, why: 'ICC certificate hash does not match' };
+  const issuerKey = { exponent: card.issuerExponent, modulus: issuer.modulus };
+  const cert = open(card.iccCertificate, issuerKey, 0x04, () => [
+    card.iccRemainder,
+    card.iccExponent,
+    staticData(pan, expiryYymm, aip),
+  ]);
+  if (!cert) return { ok: false, why: 'ICC certificate does not recover (header, format or trailer)' };
+  if (!cert.hashOk) return { ok: false, why: 'ICC certificate hash does not match' };
+  const { rec } = cert;
   const certPan = rec.subarray(2, 12).toString('hex').toUpperCase().replace(/F+$/, '');
   if (certPan !== pan) return { ok: false, why: 'ICC certificate names another PAN' };
   if (expired(rec.subarray(12, 14), today)) return { ok: false, why: 'ICC certificate expired' };
@@ -393,11 +394,9 @@ export function verifyDda(
   if (modulus.length !== nic) return { ok: false, why: 'ICC key length does not add up' };
   if (signature.length !== nic)
     return { ok: false, why: 'dynamic signature length is not the ICC key length' };
-  const s = rsa(signature, card.iccExponent, modulus);
-  if (s[nic - 1] !== 0xbc || s[0] !== 0x6a || s[1] !== 0x05)
-    return { ok: false, why: 'signed dynamic data does not recover' };
-  if (!sha1(s.subarray(1, nic - 21), terminalData).equals(s.subarray(nic - 21, nic - 1)))
-    return { ok: false, why: 'signed dynamic data hash does not match' };
+  const sdad = open(signature, { exponent: card.iccExponent, modulus }, 0x05, () => [terminalData]);
+  if (!sdad) return { ok: false, why: 'signed dynamic data does not recover' };
+  if (!sdad.hashOk) return { ok: false, why: 'signed dynamic data hash does not match' };
   return { ok: true };
 }
 
