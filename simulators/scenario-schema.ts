@@ -17,7 +17,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { FINAL_PAYMENT_STATES, PAYMENT_KINDS } from '../src/api/client/types.js';
 import { FAULT_ACTIONS } from './host/faults.js';
-import { DROP_STEPS, PRESENTATIONS } from './reader/behaviour.js';
+import { DROP_STEPS, ODA_METHODS, PRESENTATIONS } from './reader/behaviour.js';
 import { loadCards } from './shared/cards.js';
 import { DEFAULT_ZVT_BEHAVIOUR } from './zvt/behaviour.js';
 import type { ZvtTxnStatus } from './zvt/ledger.js';
@@ -163,6 +163,8 @@ export function scenarioSchema(cards: readonly string[] = cardIds()): Schema {
       cardRemovedBeforeCompletion: flag,
       noCard: flag,
       chipDeclines: flag,
+      odaMethod: { type: 'string', enum: [...ODA_METHODS] },
+      clonedCard: flag,
       noCardTimeoutMs: { anyOf: [int(0), { type: 'null' }] },
       dropLinkAt: { enum: [...DROP_STEPS, null] },
       dropForMs: ms,
