@@ -359,6 +359,43 @@ describe('collectPayment by scan-to-pay', () => {
     expect((e as RpcError).code).toBe('not_supported_by_terminal');
   });
 
+  it('the same key again (a reload while the QR is open) reports the open QR again, and the payment completes', async () => {
+    const ali = new FakeQr('alipay');
+    const qb = await startBench({ qr: { alipay: ali }, qrTimers: { pollMs: 10, expirySeconds: 30 } });
+    try {
+      const pb = await qb.connected();
+      const first: string[] = [];
+      const key = `reload-${process.pid}`;
+      // The page stops following before the customer pays (a reload): the payment stays open.
+      const pending = await pb.collectPayment({
+        orderId: 'ORD-QR',
+        amount: 4_500,
+        method: 'alipay',
+        idempotencyKey: key,
+        timeoutMs: 300,
+        onProgress: (u) => void (u.qrContent && first.push(u.qrContent)),
+      });
+      expect(pending).toMatchObject({ outcome: 'pending', final: false });
+      expect(first).toHaveLength(1);
+      const again: { qrContent?: string; replayed?: boolean }[] = [];
+      const paid = await pb.collectPayment({
+        orderId: 'ORD-QR',
+        amount: 4_500,
+        method: 'alipay',
+        idempotencyKey: key,
+        onProgress: (u) => {
+          if (u.type !== 'qr' || !u.qrContent) return;
+          again.push({ qrContent: u.qrContent, replayed: u.event.replayed });
+          ali.scanAndPay(u.qrContent.split('/').pop()!);
+        },
+      });
+      expect(again).toEqual([{ qrContent: first[0], replayed: true }]);
+      expect(paid).toMatchObject({ outcome: 'completed', existing: true, paymentId: pending.paymentId });
+    } finally {
+      await qb.close();
+    }
+  });
+
   it('discoverTerminals lists the configured QR providers as qr:<method> terminals; connect and collect take them', async () => {
     const ali = new FakeQr('alipay');
     const bench = await startBench({ qr: { alipay: ali }, qrTimers: { pollMs: 10, expirySeconds: 30 } });
@@ -372,7 +409,11 @@ describe('collectPayment by scan-to-pay', () => {
       expect(found[1]).toMatchObject({ name: 'Alipay', qr: { method: 'alipay', modes: ['qr', 'code'] } });
 
       // Nothing to connect: it says the provider is there; one that is not configured is unknown_terminal.
-      expect(await pb.connectTerminal('qr:alipay')).toMatchObject({ terminalId: 'qr:alipay', kind: 'qr', state: 'idle' });
+      expect(await pb.connectTerminal('qr:alipay')).toMatchObject({
+        terminalId: 'qr:alipay',
+        kind: 'qr',
+        state: 'idle',
+      });
       const e = await rejection(pb.connectTerminal('qr:wechat'));
       expect(e).toBeInstanceOf(RpcError);
       expect((e as RpcError).code).toBe('unknown_terminal');

@@ -70,7 +70,11 @@ export function qrMethodOfTerminal(terminalId: string | undefined): 'alipay' | '
 export async function discoverTerminals(pb: FlowClient): Promise<DiscoveredTerminal[]> {
   const { terminals, qrProviders = [] } = await pb.terminal.list();
   return [
-    ...terminals.map((t): DiscoveredTerminal => ({ ...t, kind: t.kind ?? 'reader', ready: t.state === 'idle' })),
+    ...terminals.map((t): DiscoveredTerminal => ({
+      ...t,
+      kind: t.kind ?? 'reader',
+      ready: t.state === 'idle',
+    })),
     ...qrProviders.map(qrTerminal),
   ];
 }
@@ -447,6 +451,27 @@ export async function collectPayment(pb: FlowClient, o: CollectPaymentOptions): 
           void check();
       };
       for (const e of early.splice(0)) if (e.paymentId === id) onEvent(e);
+
+      // A repeated start (the same key: a reload, a lost answer) brings no new `qr` event: the QR of a
+      // scan-to-pay payment still open is reported again from the payment itself, marked `replayed`.
+      if (existing && method !== 'card' && o.onProgress) {
+        pb.payment.get({ paymentId: id }).then(
+          (p) => {
+            const qr = p.qr;
+            if (done || !qr?.qrContent || FINAL.has(p.state)) return;
+            progress({
+              paymentId: id,
+              seq: 0,
+              durable: false,
+              type: 'qr',
+              qrContent: qr.qrContent,
+              ...(qr.expiresAt ? { expiresAt: qr.expiresAt } : {}),
+              replayed: true,
+            });
+          },
+          () => undefined, // check() reports a read that fails
+        );
+      }
 
       // After a reconnect the client replays what was missed; read the payment again anyway.
       cleanup.push(
