@@ -106,6 +106,9 @@ export interface DukptDeviceState {
   macs: number;
 }
 
+/** What KsnGuard keeps per device (the MAC count apart). */
+type DeviceRecord = Omit<DukptDeviceState, 'macs'>;
+
 /** The device (initial key ID) and counter of a KSN of either scheme; `bad_data` for another length. */
 export function ksnDevice(ksn: Uint8Array): { scheme: DukptScheme; device: string; counter: number } {
   const scheme = dukptSchemeOfKsn(ksn);
@@ -126,11 +129,12 @@ export function ksnDevice(ksn: Uint8Array): { scheme: DukptScheme; device: strin
  * starts its counter again when its process starts, and so does the host's memory of it.
  */
 export class KsnGuard {
-  private readonly devices = new Map<string, DukptDeviceState>();
+  /** Per device; `macs` is counted apart (a MAC is checked before the PIN, for devices not yet here). */
+  private readonly devices = new Map<string, DeviceRecord>();
   private readonly macCounts = new Map<string, number>();
 
   /** `undefined` when the KSN may be used by `request`; else the device state it replays. */
-  check(ksn: Uint8Array, request: string): DukptDeviceState | undefined {
+  check(ksn: Uint8Array, request: string): DeviceRecord | undefined {
     const { scheme, device, counter } = ksnDevice(ksn);
     const last = this.devices.get(`${scheme}:${device}`);
     if (!last || counter > last.counter) return undefined;
@@ -153,7 +157,6 @@ export class KsnGuard {
       at,
       used: (last?.used ?? 0) + 1,
       replays: last?.replays ?? 0,
-      macs: 0,
     });
   }
 
@@ -165,7 +168,7 @@ export class KsnGuard {
   }
 
   /** Counts a declined replay against the device. */
-  replayed(state: DukptDeviceState): void {
+  replayed(state: DeviceRecord): void {
     state.replays += 1;
   }
 

@@ -35,7 +35,6 @@ import {
 import { computeDukptMac, type DukptMacDirection } from './dukpt-mac.js';
 import { dukptCounter, dukptSchemeOfKsn, type DukptScheme } from './dukpt-scheme.js';
 import { CryptoError } from './errors.js';
-import { x919Mac } from './mac.js';
 import {
   decipherPinBlockIso4,
   decryptPinBlockIso0,
@@ -106,7 +105,7 @@ export class DukptPinPad {
     options?: PinBlockOptions,
   ): { ksn: Buffer; pinBlock: SensitiveBytes } {
     const ksn = this.#advance();
-    const key = this.#workingKey(ksn, 'pin');
+    const key = this.#pinKey(ksn);
     try {
       const pinBlock =
         this.scheme === 'dukpt-tdes'
@@ -141,7 +140,7 @@ export class DukptPinPad {
 
   /** True when `mac` is the MAC of `data` under the current transaction's `direction` key (constant time). */
   verifyMac(ksn: Uint8Array, data: Uint8Array, mac: Uint8Array, direction: DukptMacDirection): boolean {
-    if (!(mac instanceof Uint8Array) || mac.length < 4) return false;
+    if (!(mac instanceof Uint8Array)) return false;
     const expected = this.mac(ksn, data, direction, 8);
     try {
       return mac.length === expected.length && constantTimeEqual(expected, mac);
@@ -187,18 +186,19 @@ export class DukptPinPad {
     return this.#ksn;
   }
 
-  #workingKey(ksn: Buffer, usage: 'pin' | 'mac'): Buffer {
+  /** The transaction's PIN key (MAC keys come from dukpt-mac.ts, see `mac`). */
+  #pinKey(ksn: Buffer): Buffer {
     if (this.scheme === 'dukpt-tdes') {
       const tk = deriveDukptTransactionKey(this.#initialKey, ksn);
       try {
-        return dukptWorkingKey(tk, usage === 'pin' ? 'pin' : 'mac-request');
+        return dukptWorkingKey(tk, 'pin');
       } finally {
         tk.fill(0);
       }
     }
     const tk = deriveAesDukptTransactionKey(this.#initialKey, ksn);
     try {
-      return aesDukptWorkingKey(tk, ksn, usage === 'pin' ? 'pin' : 'mac-generation');
+      return aesDukptWorkingKey(tk, ksn, 'pin');
     } finally {
       tk.fill(0);
     }
@@ -250,8 +250,8 @@ export function verifyDukptPinBlock(
 }
 
 /**
- * TDES DUKPT request MAC: ANSI X9.19 (ISO 9797-1 algorithm 3) under the transaction's MAC-request
- * variant key, the usual pairing for TDES DUKPT MACs. (AES DUKPT MACs are CMAC, not offered here.)
+ * TDES DUKPT request MAC: ANSI X9.19 under the transaction's MAC-request variant key, from the BDK.
+ * `computeDukptMac` (dukpt-mac.ts) for either scheme and direction; this keeps the TDES-only check.
  */
 export function dukptTdesRequestMac(bdk: BytesInput, ksn: Uint8Array, data: Uint8Array): Buffer {
   if (dukptSchemeOfKsn(ksn) !== 'dukpt-tdes')
@@ -259,10 +259,5 @@ export function dukptTdesRequestMac(bdk: BytesInput, ksn: Uint8Array, data: Uint
       expected: 'dukpt-tdes',
       actual: 'dukpt-aes',
     });
-  const key = deriveDukptKey(bdk, ksn, 'mac-request');
-  try {
-    return x919Mac(key, data);
-  } finally {
-    key.fill(0);
-  }
+  return computeDukptMac({ bdk }, ksn, data);
 }

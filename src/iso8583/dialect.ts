@@ -44,6 +44,8 @@ export class Dialect {
   private readonly rules = new Map<string, CompiledRule[]>();
   /** Highest field number any table defines; pack looks no further. */
   private readonly maxField: number;
+  /** The field that carries a DUKPT device's KSN (the one whose `content` is 'dukpt-ksn'), if any. */
+  readonly ksnField: number | undefined;
 
   constructor(spec: DialectFile) {
     this.name = spec.name;
@@ -65,6 +67,9 @@ export class Dialect {
     for (const table of [this.base, ...this.perMti.values()])
       table.forEach((c, n) => (c ? (max = Math.max(max, n)) : 0));
     this.maxField = max;
+    // Found once: every MACed request asks for it (dukptMacKsn).
+    const ksn = Object.entries(spec.fields).find(([, f]) => f?.content === 'dukpt-ksn');
+    this.ksnField = ksn ? Number(ksn[0]) : undefined;
   }
 
   /** The field layout used for `field` in a message of type `mti`. */
@@ -81,12 +86,6 @@ export class Dialect {
     const mac = this.spec.mac;
     if (!mac) return undefined;
     return hasSecondary ? (mac.fieldWithSecondary ?? mac.field) : mac.field;
-  }
-
-  /** The field that carries a DUKPT device's KSN (the one whose `content` is 'dukpt-ksn'), if any. */
-  get ksnField(): number | undefined {
-    const hit = Object.entries(this.spec.fields).find(([, f]) => f?.content === 'dukpt-ksn');
-    return hit ? Number(hit[0]) : undefined;
   }
 
   /**
